@@ -1,0 +1,98 @@
+-- Ids are UUIDs, times are BIGINT microseconds since the Unix epoch (UTC).
+CREATE TABLE workspaces (
+    id          UUID PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id            UUID PRIMARY KEY,
+    workspace_id  UUID NOT NULL REFERENCES workspaces (id),
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'agent')),
+    prefix        TEXT NOT NULL,
+    secret_hash   BYTEA NOT NULL,
+    created_by    UUID,
+    created_at    BIGINT NOT NULL,
+    last_used_at  BIGINT,
+    revoked_at    BIGINT
+);
+CREATE UNIQUE INDEX ux_api_keys_secret_hash ON api_keys (secret_hash);
+CREATE INDEX ix_api_keys_workspace ON api_keys (workspace_id, created_at, id);
+
+CREATE TABLE channels (
+    id            UUID PRIMARY KEY,
+    workspace_id  UUID NOT NULL REFERENCES workspaces (id),
+    name          TEXT NOT NULL,
+    type          TEXT NOT NULL,
+    builtin       BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+CREATE INDEX ix_channels_workspace ON channels (workspace_id, created_at, id);
+-- Exactly one built-in e-mail channel per workspace.
+CREATE UNIQUE INDEX ux_channels_builtin ON channels (workspace_id) WHERE builtin;
+
+CREATE TABLE tiers (
+    id            UUID PRIMARY KEY,
+    workspace_id  UUID NOT NULL REFERENCES workspaces (id),
+    name          TEXT NOT NULL,
+    description   TEXT,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+CREATE INDEX ix_tiers_workspace ON tiers (workspace_id, created_at, id);
+
+CREATE TABLE external_user_groups (
+    id            UUID PRIMARY KEY,
+    workspace_id  UUID NOT NULL REFERENCES workspaces (id),
+    external_id   TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    tier_id       UUID REFERENCES tiers (id) ON DELETE SET NULL,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX ux_external_user_groups_external_id ON external_user_groups (workspace_id, external_id);
+CREATE INDEX ix_external_user_groups_workspace ON external_user_groups (workspace_id, created_at, id);
+CREATE INDEX ix_external_user_groups_tier ON external_user_groups (tier_id);
+
+CREATE TABLE super_identities (
+    id            UUID PRIMARY KEY,
+    workspace_id  UUID NOT NULL REFERENCES workspaces (id),
+    created_at    BIGINT NOT NULL
+);
+
+CREATE TABLE external_users (
+    id                UUID PRIMARY KEY,
+    workspace_id      UUID NOT NULL REFERENCES workspaces (id),
+    channel_id        UUID NOT NULL REFERENCES channels (id),
+    super_identity_id UUID NOT NULL REFERENCES super_identities (id),
+    external_id       TEXT,
+    identifier        TEXT,
+    name              TEXT,
+    tier_id           UUID REFERENCES tiers (id) ON DELETE SET NULL,
+    group_id          UUID REFERENCES external_user_groups (id) ON DELETE SET NULL,
+    blocked           BOOLEAN NOT NULL DEFAULT FALSE,
+    time_zone         TEXT,
+    created_at        BIGINT NOT NULL,
+    updated_at        BIGINT NOT NULL
+);
+-- Seed 001: externalId and identifier are unique per channel when present; identifiers compare
+-- without regard to case (an e-mail address or a username is the same person in any case).
+CREATE UNIQUE INDEX ux_external_users_external_id ON external_users (channel_id, external_id);
+CREATE UNIQUE INDEX ux_external_users_identifier ON external_users (channel_id, lower(identifier));
+-- One index per list filter, each ending in the list's order so a page is a range scan.
+CREATE INDEX ix_external_users_workspace ON external_users (workspace_id, created_at, id);
+CREATE INDEX ix_external_users_channel ON external_users (channel_id, created_at, id);
+CREATE INDEX ix_external_users_tier ON external_users (tier_id, created_at, id) WHERE tier_id IS NOT NULL;
+CREATE INDEX ix_external_users_group ON external_users (group_id, created_at, id) WHERE group_id IS NOT NULL;
+CREATE INDEX ix_external_users_super_identity ON external_users (super_identity_id);
+
+CREATE TABLE access_tokens (
+    token_hash        BYTEA PRIMARY KEY,
+    workspace_id      UUID NOT NULL REFERENCES workspaces (id),
+    external_user_id  UUID NOT NULL REFERENCES external_users (id),
+    created_at        BIGINT NOT NULL,
+    expires_at        BIGINT NOT NULL
+);
+CREATE INDEX ix_access_tokens_user ON access_tokens (external_user_id);

@@ -1,0 +1,174 @@
+//! Who is calling: API keys and external users' access tokens.
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{App, AppError, AppResult};
+use crate::domain::{ApiKey, ExternalUser, Role, Timestamp};
+
+/// The acting principal of a request. `createdBy`/`updatedBy` fields record [`Principal::actor_id`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    ApiKey {
+        key_id: Uuid,
+        workspace_id: Uuid,
+        role: Role,
+    },
+    /// An external user acting on itself and its own tickets only.
+    ExternalUser {
+        user_id: Uuid,
+        workspace_id: Uuid,
+    },
+    /// Whoever runs the CLI on the server: the machine's operator, with admin rights. Records it
+    /// creates name the nil UUID as their author.
+    Operator {
+        workspace_id: Uuid,
+    },
+}
+
+impl Principal {
+    pub fn workspace_id(&self) -> Uuid {
+        match self {
+            Principal::ApiKey { workspace_id, .. }
+            | Principal::ExternalUser { workspace_id, .. }
+            | Principal::Operator { workspace_id } => *workspace_id,
+        }
+    }
+
+    pub fn actor_id(&self) -> Uuid {
+        match self {
+            Principal::ApiKey { key_id, .. } => *key_id,
+            Principal::ExternalUser { user_id, .. } => *user_id,
+            Principal::Operator { .. } => Uuid::nil(),
+        }
+    }
+
+    /// The single place where the role matrix of docs/permissions.md is enforced.
+    pub fn require(&self, needed: Role) -> AppResult<()> {
+        match (self, needed) {
+            (Principal::Operator { .. } | Principal::ApiKey { role: Role::Admin, .. }, _) => Ok(()),
+            (Principal::ApiKey { role: Role::Agent, .. }, Role::Agent) => Ok(()),
+            (Principal::ApiKey { .. }, Role::Admin) => {
+                Err(AppError::Forbidden("This operation needs an admin API key."))
+            }
+            (Principal::ExternalUser { .. }, _) => {
+                Err(AppError::Forbidden("External users may act only on themselves and their own tickets."))
+            }
+        }
+    }
+}
+
+/// A credential's secret as shown once to its owner, and the hash that is all the database keeps.
+pub struct Secret {
+    pub plain: String,
+    pub hash: Vec<u8>,
+}
+
+impl Secret {
+    /// 40 random alphanumeric characters (~238 bits) after a readable kind tag.
+    pub fn generate(tag: &str) -> Self {
+        let random: String = rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
+        Self::from_plain(format!("{tag}_{random}"))
+    }
+
+    pub fn from_plain(plain: String) -> Self {
+        let hash = hash_secret(&plain);
+        Self { plain, hash }
+    }
+
+    /// What the settings page and the key list show: enough to tell keys apart, useless to an attacker.
+    pub fn prefix(&self) -> String {
+        self.plain.chars().take(12).collect()
+    }
+}
+
+/// SHA-256 suffices for random high-entropy secrets (no password-grade hashing per request).
+pub fn hash_secret(plain: &str) -> Vec<u8> {
+    Sha256::digest(plain.as_bytes()).to_vec()
+}
+
+/// The credential in an `authorization` header: the raw value, or the value after `Bearer `.
+pub fn credential(header: &str) -> &str {
+    let header = header.trim();
+    match header.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => header,
+    }
+}
+
+/// How long an external user's access token lives.
+pub const ACCESS_TOKEN_TTL_SECONDS: i64 = 24 * 60 * 60;
+/// `last_used_at` is written at most this often per key, so reads do not become writes.
+const TOUCH_INTERVAL_MICROS: i64 = 60 * 1_000_000;
+
+impl App {
+    /// Resolves an API key from an `authorization` header; revoked or unknown keys are `Unauthorized`.
+    pub async fn api_key_principal(&self, header: Option<&str>) -> AppResult<Principal> {
+        let key = self.api_key(header).await?;
+        Ok(Principal::ApiKey { key_id: key.id, workspace_id: key.workspace_id, role: key.role })
+    }
+
+    async fn api_key(&self, header: Option<&str>) -> AppResult<ApiKey> {
+        let secret = header.map(credential).filter(|s| !s.is_empty()).ok_or(AppError::Unauthorized)?;
+        let key = self.store.api_key_by_hash(&hash_secret(secret)).await?.ok_or(AppError::Unauthorized)?;
+        if key.revoked_at.is_some() {
+            return Err(AppError::Unauthorized);
+        }
+        let now = Timestamp::now();
+        if key.last_used_at.is_none_or(|t| now.micros() - t.micros() > TOUCH_INTERVAL_MICROS) {
+            // Recording use must not slow or fail the request it belongs to.
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_api_key(key.id, now).await {
+                    tracing::warn!(error = %e, "could not record API key use");
+                }
+            });
+        }
+        Ok(key)
+    }
+
+    /// Resolves an external user's access token; expired tokens and blocked users are refused.
+    pub async fn access_token_user(&self, header: Option<&str>) -> AppResult<ExternalUser> {
+        let token = header.map(credential).filter(|s| !s.is_empty()).ok_or(AppError::Unauthorized)?;
+        let found = self.store.access_token(&hash_secret(token)).await?.ok_or(AppError::Unauthorized)?;
+        if found.expires_at <= Timestamp::now() || found.user.blocked {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(found.user)
+    }
+
+    /// Accepts either kind of bearer credential: an API key first, then an external user's token.
+    pub async fn any_principal(&self, header: Option<&str>) -> AppResult<Principal> {
+        match self.api_key_principal(header).await {
+            Err(AppError::Unauthorized) => {
+                let user = self.access_token_user(header).await?;
+                Ok(Principal::ExternalUser { user_id: user.id, workspace_id: user.workspace_id })
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_takes_raw_or_bearer() {
+        assert_eq!(credential("fdk_abc"), "fdk_abc");
+        assert_eq!(credential("Bearer fdk_abc"), "fdk_abc");
+        assert_eq!(credential("bearer  fdk_abc "), "fdk_abc");
+    }
+
+    #[test]
+    fn secrets_are_random_and_only_their_hash_matches() {
+        let a = Secret::generate("fdk");
+        let b = Secret::generate("fdk");
+        assert_ne!(a.plain, b.plain);
+        assert!(a.plain.starts_with("fdk_") && a.plain.len() == 44);
+        assert_eq!(a.hash, hash_secret(&a.plain));
+        assert_eq!(a.prefix().len(), 12);
+    }
+}

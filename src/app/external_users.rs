@@ -1,0 +1,182 @@
+//! Seed 001: external users, their super identities and access tokens.
+
+use uuid::Uuid;
+
+use super::auth::{ACCESS_TOKEN_TTL_SECONDS, Secret};
+use super::{App, AppError, AppResult, Principal};
+use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Role, Timestamp};
+use crate::store::{Entity, ExternalUserFilter, Page, Paging, UserKey};
+
+#[derive(Debug, Clone)]
+pub struct NewExternalUser {
+    pub channel_id: Uuid,
+    pub external_id: Option<ExternalId>,
+    pub identifier: Option<Identifier>,
+    pub name: Option<DisplayName>,
+    pub tier_id: Option<Uuid>,
+    pub external_user_group_id: Option<Uuid>,
+    pub time_zone: Option<String>,
+}
+
+/// Seed 001 PATCH: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ExternalUserPatch {
+    pub blocked: Option<bool>,
+    pub external_id: Option<Option<ExternalId>>,
+    pub identifier: Option<Option<Identifier>>,
+    pub name: Option<Option<DisplayName>>,
+    pub tier_id: Option<Option<Uuid>>,
+    pub external_user_group_id: Option<Option<Uuid>>,
+}
+
+pub struct AuthenticatedUser {
+    pub user: ExternalUser,
+    pub access_token: String,
+}
+
+impl App {
+    pub async fn create_external_user(&self, who: &Principal, new: NewExternalUser) -> AppResult<ExternalUser> {
+        who.require(Role::Agent)?;
+        let now = Timestamp::now();
+        let user = ExternalUser {
+            id: Uuid::new_v4(),
+            workspace_id: who.workspace_id(),
+            channel_id: new.channel_id,
+            super_identity_id: Uuid::new_v4(),
+            external_id: new.external_id.map(ExternalId::into_string),
+            identifier: new.identifier.map(Identifier::into_string),
+            name: new.name.map(DisplayName::into_string),
+            tier_id: new.tier_id,
+            external_user_group_id: new.external_user_group_id,
+            blocked: false,
+            time_zone: new.time_zone,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_external_user(&user).await?;
+        Ok(user)
+    }
+
+    pub async fn get_external_user(&self, who: &Principal, id: Uuid) -> AppResult<ExternalUser> {
+        if let Principal::ExternalUser { user_id, .. } = who {
+            if *user_id != id {
+                return Err(AppError::NotFound(Entity::ExternalUser));
+            }
+        } else {
+            who.require(Role::Agent)?;
+        }
+        Ok(self.store.get_external_user(who.workspace_id(), id).await?)
+    }
+
+    pub async fn list_external_users(
+        &self,
+        who: &Principal,
+        filter: &ExternalUserFilter,
+        paging: Paging,
+    ) -> AppResult<Page<ExternalUser>> {
+        who.require(Role::Agent)?;
+        Ok(self.store.list_external_users(who.workspace_id(), filter, paging).await?)
+    }
+
+    pub async fn update_external_user(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        patch: ExternalUserPatch,
+    ) -> AppResult<ExternalUser> {
+        who.require(Role::Agent)?;
+        let mut user = self.store.get_external_user(who.workspace_id(), id).await?;
+        if let Some(blocked) = patch.blocked {
+            user.blocked = blocked;
+        }
+        if let Some(v) = patch.external_id {
+            user.external_id = v.map(ExternalId::into_string);
+        }
+        if let Some(v) = patch.identifier {
+            user.identifier = v.map(Identifier::into_string);
+        }
+        if let Some(v) = patch.name {
+            user.name = v.map(DisplayName::into_string);
+        }
+        if let Some(v) = patch.tier_id {
+            user.tier_id = v;
+        }
+        if let Some(v) = patch.external_user_group_id {
+            user.external_user_group_id = v;
+        }
+        user.updated_at = Timestamp::now().max(user.updated_at);
+        self.store.update_external_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Seed 001 authenticate: finds the user on the channel by `id`, else `externalId`, else
+    /// `identifier`; when none matches and an `externalId` or `identifier` was given, creates the user.
+    /// Blocked users are refused. Issues a fresh access token either way.
+    pub async fn authenticate_external_user(
+        &self,
+        who: &Principal,
+        channel_id: Uuid,
+        id: Option<Uuid>,
+        external_id: Option<ExternalId>,
+        identifier: Option<Identifier>,
+    ) -> AppResult<AuthenticatedUser> {
+        who.require(Role::Agent)?;
+        let ws = who.workspace_id();
+        // Unknown channels are a 404 whichever key matches.
+        self.store.get_channel(ws, channel_id).await?;
+        let found = self.find_by_keys(ws, channel_id, id, external_id.as_ref(), identifier.as_ref()).await?;
+        let user = match found {
+            Some(user) => user,
+            None if external_id.is_some() || identifier.is_some() => {
+                let new = NewExternalUser {
+                    channel_id,
+                    external_id: external_id.clone(),
+                    identifier: identifier.clone(),
+                    name: None,
+                    tier_id: None,
+                    external_user_group_id: None,
+                    time_zone: None,
+                };
+                match self.create_external_user(who, new).await {
+                    Ok(user) => user,
+                    // Another request created the same person a moment ago: use that one.
+                    Err(AppError::Conflict { .. }) => self
+                        .find_by_keys(ws, channel_id, None, external_id.as_ref(), identifier.as_ref())
+                        .await?
+                        .ok_or(AppError::NotFound(Entity::ExternalUser))?,
+                    Err(e) => return Err(e),
+                }
+            }
+            None => return Err(AppError::NotFound(Entity::ExternalUser)),
+        };
+        if user.blocked {
+            return Err(AppError::Forbidden("The external user is blocked."));
+        }
+        let token = Secret::generate("fdt");
+        let now = Timestamp::now();
+        self.store.insert_access_token(&token.hash, &user, now, now.plus_seconds(ACCESS_TOKEN_TTL_SECONDS)).await?;
+        Ok(AuthenticatedUser { user, access_token: token.plain })
+    }
+
+    /// The user on the channel with the first of the given keys that matches, in seed 001's order.
+    async fn find_by_keys(
+        &self,
+        ws: Uuid,
+        channel_id: Uuid,
+        id: Option<Uuid>,
+        external_id: Option<&ExternalId>,
+        identifier: Option<&Identifier>,
+    ) -> AppResult<Option<ExternalUser>> {
+        let keys = [
+            id.map(UserKey::Id),
+            external_id.map(|e| UserKey::ExternalId(e.as_str())),
+            identifier.map(|i| UserKey::Identifier(i.as_str())),
+        ];
+        for key in keys.into_iter().flatten() {
+            if let Some(user) = self.store.find_external_user(ws, channel_id, key).await? {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
+    }
+}

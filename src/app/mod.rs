@@ -1,0 +1,36 @@
+//! Use cases: one method per operation, each a single store transaction, each checking who may do it.
+//!
+//! Inputs arrive already parsed into domain types by the contract that received them, so the rules live
+//! in `domain` and the field names in each contract; what remains here is permission, existence and
+//! the order of effects.
+
+mod admin;
+mod auth;
+mod error;
+mod external_users;
+
+use std::sync::Arc;
+
+pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierInput};
+pub use auth::{Principal, Secret, credential, hash_secret};
+pub use error::{AppError, AppResult};
+pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
+
+use crate::store::Store;
+
+/// Everything a use case needs; cheap to clone into every request.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Whether the database answers; `/readyz` reports it.
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+}

@@ -1,0 +1,200 @@
+//! Reading JSON bodies and query strings field by field, so that every broken rule is reported with the
+//! field it belongs to instead of a parser's first complaint.
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::app::AppError;
+use crate::domain::{FieldError, parse_uuid};
+
+/// The keys of a JSON object body, read one by one; errors accumulate until [`Fields::finish`].
+pub struct Fields {
+    object: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+pub type Check<T> = Result<T, String>;
+
+impl Fields {
+    /// Parses `body` as a JSON object; anything else is a single error on the field `body`.
+    pub fn parse(body: &Bytes) -> Result<Self, AppError> {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(object)) => Ok(Self { object, errors: Vec::new() }),
+            Ok(_) => Err(AppError::invalid("body", "must be a JSON object")),
+            Err(e) => Err(AppError::invalid("body", format!("is not valid JSON: {e}"))),
+        }
+    }
+
+    pub fn from_object(object: Map<String, Value>) -> Self {
+        Self { object, errors: Vec::new() }
+    }
+
+    /// A key that must be present (its value may still be `null` if `check` allows it).
+    pub fn required<T>(&mut self, key: &str, check: impl FnOnce(&Value) -> Check<T>) -> Option<T> {
+        match self.object.get(key) {
+            None => {
+                self.errors.push(FieldError::new(key, "is required"));
+                None
+            }
+            Some(v) => self.record(key, check(v)),
+        }
+    }
+
+    /// A key that may be absent; `Some` only when present and valid.
+    pub fn optional<T>(&mut self, key: &str, check: impl FnOnce(&Value) -> Check<T>) -> Option<T> {
+        let v = self.object.get(key)?;
+        self.record(key, check(v))
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.object.contains_key(key)
+    }
+
+    pub fn reject(&mut self, key: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(key, message));
+    }
+
+    fn record<T>(&mut self, key: &str, checked: Check<T>) -> Option<T> {
+        checked.map_err(|message| self.errors.push(FieldError::new(key, message))).ok()
+    }
+
+    /// Fails with every error recorded so far.
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.errors)) }
+    }
+
+    /// Fails with every error recorded so far, else yields `value`, assembled from the fields read
+    /// (a field reader returns `None` only after recording why, so `value` is `Some` here).
+    pub fn complete<T>(self, value: Option<T>) -> Result<T, AppError> {
+        self.finish()?;
+        value.ok_or_else(|| AppError::Internal("a field was neither read nor reported".into()))
+    }
+}
+
+pub fn uuid(v: &Value) -> Check<Uuid> {
+    let s = v.as_str().ok_or("must be a string (UUID)")?;
+    parse_uuid(s).ok_or_else(|| "must be a valid UUID".to_owned())
+}
+
+pub fn string(v: &Value) -> Check<String> {
+    v.as_str().map(str::to_owned).ok_or_else(|| "must be a string".to_owned())
+}
+
+pub fn boolean(v: &Value) -> Check<bool> {
+    v.as_bool().ok_or_else(|| "must be a boolean".to_owned())
+}
+
+/// `check`, or `None` for an explicit JSON `null`.
+pub fn nullable<T>(check: impl FnOnce(&Value) -> Check<T>) -> impl FnOnce(&Value) -> Check<Option<T>> {
+    move |v| if v.is_null() { Ok(None) } else { check(v).map(Some) }
+}
+
+/// A string that must also satisfy a domain type's `parse`.
+pub fn parsed<T>(parse: impl FnOnce(&str) -> Result<T, String>) -> impl FnOnce(&Value) -> Check<T> {
+    move |v| parse(v.as_str().ok_or("must be a string")?)
+}
+
+/// Query string parameters, with repeated keys kept (`?ids=a&ids=b`, `?ids[]=a`).
+pub struct QueryParams {
+    pairs: Vec<(String, String)>,
+    errors: Vec<FieldError>,
+}
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>) -> Self {
+        let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
+        Self { pairs, errors: Vec::new() }
+    }
+
+    /// Every value given for `key`, also in the `key[]` and `key[n]` forms and comma-separated.
+    fn values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| {
+                k == key || k.strip_prefix(key).is_some_and(|rest| rest.starts_with('[') && rest.ends_with(']'))
+            })
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    /// A search term; blank means no search.
+    pub fn search(&self, key: &str) -> Option<String> {
+        self.string(key).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    }
+
+    pub fn uuids(&mut self, key: &str) -> Vec<Uuid> {
+        let mut ids = Vec::new();
+        let mut bad = false;
+        for v in self.values(key) {
+            match parse_uuid(v) {
+                Some(id) => ids.push(id),
+                None => bad = true,
+            }
+        }
+        if bad {
+            self.errors.push(FieldError::new(key, "must be a UUID or a list of UUIDs"));
+        }
+        ids
+    }
+
+    /// An integer within `min..=max`, `default` when absent.
+    pub fn integer(&mut self, key: &str, min: i64, max: i64, default: i64) -> i64 {
+        let Some(raw) = self.string(key) else { return default };
+        match raw.trim().parse::<f64>() {
+            Ok(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => n as i64,
+            Ok(n) if n.fract() == 0.0 && n < min as f64 => {
+                self.errors.push(FieldError::new(key, format!("must be greater than or equal to {min}")));
+                default
+            }
+            Ok(n) if n.fract() == 0.0 => {
+                self.errors.push(FieldError::new(key, format!("must be less than or equal to {max}")));
+                default
+            }
+            _ => {
+                self.errors.push(FieldError::new(key, "must be an integer"));
+                default
+            }
+        }
+    }
+
+    pub fn reject(&mut self, key: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(key, message));
+    }
+
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.errors)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_bracketed_and_comma_separated_ids_are_all_read() {
+        let a = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+        let b = "4c90c3cc-0d44-4b50-8888-8dd25736052a";
+        let c = "5c90c3cc-0d44-4b50-8888-8dd25736052a";
+        let raw = format!("tierIds={a}&tierIds%5B%5D={b}&tierIds[2]={c},{a}&other={b}");
+        let mut q = QueryParams::parse(Some(&raw));
+        assert_eq!(q.uuids("tierIds").len(), 4);
+        assert!(q.finish().is_ok());
+    }
+
+    #[test]
+    fn paging_bounds_are_reported_by_field() {
+        let mut q = QueryParams::parse(Some("pageSize=101&pageNumber=0"));
+        q.integer("pageNumber", 1, i64::MAX, 1);
+        q.integer("pageSize", 1, 100, 10);
+        let Err(AppError::Invalid(errors)) = q.finish() else { panic!("expected errors") };
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].field, "pageNumber");
+        assert_eq!(errors[1].field, "pageSize");
+    }
+}

@@ -1,0 +1,43 @@
+//! Extractors whose failures are rendered by the contract that uses them, never as axum's plain text.
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequest, Request};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use bytes::Bytes;
+
+use crate::app::AppError;
+use crate::domain::parse_uuid;
+
+/// Request bodies above this size are refused before they are read in full.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The request body as bytes; a body that is too large or breaks off is an error of contract `E`.
+pub struct RawBody<E>(pub Bytes, pub PhantomData<E>);
+
+impl<S, E> FromRequest<S> for RawBody<E>
+where
+    S: Send + Sync,
+    E: From<AppError> + IntoResponse,
+{
+    type Rejection = E;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, E> {
+        let body = req.into_body();
+        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(bytes) => Ok(RawBody(bytes, PhantomData)),
+            Err(_) => Err(AppError::invalid("body", format!("must be at most {MAX_BODY_BYTES} bytes")).into()),
+        }
+    }
+}
+
+/// The `authorization` header's value, if it is present and readable.
+pub fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}
+
+/// A path segment that must be an id.
+pub fn path_id(raw: &str, field: &str) -> Result<uuid::Uuid, AppError> {
+    parse_uuid(raw).ok_or_else(|| AppError::invalid(field, "must be a valid UUID"))
+}

@@ -1,0 +1,84 @@
+//! `/api/v1/api-keys`: workspace API keys. The secret is returned once, at creation.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult};
+use crate::contracts::AppState;
+use crate::contracts::body::{Check, Fields, string};
+use crate::contracts::extract::{RawBody, authorization, path_id};
+use crate::domain::{ApiKey, Role, Timestamp};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/api-keys", get(list).post(create)).route("/api/v1/api-keys/{id}", delete(revoke))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyBody {
+    id: Uuid,
+    name: String,
+    role: Role,
+    prefix: String,
+    created_at: Timestamp,
+    created_by: Option<Uuid>,
+    last_used_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+}
+
+impl From<ApiKey> for ApiKeyBody {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            role: k.role,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            created_by: k.created_by,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A new key and, in `key`, its secret: it is not stored and cannot be shown again.
+#[derive(Serialize)]
+struct CreatedBody {
+    #[serde(flatten)]
+    key: ApiKeyBody,
+    #[serde(rename = "key")]
+    secret: String,
+}
+
+fn role(v: &Value) -> Check<Role> {
+    v.as_str().and_then(Role::parse).ok_or_else(|| "must be \"admin\" or \"agent\"".to_owned())
+}
+
+async fn create(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body, ..): RawBody<ApiError>,
+) -> ApiResult<Json<CreatedBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let mut f = Fields::parse(&body)?;
+    let name = f.required("name", string);
+    let role = f.required("role", role);
+    let (name, role) = f.complete((|| Some((name?, role?)))())?;
+    let created = s.app.create_api_key(&who, &name, role).await?;
+    Ok(Json(CreatedBody { key: created.key.into(), secret: created.secret }))
+}
+
+async fn list(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<ApiKeyBody>>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    Ok(Json(s.app.list_api_keys(&who).await?.into_iter().map(Into::into).collect()))
+}
+
+async fn revoke(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<ApiKeyBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    Ok(Json(s.app.revoke_api_key(&who, path_id(&id, "id")?).await?.into()))
+}

@@ -1,0 +1,106 @@
+//! `/api/v1/channels`: where external users come from.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult};
+use crate::app::ChannelInput;
+use crate::contracts::AppState;
+use crate::contracts::body::{Check, Fields, parsed};
+use crate::contracts::extract::{RawBody, authorization, path_id};
+use crate::domain::{Channel, ChannelType, DisplayName, Timestamp};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/channels", get(list).post(create))
+        .route("/api/v1/channels/{id}", get(get_one).patch(update).delete(remove))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelBody {
+    created_at: Timestamp,
+    id: Uuid,
+    updated_at: Timestamp,
+    name: String,
+    #[serde(rename = "type")]
+    kind: ChannelType,
+    /// The workspace's built-in e-mail channel.
+    built_in: bool,
+    workspace_id: Uuid,
+}
+
+impl From<Channel> for ChannelBody {
+    fn from(c: Channel) -> Self {
+        Self {
+            created_at: c.created_at,
+            id: c.id,
+            updated_at: c.updated_at,
+            name: c.name,
+            kind: c.kind,
+            built_in: c.builtin,
+            workspace_id: c.workspace_id,
+        }
+    }
+}
+
+fn channel_type(v: &Value) -> Check<ChannelType> {
+    let s = v.as_str().ok_or("must be a string")?;
+    ChannelType::parse(s).ok_or_else(|| {
+        let all: Vec<_> = ChannelType::ALL.iter().map(|t| t.as_str()).collect();
+        format!("must be one of {}", all.join(", "))
+    })
+}
+
+async fn list(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<ChannelBody>>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    Ok(Json(s.app.list_channels(&who).await?.into_iter().map(Into::into).collect()))
+}
+
+async fn create(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body, ..): RawBody<ApiError>,
+) -> ApiResult<Json<ChannelBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let mut f = Fields::parse(&body)?;
+    let name = f.required("name", parsed(DisplayName::parse));
+    let kind = f.required("type", channel_type);
+    let input = f.complete((|| Some(ChannelInput { name: name?, kind: kind? }))())?;
+    Ok(Json(s.app.create_channel(&who, input).await?.into()))
+}
+
+async fn get_one(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ChannelBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    Ok(Json(s.app.get_channel(&who, path_id(&id, "id")?).await?.into()))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawBody(body, ..): RawBody<ApiError>,
+) -> ApiResult<Json<ChannelBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let id = path_id(&id, "id")?;
+    let mut f = Fields::parse(&body)?;
+    let name = f.optional("name", parsed(DisplayName::parse));
+    let kind = f.optional("type", channel_type);
+    f.finish()?;
+    Ok(Json(s.app.update_channel(&who, id, name, kind).await?.into()))
+}
+
+async fn remove(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    s.app.delete_channel(&who, path_id(&id, "id")?).await?;
+    Ok(Json(json!({"message": "The channel was removed."})))
+}

@@ -1,0 +1,61 @@
+//! The error envelope of seed 001's API family: `{code, message, ...}`.
+//!
+//! `code` repeats the HTTP status as a number and `message` is the product's sentence ("Invalid data
+//! provided.", "Unauthorized.", "Channel not found."); validation errors add `errors[{field, message}]`
+//! and conflicts add the `field` that clashed. See docs/decisions/error-envelopes.md.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::AppError;
+use crate::store::Entity;
+
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+pub fn not_found_message(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Workspace => "Workspace not found.",
+        Entity::ApiKey => "API key not found.",
+        Entity::Channel => "Channel not found.",
+        Entity::Tier => "Tier not found.",
+        Entity::ExternalUserGroup => "External user group not found.",
+        Entity::ExternalUser => "External user not found.",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self.0 {
+            AppError::Invalid(errors) => {
+                let errors: Vec<_> = errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect();
+                (StatusCode::BAD_REQUEST, json!({"message": "Invalid data provided.", "errors": errors}))
+            }
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized."})),
+            AppError::Forbidden(why) => (StatusCode::FORBIDDEN, json!({"message": why})),
+            AppError::NotFound(entity) => (StatusCode::NOT_FOUND, json!({"message": not_found_message(entity)})),
+            AppError::Conflict { field, message } => {
+                (StatusCode::CONFLICT, json!({"message": message, "field": field}))
+            }
+            AppError::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, json!({"message": "Service temporarily unavailable."}))
+            }
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, json!({"message": "Internal server error."}))
+            }
+        };
+        let mut body = body;
+        body["code"] = json!(status.as_u16());
+        (status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

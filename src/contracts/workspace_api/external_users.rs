@@ -1,0 +1,182 @@
+//! Seed 001: `/api/v1/external-users` and `/api/v1/me`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult};
+use super::paging;
+use crate::app::{ExternalUserPatch, NewExternalUser};
+use crate::contracts::AppState;
+use crate::contracts::body::{Fields, QueryParams, boolean, nullable, parsed, uuid};
+use crate::contracts::extract::{RawBody, authorization, path_id};
+use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Timestamp};
+use crate::store::ExternalUserFilter;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/external-users", get(list).post(create))
+        .route("/api/v1/external-users/authenticate", post(authenticate))
+        .route("/api/v1/external-users/{id}", get(get_one).patch(update))
+        .route("/api/v1/me", get(me))
+}
+
+/// An external user exactly as seed 001 returns it: every key present, absent values as `null`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalUserBody {
+    created_at: Timestamp,
+    id: Uuid,
+    updated_at: Timestamp,
+    blocked: bool,
+    channel_id: Uuid,
+    external_id: Option<String>,
+    external_user_group_id: Option<Uuid>,
+    identifier: Option<String>,
+    name: Option<String>,
+    super_identity_id: Uuid,
+    tier_id: Option<Uuid>,
+    workspace_id: Uuid,
+}
+
+impl From<ExternalUser> for ExternalUserBody {
+    fn from(u: ExternalUser) -> Self {
+        Self {
+            created_at: u.created_at,
+            id: u.id,
+            updated_at: u.updated_at,
+            blocked: u.blocked,
+            channel_id: u.channel_id,
+            external_id: u.external_id,
+            external_user_group_id: u.external_user_group_id,
+            identifier: u.identifier,
+            name: u.name,
+            super_identity_id: u.super_identity_id,
+            tier_id: u.tier_id,
+            workspace_id: u.workspace_id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthenticatedBody {
+    #[serde(flatten)]
+    user: ExternalUserBody,
+    access_token: String,
+}
+
+fn external_id(s: &str) -> Result<ExternalId, String> {
+    ExternalId::parse(s)
+}
+fn identifier(s: &str) -> Result<Identifier, String> {
+    Identifier::parse(s)
+}
+fn name(s: &str) -> Result<DisplayName, String> {
+    DisplayName::parse(s)
+}
+
+async fn create(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body, ..): RawBody<ApiError>,
+) -> ApiResult<Json<ExternalUserBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let mut f = Fields::parse(&body)?;
+    let channel_id = f.required("channelId", uuid);
+    let external_id = f.required("externalId", nullable(parsed(external_id)));
+    let identifier = f.required("identifier", nullable(parsed(identifier)));
+    let name = f.required("name", nullable(parsed(name)));
+    let tier_id = f.required("tierId", nullable(uuid));
+    let group_id = f.required("externalUserGroupId", nullable(uuid));
+    let new = f.complete((|| {
+        Some(NewExternalUser {
+            channel_id: channel_id?,
+            external_id: external_id?,
+            identifier: identifier?,
+            name: name?,
+            tier_id: tier_id?,
+            external_user_group_id: group_id?,
+            time_zone: None,
+        })
+    })())?;
+    Ok(Json(s.app.create_external_user(&who, new).await?.into()))
+}
+
+async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let mut q = QueryParams::parse(raw.as_deref());
+    let filter = ExternalUserFilter {
+        channel_ids: q.uuids("channelIds"),
+        external_user_group_ids: q.uuids("externalUserGroupIds"),
+        super_identity_ids: q.uuids("superIdentityIds"),
+        tier_ids: q.uuids("tierIds"),
+        search: q.search("search"),
+    };
+    let page = paging::read(&mut q);
+    q.finish()?;
+    let found = s.app.list_external_users(&who, &filter, page.paging()).await?;
+    let items: Vec<ExternalUserBody> = found.items.into_iter().map(Into::into).collect();
+    Ok(page.respond(found.total, Json(items)))
+}
+
+async fn get_one(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExternalUserBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let id = path_id(&id, "id")?;
+    Ok(Json(s.app.get_external_user(&who, id).await?.into()))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawBody(body, ..): RawBody<ApiError>,
+) -> ApiResult<Json<ExternalUserBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let id = path_id(&id, "id")?;
+    let mut f = Fields::parse(&body)?;
+    let patch = ExternalUserPatch {
+        blocked: f.optional("blocked", boolean),
+        external_id: f.optional("externalId", nullable(parsed(external_id))),
+        identifier: f.optional("identifier", nullable(parsed(identifier))),
+        name: f.optional("name", nullable(parsed(name))),
+        tier_id: f.optional("tierId", nullable(uuid)),
+        external_user_group_id: f.optional("externalUserGroupId", nullable(uuid)),
+    };
+    f.finish()?;
+    Ok(Json(s.app.update_external_user(&who, id, patch).await?.into()))
+}
+
+async fn authenticate(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body, ..): RawBody<ApiError>,
+) -> ApiResult<Response> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let mut f = Fields::parse(&body)?;
+    let channel_id = f.required("channelId", uuid);
+    let id = f.required("id", nullable(uuid));
+    let external_id = f.required("externalId", nullable(parsed(external_id)));
+    let identifier = f.required("identifier", nullable(parsed(identifier)));
+    let (channel_id, id, external_id, identifier) =
+        f.complete((|| Some((channel_id?, id?, external_id?, identifier?)))())?;
+    let done = s.app.authenticate_external_user(&who, channel_id, id, external_id, identifier).await?;
+    let mut response =
+        Json(AuthenticatedBody { user: done.user.into(), access_token: done.access_token }).into_response();
+    response.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The external user an access token belongs to.
+async fn me(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<ExternalUserBody>> {
+    let user = s.app.access_token_user(authorization(&headers)).await?;
+    Ok(Json(user.into()))
+}

@@ -1,0 +1,48 @@
+use uuid::Uuid;
+
+/// Parses an id the way the seeds' pattern allows: a hyphenated UUID of version 1 to 8 with the RFC 4122
+/// variant, or the nil or the max UUID (seed 000's `id` pattern; seed 001 calls them "UUID v4 strings").
+pub fn parse_uuid(s: &str) -> Option<Uuid> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    for (i, c) in b.iter().enumerate() {
+        let hyphen = matches!(i, 8 | 13 | 18 | 23);
+        if hyphen != (*c == b'-') || (!hyphen && !c.is_ascii_hexdigit()) {
+            return None;
+        }
+    }
+    let id = Uuid::parse_str(s).ok()?;
+    if id.is_nil() || id.is_max() {
+        return Some(id);
+    }
+    let version_ok = (b'1'..=b'8').contains(&b[14]);
+    let variant_ok = matches!(b[19], b'8' | b'9' | b'a' | b'b' | b'A' | b'B');
+    (version_ok && variant_ok).then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_versions_one_to_eight_nil_and_max() {
+        assert!(parse_uuid("3c90c3cc-0d44-4b50-8888-8dd25736052a").is_some());
+        assert!(parse_uuid("3C90C3CC-0D44-1B50-A888-8DD25736052A").is_some());
+        assert!(parse_uuid("3c90c3cc-0d44-8b50-b888-8dd25736052a").is_some());
+        assert!(parse_uuid("00000000-0000-0000-0000-000000000000").is_some());
+        assert!(parse_uuid("ffffffff-ffff-ffff-ffff-ffffffffffff").is_some());
+    }
+
+    #[test]
+    fn refuses_other_versions_variants_and_forms() {
+        assert!(parse_uuid("3c90c3cc-0d44-0b50-8888-8dd25736052a").is_none());
+        assert!(parse_uuid("3c90c3cc-0d44-9b50-8888-8dd25736052a").is_none());
+        assert!(parse_uuid("3c90c3cc-0d44-4b50-c888-8dd25736052a").is_none());
+        assert!(parse_uuid("3c90c3cc0d444b5088888dd25736052a").is_none());
+        assert!(parse_uuid("{3c90c3cc-0d44-4b50-8888-8dd25736052a}").is_none());
+        assert!(parse_uuid("not-a-uuid").is_none());
+        assert!(parse_uuid("").is_none());
+    }
+}

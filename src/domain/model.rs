@@ -1,0 +1,80 @@
+//! The records of the helpdesk as the use cases see them.
+
+use uuid::Uuid;
+
+use super::{ChannelType, Role, Timestamp};
+
+/// The tenant. Every other record belongs to exactly one workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A workspace-scoped credential. Only the SHA-256 of its secret is ever stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub role: Role,
+    /// The first characters of the secret, kept so a person can tell keys apart.
+    pub prefix: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub kind: ChannelType,
+    /// The workspace's own e-mail channel: created with the workspace, never deleted.
+    pub builtin: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalUserGroup {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub external_id: String,
+    pub name: String,
+    pub tier_id: Option<Uuid>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A person outside the team, as known on one channel (seed 001). Always linked to a super identity,
+/// the same person across channels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalUser {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub channel_id: Uuid,
+    pub super_identity_id: Uuid,
+    pub external_id: Option<String>,
+    pub identifier: Option<String>,
+    pub name: Option<String>,
+    pub tier_id: Option<Uuid>,
+    pub external_user_group_id: Option<Uuid>,
+    pub blocked: bool,
+    pub time_zone: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}

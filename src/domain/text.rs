@@ -1,0 +1,68 @@
+use std::fmt;
+
+/// Text whose length in characters lies within `MIN..=MAX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundedText<const MIN: usize, const MAX: usize>(String);
+
+impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
+    /// Refuses text outside the bounds with the rule stated the way a client reads it.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let n = s.chars().count();
+        if n < MIN {
+            Err(format!("must be at least {MIN} characters"))
+        } else if n > MAX {
+            Err(format!("must be at most {MAX} characters"))
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> fmt::Display for BoundedText<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Seed 001: "External reference in the integrated system", 3 to 250 characters.
+pub type ExternalId = BoundedText<3, 250>;
+/// Seed 001: the display name of an external user (and of groups and tiers), 3 to 50 characters.
+pub type DisplayName = BoundedText<3, 50>;
+/// Seed 001: "usernames, emails, phone numbers and etc". The seed sets no bounds; an empty identifier
+/// identifies nobody, and 250 matches `externalId`.
+pub type Identifier = BoundedText<1, 250>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_id_is_3_to_250_characters() {
+        assert!(ExternalId::parse("ab").is_err());
+        assert!(ExternalId::parse("abc").is_ok());
+        assert!(ExternalId::parse(&"x".repeat(250)).is_ok());
+        assert_eq!(ExternalId::parse(&"x".repeat(251)), Err("must be at most 250 characters".into()));
+    }
+
+    #[test]
+    fn name_is_3_to_50_characters_counted_as_characters_not_bytes() {
+        assert_eq!(DisplayName::parse("Jo"), Err("must be at least 3 characters".into()));
+        assert!(DisplayName::parse("Zoë").is_ok());
+        assert!(DisplayName::parse(&"é".repeat(50)).is_ok());
+        assert!(DisplayName::parse(&"é".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn identifier_must_not_be_empty() {
+        assert!(Identifier::parse("").is_err());
+        assert!(Identifier::parse("+15551234").is_ok());
+    }
+}

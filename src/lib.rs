@@ -1,0 +1,42 @@
+//! Frontdesk: a self-hosted support-desk server that speaks several helpdesk API contracts over one
+//! data model. See `docs/architecture.md` for the map.
+
+pub mod app;
+pub mod config;
+pub mod contracts;
+pub mod domain;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::contracts::AppState;
+use crate::store::{PostgresStore, SqliteStore, Store};
+
+pub use crate::store::postgres::PostgresOptions;
+
+/// Opens the database a URL names (`sqlite://…` or `postgres://…`), migrating it when asked.
+pub async fn open_store(url: &str, pg: &PostgresOptions) -> Result<Arc<dyn Store>, sqlx::Error> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url, pg).await?))
+    } else if url.starts_with("sqlite:") {
+        let readers = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2);
+        Ok(Arc::new(SqliteStore::open(url, readers).await?))
+    } else {
+        Err(sqlx::Error::Configuration("the database URL must start with sqlite: or postgres://".into()))
+    }
+}
+
+/// Serves every contract on `listener` until `shutdown` completes. Tests bind port 0 and call this.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    public_base_url: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = contracts::router(AppState { app, public_base_url });
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}

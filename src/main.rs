@@ -1,0 +1,371 @@
+//! The `frontdesk` command: run the server, or administer a workspace from the console.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use frontdesk::app::{App, ChannelInput, GroupInput, Principal, TierInput};
+use frontdesk::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DatabaseUrl, FileSettings};
+use frontdesk::domain::{ChannelType, DisplayName, ExternalId, Role, parse_uuid};
+use frontdesk::store::GroupFilter;
+use frontdesk::{PostgresOptions, open_store};
+use serde_json::json;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "frontdesk", version, about = "A self-hosted support-desk server")]
+struct Cli {
+    /// sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB
+    #[arg(long, global = true, env = "FRONTDESK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// A `key = value` file with bind, database_url, public_url, db_max_connections,
+    /// db_statement_timeout_ms, migrate
+    #[arg(long, global = true, env = "FRONTDESK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (creating and migrating the database on first start)
+    Serve(ServeArgs),
+    /// Workspaces: the tenants of this server
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// API keys of a workspace
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Channels of a workspace
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Tiers of a workspace
+    #[command(subcommand)]
+    Tier(TierCommand),
+    /// External user groups of a workspace
+    #[command(subcommand)]
+    Group(GroupCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "FRONTDESK_BIND")]
+    bind: Option<String>,
+    /// The address clients reach this server at, used in links inside responses
+    #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Args)]
+struct WorkspaceArg {
+    /// The workspace's id
+    #[arg(long, env = "FRONTDESK_WORKSPACE")]
+    workspace: String,
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    /// Create a workspace with its e-mail channel; prints its id and an admin API key
+    Create { name: String },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key; prints the secret once
+    Create {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "agent", value_parser = ["admin", "agent"])]
+        role: String,
+    },
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+    Revoke {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelCommand {
+    Create {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type")]
+        kind: String,
+    },
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum TierCommand {
+    Create {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupCommand {
+    Create {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        external_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        tier: Option<String>,
+    },
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), String>;
+
+struct Settings {
+    file: FileSettings,
+    database_url: DatabaseUrl,
+    pg: PostgresOptions,
+}
+
+fn settings(cli: &Cli) -> Result<Settings, String> {
+    let file = match &cli.config {
+        Some(path) => FileSettings::load(path)?,
+        None => FileSettings::default(),
+    };
+    let database_url = cli
+        .database_url
+        .clone()
+        .or_else(|| file.get("database_url").map(str::to_owned))
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let mut pg = PostgresOptions::default();
+    if let Some(n) = file.get("db_max_connections") {
+        pg.max_connections = n.parse().map_err(|_| "db_max_connections must be a number")?;
+    }
+    if let Some(ms) = file.get("db_statement_timeout_ms") {
+        pg.statement_timeout =
+            Duration::from_millis(ms.parse().map_err(|_| "db_statement_timeout_ms must be a number")?);
+    }
+    if let Some(m) = file.get("migrate") {
+        pg.migrate = m.parse().map_err(|_| "migrate must be true or false")?;
+    }
+    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg })
+}
+
+async fn run(cli: Cli) -> CliResult {
+    let settings = settings(&cli)?;
+    let store = open_store(&settings.database_url.0, &settings.pg)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", settings.database_url))?;
+    let app = App::new(Arc::clone(&store));
+    match cli.command {
+        Command::Serve(args) => serve(app, &settings, args).await,
+        Command::Workspace(WorkspaceCommand::Create { name }) => {
+            let created = app.create_workspace(&name, None).await.map_err(|e| e.to_string())?;
+            println!("{}", created.workspace.id);
+            println!("{}", created.admin_key.secret);
+            Ok(())
+        }
+        Command::ApiKey(cmd) => api_key(&app, cmd).await,
+        Command::Channel(cmd) => channel(&app, cmd).await,
+        Command::Tier(cmd) => tier(&app, cmd).await,
+        Command::Group(cmd) => group(&app, cmd).await,
+    }
+}
+
+async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
+    let bind =
+        args.bind.or_else(|| settings.file.get("bind").map(str::to_owned)).unwrap_or_else(|| DEFAULT_BIND.into());
+    let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let public_url = args
+        .public_url
+        .or_else(|| settings.file.get("public_url").map(str::to_owned))
+        .unwrap_or_else(|| format!("http://{local}"));
+    bootstrap(&app, &public_url).await?;
+    tracing::info!(address = %local, database = %settings.database_url, "Frontdesk is listening");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    frontdesk::serve(listener, app, public_url, shutdown).await.map_err(|e| e.to_string())
+}
+
+/// On the first start of an empty database: a workspace, its e-mail channel and an admin key.
+async fn bootstrap(app: &App, public_url: &str) -> CliResult {
+    if app.workspace_count().await.map_err(|e| e.to_string())? > 0 {
+        return Ok(());
+    }
+    let chosen = std::env::var("FRONTDESK_BOOTSTRAP_API_KEY").ok().filter(|k| !k.trim().is_empty());
+    let from_env = chosen.is_some();
+    let created = app.create_workspace("Default workspace", chosen).await.map_err(|e| e.to_string())?;
+    println!("Created workspace {} with its e-mail channel {}.", created.workspace.id, created.email_channel.id);
+    if from_env {
+        println!("Its admin API key is the one in FRONTDESK_BOOTSTRAP_API_KEY.");
+    } else {
+        println!("Admin API key (shown only this once): {}", created.admin_key.secret);
+    }
+    println!("Try: curl -H 'authorization: <api key>' {public_url}/api/v1/external-users");
+    Ok(())
+}
+
+fn operator(ws: &WorkspaceArg) -> Result<Principal, String> {
+    let id = parse_uuid(&ws.workspace).ok_or("--workspace must be a workspace id (UUID)")?;
+    Ok(Principal::Operator { workspace_id: id })
+}
+
+fn print_json(value: serde_json::Value) -> CliResult {
+    println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+fn uuid_arg(raw: &str, what: &str) -> Result<Uuid, String> {
+    parse_uuid(raw).ok_or_else(|| format!("{what} must be a UUID"))
+}
+
+async fn api_key(app: &App, cmd: ApiKeyCommand) -> CliResult {
+    match cmd {
+        ApiKeyCommand::Create { ws, name, role } => {
+            let role = Role::parse(&role).ok_or("--role must be admin or agent")?;
+            let created = app.create_api_key(&operator(&ws)?, &name, role).await.map_err(|e| e.to_string())?;
+            eprintln!(
+                "API key {} ({}) created; the secret is shown only this once:",
+                created.key.id,
+                created.key.role.as_str()
+            );
+            println!("{}", created.secret);
+            Ok(())
+        }
+        ApiKeyCommand::List { ws } => {
+            let keys = app.list_api_keys(&operator(&ws)?).await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    json!({
+                        "id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix,
+                        "createdAt": k.created_at, "lastUsedAt": k.last_used_at, "revokedAt": k.revoked_at,
+                    })
+                })
+                .collect();
+            print_json(json!(rows))
+        }
+        ApiKeyCommand::Revoke { ws, id } => {
+            let key =
+                app.revoke_api_key(&operator(&ws)?, uuid_arg(&id, "the key id")?).await.map_err(|e| e.to_string())?;
+            eprintln!("API key {} revoked.", key.id);
+            Ok(())
+        }
+    }
+}
+
+async fn channel(app: &App, cmd: ChannelCommand) -> CliResult {
+    match cmd {
+        ChannelCommand::Create { ws, name, kind } => {
+            let input = ChannelInput {
+                name: DisplayName::parse(&name).map_err(|e| format!("--name {e}"))?,
+                kind: ChannelType::parse(&kind)
+                    .ok_or("--type must be one of email, web, api, phone, chat, sms, whatsapp, other")?,
+            };
+            let c = app.create_channel(&operator(&ws)?, input).await.map_err(|e| e.to_string())?;
+            println!("{}", c.id);
+            Ok(())
+        }
+        ChannelCommand::List { ws } => {
+            let channels = app.list_channels(&operator(&ws)?).await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> = channels
+                .iter()
+                .map(|c| json!({"id": c.id, "name": c.name, "type": c.kind, "builtIn": c.builtin}))
+                .collect();
+            print_json(json!(rows))
+        }
+    }
+}
+
+async fn tier(app: &App, cmd: TierCommand) -> CliResult {
+    match cmd {
+        TierCommand::Create { ws, name, description } => {
+            let input = TierInput { name: DisplayName::parse(&name).map_err(|e| format!("--name {e}"))?, description };
+            let t = app.create_tier(&operator(&ws)?, input).await.map_err(|e| e.to_string())?;
+            println!("{}", t.id);
+            Ok(())
+        }
+        TierCommand::List { ws } => {
+            let tiers = app.list_tiers(&operator(&ws)?, &[], None).await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> =
+                tiers.iter().map(|t| json!({"id": t.id, "name": t.name, "description": t.description})).collect();
+            print_json(json!(rows))
+        }
+    }
+}
+
+async fn group(app: &App, cmd: GroupCommand) -> CliResult {
+    match cmd {
+        GroupCommand::Create { ws, external_id, name, tier } => {
+            let input = GroupInput {
+                external_id: ExternalId::parse(&external_id).map_err(|e| format!("--external-id {e}"))?,
+                name: DisplayName::parse(&name).map_err(|e| format!("--name {e}"))?,
+                tier_id: tier.as_deref().map(|t| uuid_arg(t, "--tier")).transpose()?,
+            };
+            let g = app.create_group(&operator(&ws)?, input).await.map_err(|e| e.to_string())?;
+            println!("{}", g.id);
+            Ok(())
+        }
+        GroupCommand::List { ws } => {
+            let paging = frontdesk::store::Paging { offset: 0, limit: i64::MAX };
+            let page =
+                app.list_groups(&operator(&ws)?, &GroupFilter::default(), paging).await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> = page
+                .items
+                .iter()
+                .map(|g| json!({"id": g.id, "externalId": g.external_id, "name": g.name, "tierId": g.tier_id}))
+                .collect();
+            print_json(json!(rows))
+        }
+    }
+}

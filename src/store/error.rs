@@ -1,0 +1,79 @@
+use thiserror::Error;
+
+/// A record kind, named in "not found" answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Workspace,
+    ApiKey,
+    Channel,
+    Tier,
+    ExternalUserGroup,
+    ExternalUser,
+}
+
+/// A uniqueness rule the database enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    ExternalUserExternalId,
+    ExternalUserIdentifier,
+    GroupExternalId,
+    BuiltinChannel,
+    Other,
+}
+
+impl Unique {
+    /// Tells which rule a unique violation broke from the database's own words: PostgreSQL names the
+    /// index, SQLite names the columns (or the index, for an expression index).
+    pub(crate) fn from_message(text: &str) -> Self {
+        if text.contains("external_users_identifier") || text.contains("external_users.identifier") {
+            Unique::ExternalUserIdentifier
+        } else if text.contains("external_users_external_id") || text.contains("external_users.external_id") {
+            Unique::ExternalUserExternalId
+        } else if text.contains("external_user_groups") {
+            Unique::GroupExternalId
+        } else if text.contains("channels_builtin") || text.contains("channels.workspace_id") {
+            Unique::BuiltinChannel
+        } else {
+            Unique::Other
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{0:?} not found")]
+    NotFound(Entity),
+    #[error("duplicate {0:?}")]
+    Duplicate(Unique),
+    /// The record is still referenced by others and cannot be removed.
+    #[error("{0:?} is in use")]
+    InUse(Entity),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) => {
+                let text = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
+                match db.kind() {
+                    sqlx::error::ErrorKind::UniqueViolation => StoreError::Duplicate(Unique::from_message(&text)),
+                    _ if is_connection_loss(db.code().as_deref()) => StoreError::Unavailable(e.to_string()),
+                    _ => StoreError::Other(e.to_string()),
+                }
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
+/// PostgreSQL's "admin shutdown" and "connection failure" classes, and SQLite's "busy"/"locked".
+fn is_connection_loss(code: Option<&str>) -> bool {
+    matches!(code, Some(c) if c.starts_with("57P") || c.starts_with("08") || c == "5" || c == "6")
+}

@@ -1,0 +1,40 @@
+//! Each backend's migrations, embedded in the binary so a fresh machine needs no files beside it.
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// (version, description, SQL) in order.
+type Steps = &'static [(i64, &'static str, &'static str)];
+
+const SQLITE: Steps = &[(1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql"))];
+
+const POSTGRES: Steps = &[(1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql"))];
+
+fn migrator(steps: Steps) -> Migrator {
+    Migrator::with_migrations(
+        steps
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(*version, (*description).into(), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
+
+pub(super) fn sqlite() -> Migrator {
+    migrator(SQLITE)
+}
+
+pub(super) fn postgres() -> Migrator {
+    migrator(POSTGRES)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Both backends must have the same list of steps: a step missing on one is a schema drift.
+    #[test]
+    fn both_backends_have_the_same_steps() {
+        let names = |steps: super::Steps| steps.iter().map(|(v, d, _)| (*v, *d)).collect::<Vec<_>>();
+        assert_eq!(names(super::SQLITE), names(super::POSTGRES));
+    }
+}

@@ -1,0 +1,162 @@
+//! A real Frontdesk on a free port, on a fresh database, and a client with one method per verb.
+
+use frontdesk::app::App;
+use frontdesk::{PostgresOptions, open_store};
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+/// Runs each listed test twice: on a fresh SQLite file and on a fresh PostgreSQL schema. The
+/// PostgreSQL run is skipped, with a notice, when `FRONTDESK_TEST_DATABASE_URL` is not set.
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let $app = crate::helpers::TestApp::sqlite().await;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some($app) = crate::helpers::TestApp::postgres().await else { return };
+                    $body
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app: App,
+    /// The bootstrap admin key of the first workspace.
+    pub key: String,
+    pub workspace_id: String,
+    pub email_channel_id: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub const PG_URL_VAR: &str = "FRONTDESK_TEST_DATABASE_URL";
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+        let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
+        Self::start(App::new(store), Some(dir)).await
+    }
+
+    /// `None` (after saying so) when no PostgreSQL is configured for tests.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(url) = std::env::var(PG_URL_VAR) else {
+            eprintln!("skipped: set {PG_URL_VAR} to run this test on PostgreSQL");
+            return None;
+        };
+        let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
+        let store = open_store(&url, &opts).await.expect("open postgres");
+        Some(Self::start(App::new(store), None).await)
+    }
+
+    async fn start(app: App, dir: Option<tempfile::TempDir>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let created = app.create_workspace("Test workspace", None).await.expect("workspace");
+        let server_app = app.clone();
+        let public = base.clone();
+        tokio::spawn(async move {
+            frontdesk::serve(listener, server_app, public, std::future::pending()).await.expect("serve");
+        });
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            app,
+            key: created.admin_key.secret,
+            workspace_id: created.workspace.id.to_string(),
+            email_channel_id: created.email_channel.id.to_string(),
+            _dir: dir,
+        }
+    }
+
+    /// Another workspace on the same server: (workspace id, admin key, e-mail channel id).
+    pub async fn other_workspace(&self) -> (String, String, String) {
+        let created = self.app.create_workspace("Other workspace", None).await.expect("workspace");
+        (created.workspace.id.to_string(), created.admin_key.secret, created.email_channel.id.to_string())
+    }
+
+    pub async fn send(&self, method: &str, path: &str, auth: Option<&str>, body: Option<&str>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body.to_owned());
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, Some(&self.key), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send("POST", path, Some(&self.key), Some(&body.to_string())).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.send("PATCH", path, Some(&self.key), Some(&body.to_string())).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send("DELETE", path, Some(&self.key), None).await
+    }
+
+    /// Creates an external user on the e-mail channel and returns its body.
+    pub async fn external_user(&self, identifier: &str, name: &str) -> Value {
+        let r = self
+            .post(
+                "/api/v1/external-users",
+                &serde_json::json!({
+                    "channelId": self.email_channel_id, "externalId": null, "identifier": identifier,
+                    "name": name, "tierId": null, "externalUserGroupId": null
+                }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body
+    }
+}
+
+fn fresh_schema() -> String {
+    format!("t_{}", uuid::Uuid::new_v4().simple())
+}

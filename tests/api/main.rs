@@ -1,0 +1,8 @@
+//! HTTP integration tests: each starts a real server on port 0 against a fresh database.
+
+mod helpers;
+
+mod admin;
+mod external_users;
+mod isolation;
+mod openapi;

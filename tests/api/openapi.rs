@@ -1,0 +1,48 @@
+//! The served OpenAPI document describes exactly the routes the server has.
+
+use std::collections::BTreeSet;
+
+use frontdesk::contracts::ROUTES;
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn openapi_document_and_routes_agree() {
+    let app = TestApp::sqlite().await;
+    let doc = app.send("GET", "/openapi.json", None, None).await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.body["openapi"], "3.1.0");
+
+    let documented: BTreeSet<(String, String)> = doc.body["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .into_iter()
+                .flat_map(|o| o.keys())
+                .filter(|m| m.as_str() != "parameters")
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let routed: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(undocumented.is_empty(), "routes missing from openapi.json: {undocumented:?}");
+    assert!(unrouted.is_empty(), "openapi.json documents routes the server lacks: {unrouted:?}");
+}
+
+/// Every route in `ROUTES` is really served: the router answers it with something other than its
+/// "no such route" fallback or a 405.
+#[tokio::test]
+async fn every_listed_route_is_served() {
+    let app = TestApp::sqlite().await;
+    let id = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+    for (method, path) in ROUTES {
+        let concrete = path.replace("{id}", id).replace("{ticketId}", id).replace("{issueIdOrKey}", id);
+        let r = app.send(method, &concrete, None, Some("{}")).await;
+        assert_ne!(r.status, 405, "{method} {path}");
+        assert_ne!(r.body.get("message").and_then(Value::as_str), Some("Route not found."), "{method} {path}");
+    }
+}
