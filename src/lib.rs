@@ -37,6 +37,6 @@ pub async fn serve(
     public_base_url: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = contracts::router(AppState { app, public_base_url });
+    let router = contracts::router(AppState::new(app, public_base_url));
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -46,6 +46,10 @@ impl From<StoreError> for AppError {
                     Unique::GroupExternalId => {
                         ("externalId", "External user group external id already exists in this workspace.")
                     }
+                    Unique::StaffEmail => ("email", "A staff user with this e-mail already exists in this workspace."),
+                    Unique::StaffExternalId => {
+                        ("externalId", "A staff user with this external id already exists in this workspace.")
+                    }
                     Unique::BuiltinChannel => ("type", "The workspace already has its built-in e-mail channel."),
                     Unique::Other => ("id", "Record already exists."),
                 };

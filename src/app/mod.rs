@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod error;
 mod external_users;
+mod staff;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierI
 pub use auth::{Principal, Secret, credential, hash_secret};
 pub use error::{AppError, AppResult};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
+pub use staff::NewStaffUser;
 
 use crate::store::Store;
 

@@ -18,38 +18,22 @@ pub struct AppState {
     pub app: App,
     /// The server's public address, for links in responses (seed 004's `_links`).
     pub public_base_url: String,
+    /// The OpenAPI document, serialized once at start-up.
+    pub openapi: bytes::Bytes,
 }
 
-/// Every route Frontdesk serves, as (method, path template). The OpenAPI document must describe
-/// exactly these; a test holds the two together.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/openapi.json"),
-    ("GET", "/api/v1/external-users"),
-    ("POST", "/api/v1/external-users"),
-    ("POST", "/api/v1/external-users/authenticate"),
-    ("GET", "/api/v1/external-users/{id}"),
-    ("PATCH", "/api/v1/external-users/{id}"),
-    ("GET", "/api/v1/me"),
-    ("GET", "/api/v1/channels"),
-    ("POST", "/api/v1/channels"),
-    ("GET", "/api/v1/channels/{id}"),
-    ("PATCH", "/api/v1/channels/{id}"),
-    ("DELETE", "/api/v1/channels/{id}"),
-    ("GET", "/api/v1/tiers"),
-    ("POST", "/api/v1/tiers"),
-    ("GET", "/api/v1/tiers/{id}"),
-    ("PATCH", "/api/v1/tiers/{id}"),
-    ("DELETE", "/api/v1/tiers/{id}"),
-    ("GET", "/api/v1/external-user-groups"),
-    ("POST", "/api/v1/external-user-groups"),
-    ("GET", "/api/v1/external-user-groups/{id}"),
-    ("DELETE", "/api/v1/external-user-groups/{id}"),
-    ("GET", "/api/v1/api-keys"),
-    ("POST", "/api/v1/api-keys"),
-    ("DELETE", "/api/v1/api-keys/{id}"),
-];
+impl AppState {
+    pub fn new(app: App, public_base_url: String) -> Self {
+        let openapi = serde_json::to_vec(&ops::openapi_document()).unwrap_or_default().into();
+        Self { app, public_base_url, openapi }
+    }
+}
+
+/// Every route Frontdesk serves, as (method, path template), contract by contract. The OpenAPI
+/// document must describe exactly these; a test holds the two together.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    [ops::ROUTES, workspace_api::ROUTES].concat()
+}
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -11,7 +11,7 @@ mod time;
 
 pub use email::EmailAddress;
 pub use ids::parse_uuid;
-pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, Tier, Workspace};
+pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};
 pub use text::{BoundedText, DisplayName, ExternalId, Identifier};
 pub use time::Timestamp;
 
@@ -97,5 +97,43 @@ impl ChannelType {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// Seed 003's user lifecycle: created `Invited`, `Active` once the invitation is accepted (the password is
+/// set then), `Disabled` when an admin turns the account off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffStatus {
+    Invited,
+    Active,
+    Disabled,
+}
+
+impl StaffStatus {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffStatus::Invited => "invited",
+            StaffStatus::Active => "active",
+            StaffStatus::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "invited" => Some(StaffStatus::Invited),
+            "active" => Some(StaffStatus::Active),
+            "disabled" => Some(StaffStatus::Disabled),
+            _ => None,
+        }
+    }
+
+    /// Seed 003's spelling: `Invited`, `Active`, `Disabled`.
+    pub fn title(self) -> &'static str {
+        match self {
+            StaffStatus::Invited => "Invited",
+            StaffStatus::Active => "Active",
+            StaffStatus::Disabled => "Disabled",
+        }
     }
 }

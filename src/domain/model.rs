@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{ChannelType, Role, Timestamp};
+use super::{ChannelType, Role, StaffStatus, Timestamp};
 
 /// The tenant. Every other record belongs to exactly one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +75,23 @@ pub struct ExternalUser {
     pub external_user_group_id: Option<Uuid>,
     pub blocked: bool,
     pub time_zone: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A member of the workspace's team (seed 003): assignee of tickets (seed 002), signs in to the settings
+/// page once the invitation is accepted. The password hash never leaves the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffUser {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub external_id: Option<String>,
+    pub role: Role,
+    pub status: StaffStatus,
+    pub phone_number: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -9,6 +9,7 @@ pub enum Entity {
     Tier,
     ExternalUserGroup,
     ExternalUser,
+    StaffUser,
 }
 
 /// A uniqueness rule the database enforces.
@@ -18,6 +19,8 @@ pub enum Unique {
     ExternalUserIdentifier,
     GroupExternalId,
     BuiltinChannel,
+    StaffEmail,
+    StaffExternalId,
     Other,
 }
 
@@ -31,6 +34,10 @@ impl Unique {
             Unique::ExternalUserExternalId
         } else if text.contains("external_user_groups") {
             Unique::GroupExternalId
+        } else if text.contains("staff_users_email") || text.contains("staff_users.email") {
+            Unique::StaffEmail
+        } else if text.contains("staff_users_external_id") || text.contains("staff_users.external_id") {
+            Unique::StaffExternalId
         } else if text.contains("channels_builtin") || text.contains("channels.workspace_id") {
             Unique::BuiltinChannel
         } else {

@@ -6,9 +6,15 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// (version, description, SQL) in order.
 type Steps = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE: Steps = &[(1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql"))];
+const SQLITE: Steps = &[
+    (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
+    (2, "staff users", include_str!("../../migrations/sqlite/0002_staff_users.sql")),
+];
 
-const POSTGRES: Steps = &[(1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql"))];
+const POSTGRES: Steps = &[
+    (1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql")),
+    (2, "staff users", include_str!("../../migrations/postgres/0002_staff_users.sql")),
+];
 
 fn migrator(steps: Steps) -> Migrator {
     Migrator::with_migrations(

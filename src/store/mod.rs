@@ -12,7 +12,7 @@ mod sqlite;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::domain::{ApiKey, Channel, ExternalUser, ExternalUserGroup, Tier, Timestamp, Workspace};
+use crate::domain::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Timestamp, Workspace};
 
 pub use error::{Entity, StoreError, Unique};
 pub use postgres::PostgresStore;
@@ -138,4 +138,8 @@ pub trait Store: Send + Sync + 'static {
         expires_at: Timestamp,
     ) -> StoreResult<()>;
     async fn access_token(&self, token_hash: &[u8]) -> StoreResult<Option<AccessToken>>;
+
+    async fn insert_staff_user(&self, user: &StaffUser) -> StoreResult<()>;
+    async fn get_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<StaffUser>;
+    async fn list_staff_users(&self, workspace_id: Uuid) -> StoreResult<Vec<StaffUser>>;
 }

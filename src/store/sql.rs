@@ -9,7 +9,9 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{AccessToken, StoreError};
-use crate::domain::{ApiKey, Channel, ChannelType, ExternalUser, ExternalUserGroup, Role, Tier, Timestamp};
+use crate::domain::{
+    ApiKey, Channel, ChannelType, ExternalUser, ExternalUserGroup, Role, StaffStatus, StaffUser, Tier, Timestamp,
+};
 
 pub(super) const API_KEY_COLUMNS: &str =
     "id, workspace_id, name, role, prefix, created_by, created_at, last_used_at, revoked_at";
@@ -197,6 +199,43 @@ impl TryFrom<AccessTokenRow> for AccessToken {
     }
 }
 
+pub(super) const STAFF_COLUMNS: &str = "id, workspace_id, email, first_name, last_name, external_id, role, status, \
+     phone_number, created_at, updated_at";
+
+#[derive(FromRow)]
+pub(super) struct StaffRow {
+    id: Uuid,
+    workspace_id: Uuid,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    external_id: Option<String>,
+    role: String,
+    status: String,
+    phone_number: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<StaffRow> for StaffUser {
+    type Error = StoreError;
+    fn try_from(r: StaffRow) -> Result<Self, StoreError> {
+        Ok(StaffUser {
+            role: Role::parse(&r.role).ok_or_else(|| corrupt("role", &r.role))?,
+            status: StaffStatus::parse(&r.status).ok_or_else(|| corrupt("staff status", &r.status))?,
+            id: r.id,
+            workspace_id: r.workspace_id,
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            external_id: r.external_id,
+            phone_number: r.phone_number,
+            created_at: Timestamp::from_micros(r.created_at),
+            updated_at: Timestamp::from_micros(r.updated_at),
+        })
+    }
+}
+
 pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Result<Vec<T>, StoreError> {
     rows.into_iter().map(T::try_from).collect()
 }
@@ -210,12 +249,12 @@ macro_rules! impl_store {
         use uuid::Uuid;
 
         use crate::domain::{
-            ApiKey, Channel, ExternalUser, ExternalUserGroup, Tier, Timestamp,
+            ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Timestamp,
         };
         use crate::store::sql::{
             contains_pattern, convert, AccessTokenRow, ApiKeyRow, ChannelRow, ExternalUserRow,
-            GroupRow, TierRow, API_KEY_COLUMNS, CHANNEL_COLUMNS, EXTERNAL_USER_COLUMNS,
-            GROUP_COLUMNS, TIER_COLUMNS,
+            GroupRow, StaffRow, TierRow, API_KEY_COLUMNS, CHANNEL_COLUMNS, EXTERNAL_USER_COLUMNS,
+            GROUP_COLUMNS, STAFF_COLUMNS, TIER_COLUMNS,
         };
         use crate::store::{
             AccessToken, Entity, ExternalUserFilter, GroupFilter, NewWorkspace, Page, Paging,
@@ -700,6 +739,49 @@ macro_rules! impl_store {
                     .fetch_optional(&self.read)
                     .await?;
                 row.map(AccessToken::try_from).transpose()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn insert_staff_user(&self, u: &StaffUser) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO staff_users (id, workspace_id, email, first_name, last_name, external_id, role, status, \
+                     phone_number, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(u.id)
+                .bind(u.workspace_id)
+                .bind(&u.email)
+                .bind(&u.first_name)
+                .bind(&u.last_name)
+                .bind(&u.external_id)
+                .bind(u.role.as_str())
+                .bind(u.status.as_str())
+                .bind(&u.phone_number)
+                .bind(u.created_at.micros())
+                .bind(u.updated_at.micros())
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn get_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<StaffUser> {
+                let sql = format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE id = $1 AND workspace_id = $2");
+                let row: Option<StaffRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(workspace_id)
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.ok_or(StoreError::NotFound(Entity::StaffUser))?.try_into()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn list_staff_users(&self, workspace_id: Uuid) -> StoreResult<Vec<StaffUser>> {
+                let sql = format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE workspace_id = $1 ORDER BY created_at, id");
+                let rows: Vec<StaffRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(workspace_id)
+                    .fetch_all(&self.read)
+                    .await?;
+                convert(rows)
             }
         }
 

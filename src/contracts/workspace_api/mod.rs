@@ -13,6 +13,36 @@ use axum::Router;
 
 use super::AppState;
 
+/// The routes below, for the OpenAPI check.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/external-users"),
+    ("POST", "/api/v1/external-users"),
+    ("POST", "/api/v1/external-users/authenticate"),
+    ("GET", "/api/v1/external-users/{id}"),
+    ("PATCH", "/api/v1/external-users/{id}"),
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/channels"),
+    ("POST", "/api/v1/channels"),
+    ("GET", "/api/v1/channels/{id}"),
+    ("PATCH", "/api/v1/channels/{id}"),
+    ("DELETE", "/api/v1/channels/{id}"),
+    ("GET", "/api/v1/tiers"),
+    ("POST", "/api/v1/tiers"),
+    ("GET", "/api/v1/tiers/{id}"),
+    ("PATCH", "/api/v1/tiers/{id}"),
+    ("DELETE", "/api/v1/tiers/{id}"),
+    ("GET", "/api/v1/external-user-groups"),
+    ("POST", "/api/v1/external-user-groups"),
+    ("GET", "/api/v1/external-user-groups/{id}"),
+    ("DELETE", "/api/v1/external-user-groups/{id}"),
+    ("GET", "/api/v1/api-keys"),
+    ("POST", "/api/v1/api-keys"),
+    ("DELETE", "/api/v1/api-keys/{id}"),
+];
+
+/// This contract's part of the OpenAPI document.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(external_users::router())
