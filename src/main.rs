@@ -21,7 +21,8 @@ struct Cli {
     #[arg(long, global = true, env = "FRONTDESK_DATABASE_URL")]
     database_url: Option<String>,
     /// A `key = value` file with bind, database_url, public_url, db_max_connections,
-    /// db_statement_timeout_ms, migrate
+    /// db_statement_timeout_ms, db_acquire_timeout_ms, db_schema, migrate (each also read from
+    /// FRONTDESK_<KEY> in the environment)
     #[arg(long, global = true, env = "FRONTDESK_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -179,22 +180,31 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
         Some(path) => FileSettings::load(path)?,
         None => FileSettings::default(),
     };
-    let database_url = cli
-        .database_url
-        .clone()
-        .or_else(|| file.get("database_url").map(str::to_owned))
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    // A setting without a flag of its own: `FRONTDESK_<KEY>` in the environment, else the file's `key`.
+    let setting = |key: &str| {
+        std::env::var(format!("FRONTDESK_{}", key.to_ascii_uppercase()))
+            .ok()
+            .or_else(|| file.get(key).map(str::to_owned))
+    };
+    let number = |key: &str| -> Result<Option<u64>, String> {
+        setting(key).map(|v| v.parse().map_err(|_| format!("{key} must be a whole number"))).transpose()
+    };
+    let database_url =
+        cli.database_url.clone().or_else(|| setting("database_url")).unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
     let mut pg = PostgresOptions::default();
-    if let Some(n) = file.get("db_max_connections") {
-        pg.max_connections = n.parse().map_err(|_| "db_max_connections must be a number")?;
+    if let Some(n) = number("db_max_connections")? {
+        pg.max_connections = u32::try_from(n).map_err(|_| "db_max_connections is too large")?;
     }
-    if let Some(ms) = file.get("db_statement_timeout_ms") {
-        pg.statement_timeout =
-            Duration::from_millis(ms.parse().map_err(|_| "db_statement_timeout_ms must be a number")?);
+    if let Some(ms) = number("db_statement_timeout_ms")? {
+        pg.statement_timeout = Duration::from_millis(ms);
     }
-    if let Some(m) = file.get("migrate") {
+    if let Some(ms) = number("db_acquire_timeout_ms")? {
+        pg.acquire_timeout = Duration::from_millis(ms);
+    }
+    if let Some(m) = setting("migrate") {
         pg.migrate = m.parse().map_err(|_| "migrate must be true or false")?;
     }
+    pg.schema = setting("db_schema");
     Ok(Settings { file, database_url: DatabaseUrl(database_url), pg })
 }
 
@@ -207,7 +217,7 @@ async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Serve(args) => serve(app, &settings, args).await,
         Command::Workspace(WorkspaceCommand::Create { name }) => {
-            let created = app.create_workspace(&name, None).await.map_err(|e| e.to_string())?;
+            let created = app.create_workspace(&name).await.map_err(|e| e.to_string())?;
             println!("{}", created.workspace.id);
             println!("{}", created.admin_key.secret);
             Ok(())
@@ -239,12 +249,11 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
 
 /// On the first start of an empty database: a workspace, its e-mail channel and an admin key.
 async fn bootstrap(app: &App, public_url: &str) -> CliResult {
-    if app.workspace_count().await.map_err(|e| e.to_string())? > 0 {
-        return Ok(());
-    }
     let chosen = std::env::var("FRONTDESK_BOOTSTRAP_API_KEY").ok().filter(|k| !k.trim().is_empty());
     let from_env = chosen.is_some();
-    let created = app.create_workspace("Default workspace", chosen).await.map_err(|e| e.to_string())?;
+    let Some(created) = app.bootstrap(chosen).await.map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
     println!("Created workspace {} with its e-mail channel {}.", created.workspace.id, created.email_channel.id);
     if from_env {
         println!("Its admin API key is the one in FRONTDESK_BOOTSTRAP_API_KEY.");

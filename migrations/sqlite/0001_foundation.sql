@@ -62,8 +62,11 @@ CREATE TABLE super_identities (
     created_at    INTEGER NOT NULL
 );
 
+-- `seq` is the rowid: rows are appended in creation order (a cheap insert at any size) and the
+-- full-text index (migration 5) refers to rows by it. The UUID is the public id.
 CREATE TABLE external_users (
-    id                BLOB PRIMARY KEY,
+    seq               INTEGER PRIMARY KEY,
+    id                BLOB NOT NULL UNIQUE,
     workspace_id      BLOB NOT NULL REFERENCES workspaces (id),
     channel_id        BLOB NOT NULL REFERENCES channels (id),
     super_identity_id BLOB NOT NULL REFERENCES super_identities (id),

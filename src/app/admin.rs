@@ -41,45 +41,23 @@ pub struct GroupInput {
 }
 
 impl App {
-    /// Creates a workspace with its built-in e-mail channel and a first admin key. `key_secret` lets
-    /// automation choose that key (`FRONTDESK_BOOTSTRAP_API_KEY`); otherwise one is generated.
-    /// Not a request-level use case: only the CLI and first start call it.
-    pub async fn create_workspace(&self, name: &str, key_secret: Option<String>) -> AppResult<CreatedWorkspace> {
-        let now = Timestamp::now();
-        let workspace = Workspace { id: Uuid::new_v4(), name: name.to_owned(), created_at: now };
-        let email_channel = Channel {
-            id: Uuid::new_v4(),
-            workspace_id: workspace.id,
-            name: "E-mail".into(),
-            kind: ChannelType::Email,
-            builtin: true,
-            created_at: now,
-            updated_at: now,
-        };
-        let secret = key_secret.map(Secret::from_plain).unwrap_or_else(|| Secret::generate("fdk"));
-        let key = ApiKey {
-            id: Uuid::new_v4(),
-            workspace_id: workspace.id,
-            name: "Bootstrap admin key".into(),
-            role: Role::Admin,
-            prefix: secret.prefix(),
-            created_by: None,
-            created_at: now,
-            last_used_at: None,
-            revoked_at: None,
-        };
-        let new = NewWorkspace {
-            workspace: workspace.clone(),
-            email_channel: email_channel.clone(),
-            admin_key: key.clone(),
-            admin_key_hash: secret.hash,
-        };
+    /// Creates a workspace with its built-in e-mail channel and a first admin key. Not a request-level
+    /// use case: only the CLI and tests call it.
+    pub async fn create_workspace(&self, name: &str) -> AppResult<CreatedWorkspace> {
+        let (new, created) = new_workspace(name, None);
         self.store.create_workspace(&new).await?;
-        Ok(CreatedWorkspace { workspace, email_channel, admin_key: CreatedApiKey { key, secret: secret.plain } })
+        Ok(created)
     }
 
-    pub async fn workspace_count(&self) -> AppResult<i64> {
-        Ok(self.store.count_workspaces().await?)
+    /// The first start of an empty server: creates the first workspace unless one exists or another
+    /// node is creating it right now. `key_secret` lets automation choose the admin key
+    /// (`FRONTDESK_BOOTSTRAP_API_KEY`); otherwise one is generated.
+    pub async fn bootstrap(&self, key_secret: Option<String>) -> AppResult<Option<CreatedWorkspace>> {
+        if self.store.count_workspaces().await? > 0 {
+            return Ok(None);
+        }
+        let (new, created) = new_workspace("Default workspace", key_secret);
+        Ok(self.store.bootstrap_workspace(&new).await?.then_some(created))
     }
 
     pub async fn create_api_key(&self, who: &Principal, name: &str, role: Role) -> AppResult<CreatedApiKey> {
@@ -257,4 +235,37 @@ impl App {
         who.require(Role::Admin)?;
         Ok(self.store.delete_group(who.workspace_id(), id).await?)
     }
+}
+
+fn new_workspace(name: &str, key_secret: Option<String>) -> (NewWorkspace, CreatedWorkspace) {
+    let now = Timestamp::now();
+    let workspace = Workspace { id: Uuid::new_v4(), name: name.to_owned(), created_at: now };
+    let email_channel = Channel {
+        id: Uuid::new_v4(),
+        workspace_id: workspace.id,
+        name: "E-mail".into(),
+        kind: ChannelType::Email,
+        builtin: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let secret = key_secret.map(Secret::from_plain).unwrap_or_else(|| Secret::generate("fdk"));
+    let key = ApiKey {
+        id: Uuid::new_v4(),
+        workspace_id: workspace.id,
+        name: "Bootstrap admin key".into(),
+        role: Role::Admin,
+        prefix: secret.prefix(),
+        created_by: None,
+        created_at: now,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let new = NewWorkspace {
+        workspace: workspace.clone(),
+        email_channel: email_channel.clone(),
+        admin_key: key.clone(),
+        admin_key_hash: secret.hash,
+    };
+    (new, CreatedWorkspace { workspace, email_channel, admin_key: CreatedApiKey { key, secret: secret.plain } })
 }

@@ -51,6 +51,7 @@ impl From<StoreError> for AppError {
                         ("externalId", "A staff user with this external id already exists in this workspace.")
                     }
                     Unique::BuiltinChannel => ("type", "The workspace already has its built-in e-mail channel."),
+                    Unique::Bootstrap => ("id", "The server was already bootstrapped."),
                     Unique::Other => ("id", "Record already exists."),
                 };
                 AppError::Conflict { field, message }

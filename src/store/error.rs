@@ -21,6 +21,7 @@ pub enum Unique {
     BuiltinChannel,
     StaffEmail,
     StaffExternalId,
+    Bootstrap,
     Other,
 }
 
@@ -38,6 +39,8 @@ impl Unique {
             Unique::StaffEmail
         } else if text.contains("staff_users_external_id") || text.contains("staff_users.external_id") {
             Unique::StaffExternalId
+        } else if text.contains("bootstrap") {
+            Unique::Bootstrap
         } else if text.contains("channels_builtin") || text.contains("channels.workspace_id") {
             Unique::BuiltinChannel
         } else {

@@ -82,6 +82,9 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     async fn create_workspace(&self, new: &NewWorkspace) -> StoreResult<()>;
+    /// Creates the server's first workspace unless one was already bootstrapped, even by another node
+    /// starting at the same moment; `false` when it was.
+    async fn bootstrap_workspace(&self, new: &NewWorkspace) -> StoreResult<bool>;
     async fn count_workspaces(&self) -> StoreResult<i64>;
     async fn builtin_email_channel(&self, workspace_id: Uuid) -> StoreResult<Channel>;
 

@@ -6,6 +6,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 use std::str::FromStr;
 
+// `impl_store!` also brings `QueryBuilder` and `contains_pattern` into this module.
 use super::sql::impl_store;
 
 #[derive(Clone)]
@@ -19,32 +20,50 @@ pub struct PostgresStore {
 pub struct PostgresOptions {
     pub max_connections: u32,
     pub statement_timeout: Duration,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
     pub migrate: bool,
+    /// Shown in `pg_stat_activity`, so an operator can tell Frontdesk's connections apart.
+    pub application_name: String,
     /// A schema to create and use instead of `public` (tests use one schema each).
     pub schema: Option<String>,
 }
 
 impl Default for PostgresOptions {
     fn default() -> Self {
-        Self { max_connections: 16, statement_timeout: Duration::from_secs(5), migrate: true, schema: None }
+        Self {
+            max_connections: 16,
+            statement_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(3),
+            migrate: true,
+            application_name: "frontdesk".into(),
+            schema: None,
+        }
     }
 }
 
 impl PostgresStore {
     pub async fn open(url: &str, opts: &PostgresOptions) -> Result<Self, sqlx::Error> {
         let mut connect = PgConnectOptions::from_str(url)?
+            .application_name(&opts.application_name)
             .options([("statement_timeout", format!("{}", opts.statement_timeout.as_millis()))]);
         if let Some(schema) = &opts.schema {
             let admin = PgPoolOptions::new().max_connections(1).connect_with(connect.clone()).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
+            let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
                 .execute(&admin)
-                .await?;
+                .await;
+            // Nodes starting together race on `IF NOT EXISTS`; the loser's duplicate error means "exists".
+            if let Err(e) = created
+                && e.as_database_error().is_none_or(|d| d.kind() != sqlx::error::ErrorKind::UniqueViolation)
+            {
+                return Err(e);
+            }
             admin.close().await;
             connect = connect.options([("search_path", schema.as_str())]);
         }
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(opts.acquire_timeout)
             .test_before_acquire(true)
             .connect_with(connect)
             .await?;
@@ -55,4 +74,13 @@ impl PostgresStore {
     }
 }
 
-impl_store!(PostgresStore, Postgres, |s| s.write.begin());
+impl_store!(PostgresStore, Postgres, |s| s.write.begin(), search = push_search);
+
+/// Matches the expression of the trigram index of migration 5, so any term uses the index.
+fn push_search(qb: &mut QueryBuilder<Postgres>, term: &str) {
+    qb.push(
+        " AND lower(coalesce(name, '') || ' ' || coalesce(identifier, '') || ' ' || coalesce(external_id, '')) LIKE ",
+    )
+    .push_bind(contains_pattern(term))
+    .push(" ESCAPE '\\'");
+}

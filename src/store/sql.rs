@@ -241,9 +241,10 @@ pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Res
 }
 
 /// Implements [`Store`](super::Store) for `$store`, whose `read` and `write` pools hold connections of
-/// database `$db`; `$begin` opens a write transaction on `self`.
+/// database `$db`; `$begin` opens a write transaction on `self`, and `$search` adds the backend's
+/// indexed condition for an external-user search term.
 macro_rules! impl_store {
-    ($store:ty, $db:ty, |$s:ident| $begin:expr) => {
+    ($store:ty, $db:ty, |$s:ident| $begin:expr, search = $search:path) => {
         use async_trait::async_trait;
         use sqlx::QueryBuilder;
         use uuid::Uuid;
@@ -304,10 +305,7 @@ macro_rules! impl_store {
             push_in(qb, "super_identity_id", &f.super_identity_ids);
             push_in(qb, "tier_id", &f.tier_ids);
             if let Some(search) = &f.search {
-                let p = contains_pattern(search);
-                qb.push(" AND (lower(name) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
-                qb.push(" OR lower(identifier) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
-                qb.push(" OR lower(external_id) LIKE ").push_bind(p).push(" ESCAPE '\\')");
+                $search(qb, search);
             }
         }
 
@@ -337,17 +335,39 @@ macro_rules! impl_store {
             async fn create_workspace(&self, new: &NewWorkspace) -> StoreResult<()> {
                 let $s = self;
                 let mut tx: Tx = $begin.await?;
-                let ws = &new.workspace;
-                sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
-                    .bind(ws.id)
-                    .bind(&ws.name)
-                    .bind(ws.created_at.micros())
-                    .execute(&mut *tx)
-                    .await?;
-                insert_channel(&mut tx, &new.email_channel).await?;
-                insert_api_key(&mut tx, &new.admin_key, &new.admin_key_hash).await?;
+                insert_workspace(&mut tx, new).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn bootstrap_workspace(&self, new: &NewWorkspace) -> StoreResult<bool> {
+                let $s = self;
+                let mut tx: Tx = $begin.await?;
+                // The claim comes before the workspace's key: a node that loses the race waits on the
+                // claim and sees it taken, instead of colliding on a chosen bootstrap key.
+                sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(new.workspace.id)
+                    .bind(&new.workspace.name)
+                    .bind(new.workspace.created_at.micros())
+                    .execute(&mut *tx)
+                    .await?;
+                let claimed = sqlx::query("INSERT INTO bootstrap (singleton, workspace_id, created_at) VALUES (1, $1, $2)")
+                    .bind(new.workspace.id)
+                    .bind(new.workspace.created_at.micros())
+                    .execute(&mut *tx)
+                    .await;
+                match claimed.map_err(StoreError::from) {
+                    Ok(_) => {
+                        insert_channel(&mut tx, &new.email_channel).await?;
+                        insert_api_key(&mut tx, &new.admin_key, &new.admin_key_hash).await?;
+                        tx.commit().await?;
+                        Ok(true)
+                    }
+                    // Another node bootstrapped first; dropping `tx` rolls this workspace back.
+                    Err(StoreError::Duplicate(crate::store::Unique::Bootstrap)) => Ok(false),
+                    Err(e) => Err(e),
+                }
             }
 
             async fn count_workspaces(&self) -> StoreResult<i64> {
@@ -783,6 +803,18 @@ macro_rules! impl_store {
                     .await?;
                 convert(rows)
             }
+        }
+
+        async fn insert_workspace(tx: &mut Tx, new: &NewWorkspace) -> StoreResult<()> {
+            let ws = &new.workspace;
+            sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(ws.id)
+                .bind(&ws.name)
+                .bind(ws.created_at.micros())
+                .execute(&mut **tx)
+                .await?;
+            insert_channel(tx, &new.email_channel).await?;
+            insert_api_key(tx, &new.admin_key, &new.admin_key_hash).await
         }
 
         async fn insert_channel(tx: &mut Tx, c: &Channel) -> StoreResult<()> {

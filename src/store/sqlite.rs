@@ -10,6 +10,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
+// `impl_store!` also brings `QueryBuilder` and `contains_pattern` into this module.
 use super::sql::impl_store;
 
 #[derive(Clone)]
@@ -42,4 +43,21 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
+impl_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"), search = push_search);
+
+/// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
+/// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no
+/// trigram to look up and are matched by scanning.
+fn push_search(qb: &mut QueryBuilder<Sqlite>, term: &str) {
+    if term.chars().count() >= 3 {
+        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+        qb.push(" AND seq IN (SELECT rowid FROM external_user_search WHERE external_user_search MATCH ")
+            .push_bind(phrase)
+            .push(")");
+    } else {
+        let p = contains_pattern(term);
+        qb.push(" AND (lower(name) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR lower(identifier) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR lower(external_id) LIKE ").push_bind(p).push(" ESCAPE '\\')");
+    }
+}

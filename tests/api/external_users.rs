@@ -267,6 +267,18 @@ on_both_backends! {
         assert_eq!(r.header("x-total-count"), Some("3"));
     }
 
+    async fn search_reads_its_own_writes_after_every_change(app) {
+        let u = app.external_user("searchable@example.com", "Original Name").await;
+        let id = u["id"].as_str().unwrap();
+        let count = |r: crate::helpers::Reply| r.body.as_array().unwrap().len();
+        assert_eq!(count(app.get("/api/v1/external-users?search=original").await), 1);
+        app.patch(&format!("/api/v1/external-users/{id}"), &json!({"name": "Renamed Person", "externalId": "legacy-7"})).await;
+        assert_eq!(count(app.get("/api/v1/external-users?search=original").await), 0);
+        assert_eq!(count(app.get("/api/v1/external-users?search=renamed").await), 1);
+        assert_eq!(count(app.get("/api/v1/external-users?search=LEGACY").await), 1);
+        assert_eq!(count(app.get("/api/v1/external-users?search=%22quoted%22").await), 0);
+    }
+
     async fn authenticate_finds_by_id_then_external_id_then_identifier(app) {
         let u = app.post("/api/v1/external-users", &create_body(&app, json!("ext-42"), json!("who@example.com"), json!("Who"))).await.body;
         let ch = app.email_channel_id.clone();

@@ -72,10 +72,7 @@ impl TestApp {
 
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
     pub async fn postgres() -> Option<Self> {
-        let Ok(url) = std::env::var(PG_URL_VAR) else {
-            eprintln!("skipped: set {PG_URL_VAR} to run this test on PostgreSQL");
-            return None;
-        };
+        let url = postgres_url()?;
         let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         let store = open_store(&url, &opts).await.expect("open postgres");
         Some(Self::start(App::new(store), None).await)
@@ -84,7 +81,7 @@ impl TestApp {
     async fn start(app: App, dir: Option<tempfile::TempDir>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let created = app.create_workspace("Test workspace", None).await.expect("workspace");
+        let created = app.create_workspace("Test workspace").await.expect("workspace");
         let server_app = app.clone();
         let public = base.clone();
         tokio::spawn(async move {
@@ -103,7 +100,7 @@ impl TestApp {
 
     /// Another workspace on the same server: (workspace id, admin key, e-mail channel id).
     pub async fn other_workspace(&self) -> (String, String, String) {
-        let created = self.app.create_workspace("Other workspace", None).await.expect("workspace");
+        let created = self.app.create_workspace("Other workspace").await.expect("workspace");
         (created.workspace.id.to_string(), created.admin_key.secret, created.email_channel.id.to_string())
     }
 
@@ -159,4 +156,28 @@ impl TestApp {
 
 fn fresh_schema() -> String {
     format!("t_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl TestApp {
+    /// A server on PostgreSQL at `url` (a fresh schema), with pool options adjusted by `tune`.
+    pub async fn postgres_at(url: &str, tune: impl FnOnce(&mut PostgresOptions)) -> Self {
+        let mut opts =
+            PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
+        tune(&mut opts);
+        let store = open_store(url, &opts).await.expect("open postgres");
+        Self::start(App::new(store), None).await
+    }
+}
+
+/// The PostgreSQL URL for tests, or `None` after printing why the caller is skipped.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var(PG_URL_VAR).ok();
+    if url.is_none() {
+        eprintln!("skipped: set {PG_URL_VAR} to run this test on PostgreSQL");
+    }
+    url
+}
+
+pub fn new_schema_name() -> String {
+    fresh_schema()
 }

@@ -3,6 +3,8 @@
 mod helpers;
 
 mod admin;
+mod cluster;
 mod external_users;
 mod isolation;
 mod openapi;
+mod resilience;

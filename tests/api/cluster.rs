@@ -1,0 +1,122 @@
+//! Several stateless app nodes on one PostgreSQL database: the database alone keeps the truth.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{new_schema_name, postgres_url};
+
+/// A `frontdesk serve` process, stopped when dropped.
+struct Node {
+    base: String,
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn start_node(url: &str, schema: &str, bootstrap_key: &str) -> Node {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("FRONTDESK_DATABASE_URL", url)
+        .env("FRONTDESK_DB_SCHEMA", schema)
+        .env("FRONTDESK_BOOTSTRAP_API_KEY", bootstrap_key)
+        .env("FRONTDESK_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start frontdesk");
+    Node { base: format!("http://127.0.0.1:{port}"), child }
+}
+
+async fn wait_ready(client: &reqwest::Client, node: &Node) {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{}/readyz", node.base)).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{} never became ready", node.base);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_on_one_database_keep_uniqueness_and_lose_nothing() {
+    let Some(url) = postgres_url() else { return };
+    let schema = new_schema_name();
+    let key = format!("fdk_cluster{}", uuid::Uuid::new_v4().simple());
+    // All three start at once on an empty database: exactly one of them bootstraps the workspace.
+    let nodes: Vec<Node> = (0..3).map(|_| start_node(&url, &schema, &key)).collect();
+    let client = reqwest::Client::new();
+    for node in &nodes {
+        wait_ready(&client, node).await;
+    }
+    let channels: Value = client
+        .get(format!("{}/api/v1/channels", nodes[0].base))
+        .header("authorization", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(channels.as_array().unwrap().len(), 1, "one workspace, one e-mail channel: {channels}");
+    let channel = channels[0]["id"].as_str().unwrap().to_owned();
+
+    let create = |i: usize, identifier: String| {
+        let (client, key, channel) = (client.clone(), key.clone(), channel.clone());
+        let base = nodes[i % nodes.len()].base.clone();
+        async move {
+            let body = json!({"channelId": channel, "externalId": null, "identifier": identifier,
+                "name": null, "tierId": null, "externalUserGroupId": null});
+            let r = client
+                .post(format!("{base}/api/v1/external-users"))
+                .header("authorization", &key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let distinct = join_all((0..90).map(|i| create(i, format!("user{i}@example.com")))).await;
+    assert!(distinct.iter().all(|(s, _)| *s == 200), "{:?}", distinct.iter().map(|(s, _)| s).collect::<Vec<_>>());
+    let same = join_all((0..12).map(|i| create(i, "same@example.com".into()))).await;
+    let statuses: Vec<u16> = same.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 11, "{statuses:?}");
+
+    // Every acknowledged user is visible from every node.
+    for node in &nodes {
+        let r = client
+            .get(format!("{}/api/v1/external-users?pageSize=1", node.base))
+            .header("authorization", &key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["x-total-count"], "91");
+    }
+    for (_, user) in &distinct {
+        let id = user["id"].as_str().unwrap();
+        let r = client
+            .get(format!("{}/api/v1/external-users/{id}", nodes[2].base))
+            .header("authorization", &key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}
