@@ -81,11 +81,12 @@ CREATE TABLE external_users (
 -- without regard to case (an e-mail address or a username is the same person in any case).
 CREATE UNIQUE INDEX ux_external_users_external_id ON external_users (channel_id, external_id);
 CREATE UNIQUE INDEX ux_external_users_identifier ON external_users (channel_id, lower(identifier));
--- One index per list filter, each ending in the list's order so a page is a range scan.
+-- One index per list filter, each led by the workspace (so the planner sees two equalities and picks
+-- it over the workspace-wide index) and ending in the list's order, so a page is a range scan.
 CREATE INDEX ix_external_users_workspace ON external_users (workspace_id, created_at, id);
-CREATE INDEX ix_external_users_channel ON external_users (channel_id, created_at, id);
-CREATE INDEX ix_external_users_tier ON external_users (tier_id, created_at, id) WHERE tier_id IS NOT NULL;
-CREATE INDEX ix_external_users_group ON external_users (group_id, created_at, id) WHERE group_id IS NOT NULL;
+CREATE INDEX ix_external_users_channel ON external_users (workspace_id, channel_id, created_at, id);
+CREATE INDEX ix_external_users_tier ON external_users (workspace_id, tier_id, created_at, id) WHERE tier_id IS NOT NULL;
+CREATE INDEX ix_external_users_group ON external_users (workspace_id, group_id, created_at, id) WHERE group_id IS NOT NULL;
 CREATE INDEX ix_external_users_super_identity ON external_users (super_identity_id);
 
 CREATE TABLE access_tokens (

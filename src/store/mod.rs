@@ -56,12 +56,19 @@ pub struct GroupFilter {
     pub search: Option<String>,
 }
 
-/// An offset page and the number of records that match in all.
+/// An offset page and how many records match in all.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// The number of matches, counted up to [`COUNT_CAP`].
     pub total: i64,
+    /// Whether `total` is exact; when false, more than [`COUNT_CAP`] records match.
+    pub total_is_exact: bool,
 }
+
+/// Counting stops here: an exact count of a million matches would cost more than the page itself,
+/// and nobody pages through more than this by count (see docs/decisions/list-counts.md).
+pub const COUNT_CAP: i64 = 10_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {

@@ -258,7 +258,7 @@ macro_rules! impl_store {
             GROUP_COLUMNS, STAFF_COLUMNS, TIER_COLUMNS,
         };
         use crate::store::{
-            AccessToken, Entity, ExternalUserFilter, GroupFilter, NewWorkspace, Page, Paging,
+            AccessToken, COUNT_CAP, Entity, ExternalUserFilter, GroupFilter, NewWorkspace, Page, Paging,
             Store, StoreError, StoreResult, UserKey,
         };
 
@@ -275,15 +275,26 @@ macro_rules! impl_store {
             found.map(|_| ()).ok_or(StoreError::NotFound(entity))
         }
 
+        /// Checks the channel, tier and group a user refers to in one round trip: each must be in the
+        /// user's workspace.
         async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
-            require(tx, "channels", Entity::Channel, u.workspace_id, u.channel_id).await?;
-            if let Some(tier) = u.tier_id {
-                require(tx, "tiers", Entity::Tier, u.workspace_id, tier).await?;
+            let (channel, tier, group): (bool, bool, bool) = sqlx::query_as(
+                "SELECT EXISTS (SELECT 1 FROM channels WHERE id = $1 AND workspace_id = $4), \
+                 $2 IS NULL OR EXISTS (SELECT 1 FROM tiers WHERE id = $2 AND workspace_id = $4), \
+                 $3 IS NULL OR EXISTS (SELECT 1 FROM external_user_groups WHERE id = $3 AND workspace_id = $4)",
+            )
+            .bind(u.channel_id)
+            .bind(u.tier_id)
+            .bind(u.external_user_group_id)
+            .bind(u.workspace_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            match (channel, tier, group) {
+                (false, _, _) => Err(StoreError::NotFound(Entity::Channel)),
+                (_, false, _) => Err(StoreError::NotFound(Entity::Tier)),
+                (_, _, false) => Err(StoreError::NotFound(Entity::ExternalUserGroup)),
+                _ => Ok(()),
             }
-            if let Some(group) = u.external_user_group_id {
-                require(tx, "external_user_groups", Entity::ExternalUserGroup, u.workspace_id, group).await?;
-            }
-            Ok(())
         }
 
         fn push_in(qb: &mut QueryBuilder<$db>, column: &str, ids: &[Uuid]) {
@@ -601,10 +612,12 @@ macro_rules! impl_store {
                 push_group_filter(&mut qb, workspace_id, filter);
                 qb.push(" ORDER BY created_at, id LIMIT ").push_bind(paging.limit).push(" OFFSET ").push_bind(paging.offset);
                 let rows: Vec<GroupRow> = qb.build_query_as().fetch_all(&self.read).await?;
-                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM external_user_groups");
+                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM external_user_groups");
                 push_group_filter(&mut count, workspace_id, filter);
-                let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
-                Ok(Page { items: convert(rows)?, total })
+                count.push(" LIMIT ").push_bind(COUNT_CAP + 1).push(") AS matches");
+                let counted: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+                let (total, total_is_exact) = (counted.min(COUNT_CAP), counted <= COUNT_CAP);
+                Ok(Page { items: convert(rows)?, total, total_is_exact })
             }
 
             #[tracing::instrument(skip_all)]
@@ -701,10 +714,12 @@ macro_rules! impl_store {
                 push_user_filter(&mut qb, workspace_id, filter);
                 qb.push(" ORDER BY created_at, id LIMIT ").push_bind(paging.limit).push(" OFFSET ").push_bind(paging.offset);
                 let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
-                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM external_users");
+                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM external_users");
                 push_user_filter(&mut count, workspace_id, filter);
-                let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
-                Ok(Page { items: convert(rows)?, total })
+                count.push(" LIMIT ").push_bind(COUNT_CAP + 1).push(") AS matches");
+                let counted: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+                let (total, total_is_exact) = (counted.min(COUNT_CAP), counted <= COUNT_CAP);
+                Ok(Page { items: convert(rows)?, total, total_is_exact })
             }
 
             #[tracing::instrument(skip_all)]

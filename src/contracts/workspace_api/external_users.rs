@@ -121,7 +121,7 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQ
     q.finish()?;
     let found = s.app.list_external_users(&who, &filter, page.paging()).await?;
     let items: Vec<ExternalUserBody> = found.items.into_iter().map(Into::into).collect();
-    Ok(page.respond(found.total, Json(items)))
+    Ok(page.respond(found.total, found.total_is_exact, Json(items)))
 }
 
 async fn get_one(

@@ -24,19 +24,36 @@ impl PageRequest {
         Paging { offset: (self.number - 1) * self.size, limit: self.size }
     }
 
-    /// `body` with `X-Total-Count`, `X-Page-Number`, `X-Page-Size` and `X-Total-Pages` headers.
-    pub fn respond(&self, total: i64, body: impl IntoResponse) -> Response {
+    /// `body` with `X-Page-Number` and `X-Page-Size`, and `X-Total-Count` and `X-Total-Pages` when the
+    /// count is exact; past the count cap, `X-Total-Count-At-Least` instead.
+    pub fn respond(&self, total: i64, total_is_exact: bool, body: impl IntoResponse) -> Response {
         let mut response = body.into_response();
-        let pages = (total + self.size - 1) / self.size;
         let headers = response.headers_mut();
-        for (name, value) in [
-            ("x-total-count", total),
-            ("x-page-number", self.number),
-            ("x-page-size", self.size),
-            ("x-total-pages", pages),
-        ] {
-            headers.insert(name, HeaderValue::from(value));
+        headers.insert("x-page-number", HeaderValue::from(self.number));
+        headers.insert("x-page-size", HeaderValue::from(self.size));
+        if total_is_exact {
+            headers.insert("x-total-count", HeaderValue::from(total));
+            headers.insert("x-total-pages", HeaderValue::from((total + self.size - 1) / self.size));
+        } else {
+            headers.insert("x-total-count-at-least", HeaderValue::from(total));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_counts_give_totals_and_capped_counts_say_at_least() {
+        let page = PageRequest { number: 2, size: 10 };
+        let exact = page.respond(25, true, "[]");
+        assert_eq!(exact.headers()["x-total-count"], "25");
+        assert_eq!(exact.headers()["x-total-pages"], "3");
+        assert_eq!(exact.headers()["x-page-number"], "2");
+        let capped = page.respond(10_000, false, "[]");
+        assert_eq!(capped.headers().get("x-total-count"), None);
+        assert_eq!(capped.headers()["x-total-count-at-least"], "10000");
     }
 }
