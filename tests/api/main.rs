@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod cli;
 mod cluster;
 mod external_users;
 mod isolation;

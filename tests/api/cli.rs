@@ -1,0 +1,144 @@
+//! The `frontdesk` command: first start, console administration, settings precedence.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `frontdesk serve` process, stopped when dropped or by [`Running::stop`].
+struct Running(Option<Child>);
+
+impl Running {
+    /// Stops the server and returns what it printed on stdout.
+    fn stop(mut self) -> String {
+        let mut child = self.0.take().expect("running");
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("wait");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn frontdesk(db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(args)
+        .env("FRONTDESK_DATABASE_URL", db_url)
+        .env("FRONTDESK_LOG", "warn")
+        .output()
+        .expect("run frontdesk")
+}
+
+fn stdout_lines(out: &Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+async fn wait_ready(base: &str) {
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn workspace_create_prints_only_its_id_and_an_admin_key_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let lines = stdout_lines(&frontdesk(&url, &["workspace", "create", "Acme support"]));
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(frontdesk::domain::parse_uuid(&lines[0]).is_some(), "{lines:?}");
+    let key = lines[1].clone();
+    assert!(key.starts_with("fdk_"));
+    let ws = lines[0].clone();
+
+    let channel = stdout_lines(&frontdesk(
+        &url,
+        &["channel", "create", "--workspace", &ws, "--name", "Web chat", "--type", "web"],
+    ));
+    assert!(frontdesk::domain::parse_uuid(&channel[0]).is_some());
+    let tier = stdout_lines(&frontdesk(&url, &["tier", "create", "--workspace", &ws, "--name", "Gold"]));
+    let group = stdout_lines(&frontdesk(
+        &url,
+        &["group", "create", "--workspace", &ws, "--external-id", "acme", "--name", "Acme", "--tier", &tier[0]],
+    ));
+    assert!(frontdesk::domain::parse_uuid(&group[0]).is_some());
+    let agent_key =
+        stdout_lines(&frontdesk(&url, &["api-key", "create", "--workspace", &ws, "--name", "Sync", "--role", "agent"]));
+    assert_eq!(agent_key.len(), 1);
+    let listed = stdout_lines(&frontdesk(&url, &["api-key", "list", "--workspace", &ws])).join("\n");
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+
+    let bad = frontdesk(&url, &["channel", "create", "--workspace", &ws, "--name", "X", "--type", "web"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--name"));
+
+    // A server started on the same database answers the printed key.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("FRONTDESK_DATABASE_URL", &url)
+        .env("FRONTDESK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _server = Running(Some(child));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    let client = reqwest::Client::new();
+    let channels = client.get(format!("{base}/api/v1/channels")).header("authorization", &key).send().await.unwrap();
+    assert_eq!(channels.status(), 200);
+    let channels: serde_json::Value = channels.json().await.unwrap();
+    assert_eq!(channels.as_array().unwrap().len(), 2, "the e-mail channel and the one made on the console");
+    let r = client.get(format!("{base}/api/v1/tiers")).header("authorization", &agent_key[0]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn first_start_bootstraps_once_with_the_chosen_key_and_config_file_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("first.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("frontdesk.conf");
+    std::fs::write(&config, format!("bind = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n", db.display()))
+        .unwrap();
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .env_remove("FRONTDESK_DATABASE_URL")
+            .env_remove("FRONTDESK_BIND")
+            .env("FRONTDESK_BOOTSTRAP_API_KEY", "fdk_chosen_by_automation_0123456789")
+            .env("FRONTDESK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map(|c| Running(Some(c)))
+            .unwrap()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let first = start();
+    wait_ready(&base).await;
+    let r = reqwest::Client::new()
+        .get(format!("{base}/api/v1/external-users"))
+        .header("authorization", "Bearer fdk_chosen_by_automation_0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let printed = first.stop();
+    assert!(printed.contains("Created workspace"), "{printed}");
+    assert!(printed.contains("FRONTDESK_BOOTSTRAP_API_KEY"), "the chosen key is not echoed: {printed}");
+    assert!(!printed.contains("fdk_chosen_by_automation"), "{printed}");
+    assert!(db.exists(), "the config file's database_url was used");
+
+    // A second start finds the workspace and creates nothing.
+    let second = start();
+    wait_ready(&base).await;
+    assert!(!second.stop().contains("Created workspace"));
+}
