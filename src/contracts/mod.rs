@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod extract;
+mod metrics;
 mod ops;
 pub mod workspace_api;
 
@@ -20,12 +21,13 @@ pub struct AppState {
     pub public_base_url: String,
     /// The OpenAPI document, serialized once at start-up.
     pub openapi: bytes::Bytes,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(app: App, public_base_url: String) -> Self {
         let openapi = serde_json::to_vec(&ops::openapi_document()).unwrap_or_default().into();
-        Self { app, public_base_url, openapi }
+        Self { app, public_base_url, openapi, metrics: Default::default() }
     }
 }
 
@@ -39,6 +41,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(workspace_api::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
+        .route("/metrics", axum::routing::get(metrics::expose))
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })
         .with_state(state)
         .layer(axum::middleware::from_fn(ops::observe))

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::AppState;
 
-pub const ROUTES: &[(&str, &str)] = &[("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")];
+pub const ROUTES: &[(&str, &str)] =
+    &[("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json"), ("GET", "/metrics")];
 
 /// The OpenAPI 3.1 document of every route in [`super::routes`]: each contract keeps its own part
 /// beside its code, and the parts' `paths` and `components` are merged here.

@@ -50,3 +50,18 @@ async fn every_listed_route_is_served() {
         assert_ne!(r.body.get("message").and_then(Value::as_str), Some("Route not found."), "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let app = TestApp::sqlite().await;
+    app.get("/api/v1/external-users/3c90c3cc-0d44-4b50-8888-8dd25736052a").await;
+    app.get("/api/v1/external-users/4c90c3cc-0d44-4b50-8888-8dd25736052a").await;
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(
+            r#"frontdesk_http_requests_total{method="GET",route="/api/v1/external-users/{id}",status="404"} 2"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("frontdesk_http_request_duration_seconds_bucket"));
+}
