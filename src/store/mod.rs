@@ -6,6 +6,7 @@
 mod error;
 mod migrations;
 pub mod postgres;
+mod rows;
 mod sql;
 mod sqlite;
 
