@@ -56,3 +56,4 @@ impl PostgresStore {
 }
 
 impl_store!(PostgresStore, Postgres, |s| s.write.begin());
+super::tickets::impl_ticket_store!(PostgresStore, Postgres, |s| s.write.begin());

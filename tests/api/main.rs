@@ -6,3 +6,4 @@ mod admin;
 mod external_users;
 mod isolation;
 mod openapi;
+mod tickets;
