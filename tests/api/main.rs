@@ -6,4 +6,5 @@ mod admin;
 mod external_users;
 mod isolation;
 mod openapi;
+mod ticket_external_users;
 mod tickets;
