@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use frontdesk::app::{App, ChannelInput, GroupInput, Principal, TierInput};
 use frontdesk::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DatabaseUrl, FileSettings};
-use frontdesk::domain::{ChannelType, DisplayName, ExternalId, Role, parse_uuid};
+use frontdesk::domain::{ChannelType, DisplayName, ExternalId, LocationName, Role, parse_uuid};
 use frontdesk::store::GroupFilter;
 use frontdesk::{PostgresOptions, open_store};
 use serde_json::json;
@@ -48,6 +48,9 @@ enum Command {
     /// External user groups of a workspace
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Locations of a workspace (what support tickets refer to)
+    #[command(subcommand)]
+    Location(LocationCommand),
 }
 
 #[derive(Args)]
@@ -145,6 +148,21 @@ enum GroupCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum LocationCommand {
+    /// Create a location; prints its id
+    Create {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        name: String,
+    },
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG").unwrap_or_else(|_| "info".into()))
@@ -226,6 +244,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Channel(cmd) => channel(&app, cmd).await,
         Command::Tier(cmd) => tier(&app, cmd).await,
         Command::Group(cmd) => group(&app, cmd).await,
+        Command::Location(cmd) => location(&app, cmd).await,
     }
 }
 
@@ -374,6 +393,22 @@ async fn group(app: &App, cmd: GroupCommand) -> CliResult {
                 .iter()
                 .map(|g| json!({"id": g.id, "externalId": g.external_id, "name": g.name, "tierId": g.tier_id}))
                 .collect();
+            print_json(json!(rows))
+        }
+    }
+}
+
+async fn location(app: &App, cmd: LocationCommand) -> CliResult {
+    match cmd {
+        LocationCommand::Create { ws, name } => {
+            let name = LocationName::parse(name.trim()).map_err(|e| format!("--name {e}"))?;
+            let l = app.create_location(&operator(&ws)?, name).await.map_err(|e| e.to_string())?;
+            println!("{}", l.id);
+            Ok(())
+        }
+        LocationCommand::List { ws } => {
+            let locations = app.list_locations(&operator(&ws)?).await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> = locations.iter().map(|l| json!({"id": l.id, "name": l.name})).collect();
             print_json(json!(rows))
         }
     }

@@ -52,12 +52,17 @@ impl From<StoreError> for AppError {
                     }
                     Unique::BuiltinChannel => ("type", "The workspace already has its built-in e-mail channel."),
                     Unique::Bootstrap => ("id", "The server was already bootstrapped."),
+                    Unique::TicketParticipant => ("email", "This person is already a participant of the ticket."),
+                    Unique::TicketNumber => ("number", "The ticket number is already taken."),
                     Unique::Other => ("id", "Record already exists."),
                 };
                 AppError::Conflict { field, message }
             }
             StoreError::InUse(Entity::Channel) => {
                 AppError::Conflict { field: "id", message: "Channel still has external users." }
+            }
+            StoreError::InUse(Entity::Location) => {
+                AppError::Conflict { field: "id", message: "Location still has tickets." }
             }
             StoreError::InUse(_) => AppError::Conflict { field: "id", message: "Record is still in use." },
             StoreError::Unavailable(detail) => {

@@ -8,7 +8,9 @@ mod admin;
 mod auth;
 mod error;
 mod external_users;
+mod participants;
 mod staff;
+mod tickets;
 
 use std::sync::Arc;
 
@@ -16,7 +18,9 @@ pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierI
 pub use auth::{Principal, Secret, credential, hash_secret};
 pub use error::{AppError, AppResult};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
+pub use participants::ParticipantRef;
 pub use staff::NewStaffUser;
+pub use tickets::{CommentInput, NewTicketInput};
 
 use crate::store::Store;
 

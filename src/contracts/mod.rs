@@ -5,6 +5,8 @@ pub mod body;
 pub mod extract;
 mod metrics;
 mod ops;
+pub mod support_tickets;
+pub mod ticket_external_users;
 pub mod workspace_api;
 
 use axum::Router;
@@ -34,13 +36,15 @@ impl AppState {
 /// Every route Frontdesk serves, as (method, path template), contract by contract. The OpenAPI
 /// document must describe exactly these; a test holds the two together.
 pub fn routes() -> Vec<(&'static str, &'static str)> {
-    [ops::ROUTES, workspace_api::ROUTES].concat()
+    [ops::ROUTES, workspace_api::ROUTES, support_tickets::ROUTES, ticket_external_users::ROUTES].concat()
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(workspace_api::router())
+        .merge(support_tickets::router())
+        .merge(ticket_external_users::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .route("/metrics", axum::routing::get(metrics::expose))
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })

@@ -7,12 +7,17 @@ mod email;
 mod ids;
 mod model;
 mod text;
+mod ticket;
 mod time;
 
 pub use email::EmailAddress;
 pub use ids::parse_uuid;
 pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};
 pub use text::{BoundedText, DisplayName, ExternalId, Identifier};
+pub use ticket::{
+    ActivityKind, Attachment, Location, LocationName, MemberRef, Membership, Ticket, TicketActivity, TicketParticipant,
+    TicketStatus, TicketText, TicketType,
+};
 pub use time::Timestamp;
 
 use serde::{Deserialize, Serialize};

@@ -10,6 +10,11 @@ pub enum Entity {
     ExternalUserGroup,
     ExternalUser,
     StaffUser,
+    Location,
+    Ticket,
+    TicketParticipant,
+    /// A staff or external user named as a ticket's requester or assignee.
+    Membership,
 }
 
 /// A uniqueness rule the database enforces.
@@ -22,6 +27,8 @@ pub enum Unique {
     StaffEmail,
     StaffExternalId,
     Bootstrap,
+    TicketParticipant,
+    TicketNumber,
     Other,
 }
 
@@ -29,7 +36,11 @@ impl Unique {
     /// Tells which rule a unique violation broke from the database's own words: PostgreSQL names the
     /// index, SQLite names the columns (or the index, for an expression index).
     pub(crate) fn from_message(text: &str) -> Self {
-        if text.contains("external_users_identifier") || text.contains("external_users.identifier") {
+        if text.contains("ticket_participants") {
+            Unique::TicketParticipant
+        } else if text.contains("tickets_number") || text.contains("tickets.number") {
+            Unique::TicketNumber
+        } else if text.contains("external_users_identifier") || text.contains("external_users.identifier") {
             Unique::ExternalUserIdentifier
         } else if text.contains("external_users_external_id") || text.contains("external_users.external_id") {
             Unique::ExternalUserExternalId

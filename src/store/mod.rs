@@ -9,6 +9,7 @@ pub mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+pub mod tickets;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -18,6 +19,10 @@ use crate::domain::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser,
 pub use error::{Entity, StoreError, Unique};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use tickets::{
+    NewParticipant, NewTicket, ParticipantKey, TicketDetail, TicketFilter, TicketPage, TicketStore, TicketUpdate,
+    Viewer,
+};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -85,7 +90,7 @@ pub struct AccessToken {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: TicketStore + Send + Sync + 'static {
     /// Cheap round trip used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

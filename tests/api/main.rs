@@ -9,3 +9,5 @@ mod external_users;
 mod isolation;
 mod openapi;
 mod resilience;
+mod ticket_external_users;
+mod tickets;

@@ -29,6 +29,10 @@ pub fn not_found_message(entity: Entity) -> &'static str {
         Entity::ExternalUserGroup => "External user group not found.",
         Entity::ExternalUser => "External user not found.",
         Entity::StaffUser => "Staff user not found.",
+        Entity::Location => "Location not found.",
+        Entity::Ticket => "Ticket not found.",
+        Entity::TicketParticipant => "Ticket participant not found.",
+        Entity::Membership => "Membership not found.",
     }
 }
 

@@ -6,6 +6,7 @@ mod channels;
 pub mod error;
 pub mod external_users;
 mod groups;
+mod locations;
 mod paging;
 mod tiers;
 
@@ -38,10 +39,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/api-keys"),
     ("POST", "/api/v1/api-keys"),
     ("DELETE", "/api/v1/api-keys/{id}"),
+    ("GET", "/api/v1/locations"),
+    ("POST", "/api/v1/locations"),
+    ("GET", "/api/v1/locations/{id}"),
+    ("PATCH", "/api/v1/locations/{id}"),
+    ("DELETE", "/api/v1/locations/{id}"),
 ];
 
 /// This contract's part of the OpenAPI document.
 pub const OPENAPI: &str = include_str!("openapi.json");
+/// The locations' part, kept apart from the rest so each area edits its own file.
+pub const LOCATIONS_OPENAPI: &str = include_str!("locations_openapi.json");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,4 +58,5 @@ pub fn router() -> Router<AppState> {
         .merge(tiers::router())
         .merge(groups::router())
         .merge(api_keys::router())
+        .merge(locations::router())
 }

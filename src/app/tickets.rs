@@ -1,0 +1,253 @@
+//! Seed 002: locations, tickets and their timeline.
+//!
+//! The team (API keys, the operator) works every ticket of the workspace. An external user holding an
+//! access token opens tickets as their requester, sees the tickets it requested or participates in,
+//! and comments on them publicly; it never sees internal comments and changes nothing else.
+
+use uuid::Uuid;
+
+use super::{App, AppError, AppResult, Principal};
+use crate::domain::{
+    ActivityKind, Attachment, Location, LocationName, MemberRef, Role, Ticket, TicketActivity, TicketStatus,
+    TicketText, TicketType, Timestamp,
+};
+use crate::store::{NewTicket, TicketDetail, TicketFilter, TicketPage, TicketUpdate, Viewer};
+
+#[derive(Debug, Clone)]
+pub struct NewTicketInput {
+    pub location_id: Uuid,
+    pub text: TicketText,
+    pub kind: Option<TicketType>,
+    /// A staff or external user of the workspace. An external user may leave it out (it is then the
+    /// requester) or name itself; the team must name someone.
+    pub requester_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommentInput {
+    pub text: TicketText,
+    pub internal: bool,
+    pub attachments: Vec<Attachment>,
+}
+
+/// How often a change is re-decided when another change of the same ticket committed in between.
+const CHANGE_ATTEMPTS: usize = 8;
+
+impl Principal {
+    /// Which tickets this principal may see; the team needs at least the agent role.
+    fn ticket_viewer(&self) -> AppResult<Viewer> {
+        match self {
+            Principal::ExternalUser { user_id, .. } => Ok(Viewer::ExternalUser(*user_id)),
+            _ => {
+                self.require(Role::Agent)?;
+                Ok(Viewer::Team)
+            }
+        }
+    }
+
+    /// The membership acting, when the principal is a person.
+    fn member(&self) -> Option<MemberRef> {
+        match self {
+            Principal::ExternalUser { user_id, .. } => Some(MemberRef::External(*user_id)),
+            _ => None,
+        }
+    }
+}
+
+impl App {
+    pub async fn create_location(&self, who: &Principal, name: LocationName) -> AppResult<Location> {
+        who.require(Role::Admin)?;
+        let now = Timestamp::now();
+        let location = Location {
+            id: Uuid::new_v4(),
+            workspace_id: who.workspace_id(),
+            name: name.into_string(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_location(&location).await?;
+        Ok(location)
+    }
+
+    pub async fn list_locations(&self, who: &Principal) -> AppResult<Vec<Location>> {
+        who.require(Role::Agent)?;
+        Ok(self.store.list_locations(who.workspace_id()).await?)
+    }
+
+    pub async fn get_location(&self, who: &Principal, id: Uuid) -> AppResult<Location> {
+        who.require(Role::Agent)?;
+        Ok(self.store.get_location(who.workspace_id(), id).await?)
+    }
+
+    pub async fn update_location(&self, who: &Principal, id: Uuid, name: Option<LocationName>) -> AppResult<Location> {
+        who.require(Role::Admin)?;
+        let mut location = self.store.get_location(who.workspace_id(), id).await?;
+        if let Some(name) = name {
+            location.name = name.into_string();
+        }
+        location.updated_at = Timestamp::now().max(location.updated_at);
+        self.store.update_location(&location).await?;
+        Ok(location)
+    }
+
+    pub async fn delete_location(&self, who: &Principal, id: Uuid) -> AppResult<()> {
+        who.require(Role::Admin)?;
+        Ok(self.store.delete_location(who.workspace_id(), id).await?)
+    }
+
+    /// Opens a ticket with the next number of the workspace, status `new`, and a first activity
+    /// recording its text.
+    pub async fn create_ticket(&self, who: &Principal, input: NewTicketInput) -> AppResult<TicketDetail> {
+        let requester_id = match who {
+            Principal::ExternalUser { user_id, .. } => {
+                if input.requester_id.is_some_and(|r| r != *user_id) {
+                    return Err(AppError::Forbidden("External users may open tickets only as their own requester."));
+                }
+                if input.assignee_id.is_some() {
+                    return Err(AppError::Forbidden("External users may not assign tickets."));
+                }
+                *user_id
+            }
+            _ => {
+                who.require(Role::Agent)?;
+                input.requester_id.ok_or_else(|| AppError::invalid("userRefRequester", "is required"))?
+            }
+        };
+        let new = NewTicket {
+            id: Uuid::new_v4(),
+            workspace_id: who.workspace_id(),
+            location_id: input.location_id,
+            text: input.text.into_string(),
+            kind: input.kind.map(TicketType::into_string),
+            requester_id,
+            assignee_id: input.assignee_id,
+            created_by: who.actor_id(),
+            created_at: Timestamp::now(),
+            activity_id: Uuid::new_v4(),
+        };
+        Ok(self.store.create_ticket(&new).await?)
+    }
+
+    /// The ticket with its activities, oldest first (internal comments only for the team).
+    pub async fn get_ticket(&self, who: &Principal, id: Uuid) -> AppResult<TicketDetail> {
+        let viewer = who.ticket_viewer()?;
+        Ok(self.store.ticket_detail(who.workspace_id(), id, viewer).await?)
+    }
+
+    /// A page of the tickets the principal may see, in number order, after ticket number `after`.
+    pub async fn list_tickets(
+        &self,
+        who: &Principal,
+        filter: &TicketFilter,
+        after: Option<i64>,
+        limit: i64,
+    ) -> AppResult<TicketPage> {
+        let viewer = who.ticket_viewer()?;
+        Ok(self.store.list_tickets(who.workspace_id(), viewer, filter, after, limit).await?)
+    }
+
+    pub async fn change_ticket_status(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        status: TicketStatus,
+    ) -> AppResult<TicketDetail> {
+        self.require_team(who, "External users may not change a ticket's status.")?;
+        self.change_ticket(who, id, |current, activity| {
+            current.status.check_transition(status).map_err(|why| AppError::invalid("ticket.status", why))?;
+            let mut next = current.clone();
+            next.status = status;
+            next.status_updated_at = activity.created_at;
+            activity.kind = ActivityKind::StatusChange;
+            activity.status = Some(status);
+            activity.previous_status = Some(current.status);
+            Ok(next)
+        })
+        .await
+    }
+
+    /// Assigns the ticket to a staff member, or unassigns it with `None`.
+    pub async fn assign_ticket(&self, who: &Principal, id: Uuid, assignee: Option<Uuid>) -> AppResult<TicketDetail> {
+        self.require_team(who, "External users may not assign tickets.")?;
+        self.change_ticket(who, id, |current, activity| {
+            if current.assignee_id == assignee {
+                let why = match assignee {
+                    Some(_) => "the ticket is already assigned to this membership",
+                    None => "the ticket is not assigned",
+                };
+                return Err(AppError::invalid("ticket.membershipRefAssignee", why));
+            }
+            let mut next = current.clone();
+            next.assignee_id = assignee;
+            activity.kind = ActivityKind::AssigneeChange;
+            activity.assignee_id = assignee;
+            activity.previous_assignee_id = current.assignee_id;
+            Ok(next)
+        })
+        .await
+    }
+
+    pub async fn comment_on_ticket(&self, who: &Principal, id: Uuid, comment: CommentInput) -> AppResult<TicketDetail> {
+        if comment.internal && matches!(who, Principal::ExternalUser { .. }) {
+            return Err(AppError::Forbidden("External users may only comment publicly."));
+        }
+        self.change_ticket(who, id, |current, activity| {
+            activity.kind = ActivityKind::Comment;
+            activity.text = Some(comment.text.as_str().to_owned());
+            activity.internal = comment.internal;
+            activity.attachments = comment.attachments.clone();
+            Ok(current.clone())
+        })
+        .await
+    }
+
+    fn require_team(&self, who: &Principal, why: &'static str) -> AppResult<()> {
+        match who {
+            Principal::ExternalUser { .. } => Err(AppError::Forbidden(why)),
+            _ => who.require(Role::Agent),
+        }
+    }
+
+    /// Decides a change on the ticket as it is now and commits it with its activity, deciding again
+    /// when another change committed in between, so `previousAttributes` are always the real
+    /// before-values. `decide` fills in the activity and returns the ticket as it will be.
+    async fn change_ticket(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        decide: impl Fn(&Ticket, &mut TicketActivity) -> AppResult<Ticket>,
+    ) -> AppResult<TicketDetail> {
+        let viewer = who.ticket_viewer()?;
+        let ws = who.workspace_id();
+        for _ in 0..CHANGE_ATTEMPTS {
+            let current = self.store.get_ticket(ws, id, viewer).await?;
+            // Strictly after the previous change, so the timeline's order is the order of changes.
+            let at = Timestamp::now().max(Timestamp::from_micros(current.updated_at.micros() + 1));
+            let mut activity = TicketActivity {
+                id: Uuid::new_v4(),
+                workspace_id: ws,
+                ticket_id: id,
+                kind: ActivityKind::Comment,
+                actor: who.member(),
+                created_by: who.actor_id(),
+                text: None,
+                internal: false,
+                attachments: Vec::new(),
+                status: None,
+                assignee_id: None,
+                previous_status: None,
+                previous_assignee_id: None,
+                created_at: at,
+            };
+            let mut next = decide(&current, &mut activity)?;
+            next.version = current.version + 1;
+            next.updated_at = at;
+            let update = TicketUpdate { ticket: next, expected_version: current.version, activity };
+            if let Some(done) = self.store.update_ticket(&update).await? {
+                return Ok(done);
+            }
+        }
+        Err(AppError::Conflict { field: "id", message: "The ticket is being changed by others; try again." })
+    }
+}

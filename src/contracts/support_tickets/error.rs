@@ -1,0 +1,74 @@
+//! The support tickets contract's error envelope.
+//!
+//! Seed 002's product documents its error body only by name (`responseError`); its paging
+//! (`limit`, `pageToken`/`nextPageToken`) follows Google's API design guide, so errors follow that
+//! guide's shape too: `{"error": {"code", "status", "message", "details": [{"field", "message"}]}}`.
+//! See docs/decisions/support-tickets-contract.md.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::AppError;
+use crate::store::Entity;
+
+pub struct TicketsError(pub AppError);
+
+impl From<AppError> for TicketsError {
+    fn from(e: AppError) -> Self {
+        TicketsError(e)
+    }
+}
+
+fn not_found_message(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Ticket => "Ticket not found.",
+        Entity::Location => "Location not found.",
+        Entity::StaffUser | Entity::ExternalUser | Entity::Membership => "Membership not found.",
+        Entity::Workspace => "Network not found.",
+        _ => "Not found.",
+    }
+}
+
+impl IntoResponse for TicketsError {
+    fn into_response(self) -> Response {
+        let (status, kind, message, details) = match self.0 {
+            AppError::Invalid(errors) => {
+                let details: Vec<_> = errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect();
+                let message = match errors.first() {
+                    Some(e) if errors.len() == 1 => format!("Invalid data provided: {} {}.", e.field, e.message),
+                    _ => "Invalid data provided.".to_owned(),
+                };
+                (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message, details)
+            }
+            AppError::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "Unauthorized.".to_owned(), Vec::new())
+            }
+            AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED", why.to_owned(), Vec::new()),
+            AppError::NotFound(entity) => {
+                (StatusCode::NOT_FOUND, "NOT_FOUND", not_found_message(entity).to_owned(), Vec::new())
+            }
+            AppError::Conflict { field, message } => (
+                StatusCode::CONFLICT,
+                "ALREADY_EXISTS",
+                message.to_owned(),
+                vec![json!({"field": field, "message": message})],
+            ),
+            AppError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "Service temporarily unavailable.".to_owned(),
+                Vec::new(),
+            ),
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "Internal server error.".to_owned(), Vec::new())
+            }
+        };
+        let body = json!({"error": {"code": status.as_u16(), "status": kind, "message": message, "details": details}});
+        (status, Json(body)).into_response()
+    }
+}
+
+pub type TicketsResult<T> = Result<T, TicketsError>;

@@ -1,0 +1,29 @@
+//! The support tickets contract (seed 002): `/support/tickets/v1`, with seed 002's credentials
+//! (bearer token plus `spacebring-network-id`, or Basic), bodies and error envelope.
+
+mod auth;
+pub mod error;
+mod render;
+mod tickets;
+
+use axum::Router;
+
+use super::AppState;
+
+/// The routes below, for the OpenAPI check.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/support/tickets/v1"),
+    ("POST", "/support/tickets/v1"),
+    ("GET", "/support/tickets/v1/{id}"),
+    ("PUT", "/support/tickets/v1/{id}/status"),
+    ("PUT", "/support/tickets/v1/{id}/assignee"),
+    ("DELETE", "/support/tickets/v1/{id}/assignee"),
+    ("POST", "/support/tickets/v1/{id}/comments"),
+];
+
+/// This contract's part of the OpenAPI document.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router() -> Router<AppState> {
+    tickets::router()
+}

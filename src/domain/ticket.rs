@@ -1,0 +1,249 @@
+//! Tickets (seed 002), their timeline of activities, the people on them (seed 000) and the locations
+//! they refer to.
+
+use uuid::Uuid;
+
+use super::{ExternalUser, StaffUser, Timestamp};
+
+/// A place inside a workspace that a ticket can refer to (seed 002's `locationRef`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Where a ticket is in its life. `new` until someone works on it; `closed` is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketStatus {
+    New,
+    Open,
+    Pending,
+    Resolved,
+    Closed,
+}
+
+impl TicketStatus {
+    pub const ALL: [TicketStatus; 5] =
+        [TicketStatus::New, TicketStatus::Open, TicketStatus::Pending, TicketStatus::Resolved, TicketStatus::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::New => "new",
+            TicketStatus::Open => "open",
+            TicketStatus::Pending => "pending",
+            TicketStatus::Resolved => "resolved",
+            TicketStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The statuses a ticket may move to from this one. Nothing returns to `new` (someone has looked
+    /// at it), a resolved ticket may be reopened or closed, and a closed ticket stays closed: a new
+    /// problem is a new ticket.
+    pub fn next(self) -> &'static [TicketStatus] {
+        use TicketStatus::*;
+        match self {
+            New => &[Open, Pending, Resolved, Closed],
+            Open => &[Pending, Resolved, Closed],
+            Pending => &[Open, Resolved, Closed],
+            Resolved => &[Open, Closed],
+            Closed => &[],
+        }
+    }
+
+    /// Why `self -> to` is not allowed, or `Ok` when it is.
+    pub fn check_transition(self, to: TicketStatus) -> Result<(), String> {
+        if self == to {
+            return Err(format!("the ticket is already {}", to.as_str()));
+        }
+        if self.next().contains(&to) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = self.next().iter().map(|s| s.as_str()).collect();
+        if allowed.is_empty() {
+            Err(format!("a {} ticket cannot change status", self.as_str()))
+        } else {
+            Err(format!(
+                "a {} ticket cannot become {}; it may become {}",
+                self.as_str(),
+                to.as_str(),
+                allowed.join(", ")
+            ))
+        }
+    }
+}
+
+/// A person's membership in a workspace, as tickets refer to them: a staff member or an external user.
+/// The membership id is the person's own id (staff user id or external user id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemberRef {
+    Staff(Uuid),
+    External(Uuid),
+}
+
+impl MemberRef {
+    pub fn id(self) -> Uuid {
+        match self {
+            MemberRef::Staff(id) | MemberRef::External(id) => id,
+        }
+    }
+
+    /// The two stored columns (staff, external user), exactly one of them set.
+    pub fn columns(member: Option<MemberRef>) -> (Option<Uuid>, Option<Uuid>) {
+        match member {
+            Some(MemberRef::Staff(id)) => (Some(id), None),
+            Some(MemberRef::External(id)) => (None, Some(id)),
+            None => (None, None),
+        }
+    }
+
+    pub fn from_columns(staff: Option<Uuid>, external: Option<Uuid>) -> Option<MemberRef> {
+        staff.map(MemberRef::Staff).or(external.map(MemberRef::External))
+    }
+}
+
+/// A membership with the person behind it, for rendering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    Staff(StaffUser),
+    External(ExternalUser),
+}
+
+impl Membership {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Membership::Staff(u) => u.id,
+            Membership::External(u) => u.id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    /// Sequential per workspace from 1, never repeated.
+    pub number: i64,
+    pub location_id: Uuid,
+    pub text: String,
+    pub kind: Option<String>,
+    pub status: TicketStatus,
+    pub requester: MemberRef,
+    /// Always a staff user.
+    pub assignee_id: Option<Uuid>,
+    /// Bumped by every change; a change applies only to the version it was decided on.
+    pub version: i64,
+    pub created_by: Uuid,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub status_updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityKind {
+    /// The ticket was opened; carries its text.
+    Created,
+    Comment,
+    StatusChange,
+    AssigneeChange,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 4] =
+        [ActivityKind::Created, ActivityKind::Comment, ActivityKind::StatusChange, ActivityKind::AssigneeChange];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Created => "created",
+            ActivityKind::Comment => "comment",
+            ActivityKind::StatusChange => "statusChange",
+            ActivityKind::AssigneeChange => "assigneeChange",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Metadata of a file attached to a comment; the file itself lives wherever `url` points.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    pub key: String,
+    pub mime: Option<String>,
+    pub name: Option<String>,
+    pub size: Option<i64>,
+    pub url: Option<String>,
+    pub height: Option<i64>,
+    pub width: Option<i64>,
+}
+
+/// One entry of a ticket's timeline. Append-only: written with the change it records, never edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketActivity {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub ticket_id: Uuid,
+    pub kind: ActivityKind,
+    /// The membership that acted, when a person did (an API key is not a person).
+    pub actor: Option<MemberRef>,
+    pub created_by: Uuid,
+    pub text: Option<String>,
+    /// Internal comments are for the team only; external users never see them.
+    pub internal: bool,
+    pub attachments: Vec<Attachment>,
+    /// The status after a status change.
+    pub status: Option<TicketStatus>,
+    /// The assignee after an assignee change (`None`: unassigned).
+    pub assignee_id: Option<Uuid>,
+    pub previous_status: Option<TicketStatus>,
+    pub previous_assignee_id: Option<Uuid>,
+    pub created_at: Timestamp,
+}
+
+/// Seed 000: an external user given access to one ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketParticipant {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub ticket_id: Uuid,
+    pub external_user_id: Uuid,
+    /// The external user's identifier (its e-mail address on the e-mail channel).
+    pub email: Option<String>,
+    pub created_at: Timestamp,
+    pub created_by: Uuid,
+    pub updated_at: Timestamp,
+    pub updated_by: Uuid,
+}
+
+/// A location's name: 1 to 100 characters.
+pub type LocationName = super::BoundedText<1, 100>;
+/// A ticket's text (seed 002's `text`, returned as `description`) or a comment's: 1 to 10,000 characters.
+pub type TicketText = super::BoundedText<1, 10_000>;
+/// A ticket's type (seed 002's example: `access`): 1 to 50 characters.
+pub type TicketType = super::BoundedText<1, 50>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_is_final_and_nothing_returns_to_new() {
+        for s in TicketStatus::ALL {
+            assert!(s.check_transition(TicketStatus::New).is_err());
+            assert!(TicketStatus::Closed.check_transition(s).is_err());
+        }
+        assert!(TicketStatus::New.check_transition(TicketStatus::Open).is_ok());
+        assert!(TicketStatus::Resolved.check_transition(TicketStatus::Open).is_ok());
+        assert_eq!(
+            TicketStatus::Open.check_transition(TicketStatus::Open),
+            Err("the ticket is already open".to_owned())
+        );
+    }
+}

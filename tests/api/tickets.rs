@@ -1,0 +1,528 @@
+//! Seed 002: locations, support tickets, their timeline, paging, credentials and visibility.
+
+use frontdesk::app::{NewStaffUser, Principal};
+use frontdesk::domain::{EmailAddress, Role};
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{Reply, TestApp, on_both_backends};
+
+const TICKETS: &str = "/support/tickets/v1";
+
+impl TestApp {
+    /// A request with any `authorization` value and an optional `spacebring-network-id`.
+    pub async fn send_network(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &str,
+        network: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{}", self.base, path)).header("authorization", auth);
+        if let Some(network) = network {
+            req = req.header("spacebring-network-id", network);
+        }
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body.to_string());
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") };
+        Reply { status, headers, body }
+    }
+
+    /// A seed 002 request with the admin key as a bearer token and this workspace's network header.
+    pub async fn tickets(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let auth = format!("Bearer {}", self.key);
+        self.send_network(method, path, &auth, Some(&self.workspace_id), body).await
+    }
+
+    pub async fn location(&self, name: &str) -> String {
+        let r = self.post("/api/v1/locations", &json!({"name": name})).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A staff member of the workspace (created as the operator would), returning its id.
+    pub async fn staff(&self, email: &str, first: &str, last: &str, role: Role) -> String {
+        let who = Principal::Operator { workspace_id: self.workspace_id.parse().unwrap() };
+        let new = NewStaffUser {
+            email: EmailAddress::parse(email).unwrap(),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            external_id: None,
+            role,
+            phone_number: Some("+15550100".into()),
+        };
+        self.app.create_staff_user(&who, new).await.expect("staff user").id.to_string()
+    }
+
+    /// Opens a ticket through the API; returns the `{activities, ticket}` body.
+    pub async fn open_ticket(&self, location: &str, requester: &str, text: &str) -> Value {
+        let body = json!({"ticket": {"locationRef": location, "text": text, "userRefRequester": requester}});
+        let r = self.tickets("POST", TICKETS, Some(&body)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body
+    }
+
+    /// An access token for an external user of the e-mail channel with this address.
+    pub async fn access_token(&self, email: &str) -> (String, String) {
+        let r = self
+            .post(
+                "/api/v1/external-users/authenticate",
+                &json!({"channelId": self.email_channel_id, "id": null, "externalId": null, "identifier": email}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        (r.body["id"].as_str().unwrap().to_owned(), r.body["accessToken"].as_str().unwrap().to_owned())
+    }
+}
+
+fn is_seconds_timestamp(v: &Value) -> bool {
+    let s = v.as_str().unwrap_or("");
+    s.len() == 20 && s.ends_with('Z') && s.as_bytes()[10] == b'T' && !s.contains('.')
+}
+
+fn error_fields(body: &Value) -> Vec<String> {
+    body["error"]["details"]
+        .as_array()
+        .map_or(vec![], |d| d.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
+}
+
+fn id(v: &Value) -> String {
+    v["ticket"]["id"].as_str().unwrap().to_owned()
+}
+
+on_both_backends! {
+    async fn locations_are_created_listed_read_renamed_and_deleted(app) {
+        let r = app.post("/api/v1/locations", &json!({"name": "Main office"})).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        assert_eq!(r.body["name"], "Main office");
+        assert_eq!(r.body["workspaceId"], app.workspace_id.as_str());
+        assert_eq!(app.get("/api/v1/locations").await.body.as_array().unwrap().len(), 1);
+        let r = app.patch(&format!("/api/v1/locations/{id}"), &json!({"name": "HQ"})).await;
+        assert_eq!((r.status, r.body["name"].as_str()), (200, Some("HQ")));
+        assert_eq!(app.get(&format!("/api/v1/locations/{id}")).await.body["name"], "HQ");
+        assert_eq!(app.delete(&format!("/api/v1/locations/{id}")).await.status, 200);
+        let r = app.get(&format!("/api/v1/locations/{id}")).await;
+        assert_eq!((r.status, r.body["message"].as_str()), (404, Some("Location not found.")));
+    }
+
+    async fn location_names_are_validated_and_locations_with_tickets_stay(app) {
+        let r = app.post("/api/v1/locations", &json!({})).await;
+        assert_eq!((r.status, r.body["errors"][0]["field"].as_str()), (400, Some("name")));
+        let r = app.post("/api/v1/locations", &json!({"name": "  "})).await;
+        assert_eq!(r.status, 400);
+        let r = app.post("/api/v1/locations", &json!({"name": "x".repeat(101)})).await;
+        assert_eq!(r.status, 400);
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        app.open_ticket(&location, user["id"].as_str().unwrap(), "Broken door").await;
+        let r = app.delete(&format!("/api/v1/locations/{location}")).await;
+        assert_eq!((r.status, r.body["message"].as_str()), (409, Some("Location still has tickets.")));
+    }
+
+    async fn create_answers_201_in_the_seed_shape_with_number_one_and_a_creation_activity(app) {
+        let location = app.location("Main office").await;
+        let user = app.external_user("jsmith@example.com", "John Smith").await;
+        let requester = user["id"].as_str().unwrap();
+        let body = json!({"ticket": {"locationRef": location, "text": "<string>", "userRefRequester": requester}});
+        let r = app.tickets("POST", TICKETS, Some(&body)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let t = &r.body["ticket"];
+        for key in ["createDate", "description", "id", "locationRef", "number", "updateDate", "membershipAssignee",
+                    "membershipRefAssignee", "membershipRefRequester", "membershipRequester", "statusUpdateDate",
+                    "userAssignee", "userRequester", "status", "type"] {
+            assert!(t.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(t["number"], 1);
+        assert_eq!(t["status"], "new");
+        assert_eq!(t["description"], "<string>");
+        assert_eq!(t["locationRef"], location.as_str());
+        assert_eq!(t["membershipRefRequester"], requester);
+        assert_eq!(t["membershipAssignee"], Value::Null);
+        assert_eq!(t["membershipRequester"]["id"], requester);
+        assert_eq!(t["membershipRequester"]["roleType"], "customer");
+        assert_eq!(t["membershipRequester"]["type"], "external");
+        assert_eq!(t["userRequester"]["email"], "jsmith@example.com");
+        assert_eq!(t["userRequester"]["name"], "John Smith");
+        assert_eq!(t["userRequester"]["blocked"], false);
+        for key in ["createDate", "updateDate", "statusUpdateDate"] {
+            assert!(is_seconds_timestamp(&t[key]), "{key}: {}", t[key]);
+        }
+        let activities = r.body["activities"].as_array().unwrap();
+        assert_eq!(activities.len(), 1);
+        let a = &activities[0];
+        assert_eq!(a["type"], "created");
+        assert_eq!(a["ticketRef"], t["id"]);
+        assert_eq!(a["data"]["text"], "<string>");
+        assert_eq!(a["data"]["attachments"], json!([]));
+        assert_eq!(a["membership"]["id"], requester);
+        assert!(is_seconds_timestamp(&a["createDate"]));
+
+        let again = app.tickets("GET", &format!("{TICKETS}/{}", id(&r.body)), None).await;
+        assert_eq!(again.status, 200);
+        assert_eq!(again.body, r.body);
+    }
+
+    async fn a_staff_member_may_request_and_be_assigned_with_type(app) {
+        let location = app.location("Main office").await;
+        let agent = app.staff("agent@example.com", "Ada", "Lovelace", Role::Agent).await;
+        let admin = app.staff("admin@example.com", "Alan", "Turing", Role::Admin).await;
+        let body = json!({"ticket": {"type": "access", "locationRef": location, "text": "Badge does not open",
+                                     "userRefRequester": agent, "membershipRefAssignee": admin}});
+        let r = app.tickets("POST", TICKETS, Some(&body)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let t = &r.body["ticket"];
+        assert_eq!(t["type"], "access");
+        assert_eq!(t["membershipRequester"], json!({"id": agent, "roleType": "agent", "type": "staff", "user": {
+            "id": agent, "photoUrl": null, "blocked": false, "email": "agent@example.com", "name": "Ada",
+            "phoneNumber": "+15550100", "surname": "Lovelace"}}));
+        assert_eq!(t["membershipRefAssignee"], admin.as_str());
+        assert_eq!(t["membershipAssignee"]["roleType"], "admin");
+        assert_eq!(t["userAssignee"]["surname"], "Turing");
+    }
+
+    async fn create_reports_every_broken_rule_by_field(app) {
+        let r = app.tickets("POST", TICKETS, Some(&json!({"ticket": {}}))).await;
+        assert_eq!(r.status, 400, "{:?}", r.body);
+        assert_eq!(r.body["error"]["status"], "INVALID_ARGUMENT");
+        assert_eq!(error_fields(&r.body), ["ticket.locationRef", "ticket.text"]);
+        let r = app.tickets("POST", TICKETS, Some(&json!({}))).await;
+        assert_eq!(error_fields(&r.body), ["ticket"]);
+        let body = json!({"ticket": {"locationRef": "nope", "text": "", "userRefRequester": 5, "type": ""}});
+        let r = app.tickets("POST", TICKETS, Some(&body)).await;
+        assert_eq!(error_fields(&r.body), ["ticket.locationRef", "ticket.text", "ticket.type", "ticket.userRefRequester"]);
+        let location = app.location("Desk").await;
+        let r = app.tickets("POST", TICKETS, Some(&json!({"ticket": {"locationRef": location, "text": "Hi"}}))).await;
+        assert_eq!((r.status, error_fields(&r.body)), (400, vec!["userRefRequester".to_owned()]));
+        let r = app.send_network("POST", TICKETS, &format!("Bearer {}", app.key), None, None).await;
+        assert_eq!(r.status, 400);
+    }
+
+    async fn unknown_or_foreign_locations_and_requesters_are_not_found(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let unknown = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+        let open = |location: String, requester: String| {
+            let app = &app;
+            async move {
+                let body = json!({"ticket": {"locationRef": location, "text": "t", "userRefRequester": requester}});
+                app.tickets("POST", TICKETS, Some(&body)).await
+            }
+        };
+        let r = open(unknown.into(), user["id"].as_str().unwrap().into()).await;
+        assert_eq!((r.status, r.body["error"]["message"].as_str()), (404, Some("Location not found.")));
+        let r = open(location.clone(), unknown.into()).await;
+        assert_eq!((r.status, r.body["error"]["message"].as_str()), (404, Some("Membership not found.")));
+
+        // The other workspace's key cannot use our location or our people.
+        let (other_ws, other_key, other_channel) = app.other_workspace().await;
+        let other_user = app.send("POST", "/api/v1/external-users", Some(&other_key), Some(&json!({
+            "channelId": other_channel, "externalId": null, "identifier": "o@example.com", "name": null,
+            "tierId": null, "externalUserGroupId": null}).to_string())).await.body;
+        let body = json!({"ticket": {"locationRef": location, "text": "t", "userRefRequester": other_user["id"]}});
+        let r = app.send_network("POST", TICKETS, &format!("Bearer {other_key}"), Some(&other_ws), Some(&body)).await;
+        assert_eq!(r.status, 404);
+        let r = open(location, other_user["id"].as_str().unwrap().into()).await;
+        assert_eq!(r.status, 404);
+        let list = app.tickets("GET", TICKETS, None).await;
+        assert_eq!(list.body["tickets"], json!([]));
+    }
+
+    async fn concurrent_creates_get_numbers_one_to_n_exactly(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let requester = user["id"].as_str().unwrap();
+        const N: usize = 40;
+        let replies = join_all((0..N).map(|i| {
+            let body = json!({"ticket": {"locationRef": location, "text": format!("ticket {i}"), "userRefRequester": requester}});
+            let app = &app;
+            async move { app.tickets("POST", TICKETS, Some(&body)).await }
+        }))
+        .await;
+        let mut numbers: Vec<i64> = replies
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status, 201, "{:?}", r.body);
+                r.body["ticket"]["number"].as_i64().unwrap()
+            })
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=N as i64).collect::<Vec<_>>());
+        // Another workspace starts at 1 again.
+        let (other_ws, other_key, other_channel) = app.other_workspace().await;
+        let loc = app.send("POST", "/api/v1/locations", Some(&other_key), Some(r#"{"name":"Other"}"#)).await.body;
+        let u = app.send("POST", "/api/v1/external-users", Some(&other_key), Some(&json!({
+            "channelId": other_channel, "externalId": null, "identifier": "o@example.com", "name": null,
+            "tierId": null, "externalUserGroupId": null}).to_string())).await.body;
+        let body = json!({"ticket": {"locationRef": loc["id"], "text": "first", "userRefRequester": u["id"]}});
+        let r = app.send_network("POST", TICKETS, &other_key, Some(&other_ws), Some(&body)).await;
+        assert_eq!((r.status, r.body["ticket"]["number"].as_i64()), (201, Some(1)));
+    }
+
+    async fn status_changes_keep_previous_attributes_and_refuse_bad_transitions(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Printer jam").await;
+        let path = format!("{TICKETS}/{}/status", id(&created));
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "open"}}))).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["ticket"]["status"], "open");
+        assert_eq!(r.body["activity"]["type"], "statusChange");
+        assert_eq!(r.body["activity"]["data"]["status"], "open");
+        assert_eq!(r.body["activity"]["data"]["previousAttributes"], json!({"status": "new"}));
+        assert!(is_seconds_timestamp(&r.body["ticket"]["statusUpdateDate"]));
+
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "solved"}}))).await;
+        assert_eq!((r.status, error_fields(&r.body)), (400, vec!["ticket.status".to_owned()]));
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "open"}}))).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("already open"), "{:?}", r.body);
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "new"}}))).await;
+        assert_eq!(r.status, 400);
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {}}))).await;
+        assert_eq!(error_fields(&r.body), ["ticket.status"]);
+        assert_eq!(app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "closed"}}))).await.status, 200);
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "open"}}))).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("closed"));
+
+        let detail = app.tickets("GET", &format!("{TICKETS}/{}", id(&created)), None).await.body;
+        let kinds: Vec<&str> = detail["activities"].as_array().unwrap().iter().map(|a| a["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["created", "statusChange", "statusChange"]);
+        assert_eq!(detail["activities"][2]["data"]["previousAttributes"]["status"], "open");
+        let missing = app.tickets("PUT", &format!("{TICKETS}/3c90c3cc-0d44-4b50-8888-8dd25736052a/status"),
+            Some(&json!({"ticket": {"status": "open"}}))).await;
+        assert_eq!(missing.status, 404);
+        let bad_id = app.tickets("PUT", &format!("{TICKETS}/nope/status"), Some(&json!({"ticket": {"status": "open"}}))).await;
+        assert_eq!(bad_id.status, 400);
+    }
+
+    async fn assigning_and_unassigning_record_the_previous_assignee(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let ada = app.staff("ada@example.com", "Ada", "Lovelace", Role::Agent).await;
+        let alan = app.staff("alan@example.com", "Alan", "Turing", Role::Agent).await;
+        let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Wifi down").await;
+        let path = format!("{TICKETS}/{}/assignee", id(&created));
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"membershipRefAssignee": ada}}))).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["ticket"]["membershipRefAssignee"], ada.as_str());
+        assert_eq!(r.body["activity"]["type"], "assigneeChange");
+        assert_eq!(r.body["activity"]["data"]["membershipAssignee"]["id"], ada.as_str());
+        assert_eq!(r.body["activity"]["data"]["previousAttributes"], json!({"membershipAssignee": null}));
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"membershipRefAssignee": alan}}))).await;
+        assert_eq!(r.body["activity"]["data"]["previousAttributes"]["membershipAssignee"]["id"], ada.as_str());
+        let r = app.tickets("DELETE", &path, None).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["ticket"]["membershipRefAssignee"], Value::Null);
+        assert_eq!(r.body["activity"]["data"]["membershipAssignee"], Value::Null);
+        assert_eq!(r.body["activity"]["data"]["previousAttributes"]["membershipAssignee"]["id"], alan.as_str());
+        assert_eq!(app.tickets("DELETE", &path, None).await.status, 400);
+
+        // Only staff can be assignees, and only this workspace's.
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"membershipRefAssignee": user["id"]}}))).await;
+        assert_eq!((r.status, r.body["error"]["message"].as_str()), (404, Some("Membership not found.")));
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"membershipRefAssignee": "bad"}}))).await;
+        assert_eq!(error_fields(&r.body), ["ticket.membershipRefAssignee"]);
+        let detail = app.tickets("GET", &format!("{TICKETS}/{}", id(&created)), None).await.body;
+        assert_eq!(detail["activities"].as_array().unwrap().len(), 4);
+    }
+
+    async fn comments_are_public_or_internal_with_attachment_metadata(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Noise").await;
+        let path = format!("{TICKETS}/{}/comments", id(&created));
+        let file = json!({"key": "<string>", "mime": "<string>", "name": "<string>", "size": 123, "url": "<string>",
+                          "height": 123, "width": 123});
+        let r = app.tickets("POST", &path, Some(&json!({"comment": {"text": "On it", "attachments": [file]}}))).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert_eq!(r.body["activity"]["type"], "comment");
+        assert_eq!(r.body["activity"]["data"]["text"], "On it");
+        assert_eq!(r.body["activity"]["data"]["internal"], false);
+        assert_eq!(r.body["activity"]["data"]["attachments"], json!([file]));
+        let r = app.tickets("POST", &path, Some(&json!({"comment": {"text": "Team only", "internal": true}}))).await;
+        assert_eq!((r.status, &r.body["activity"]["data"]["internal"]), (201, &json!(true)));
+
+        let r = app.tickets("POST", &path, Some(&json!({"comment": {"text": "", "attachments": [{"size": -1}]}}))).await;
+        assert_eq!(error_fields(&r.body), ["comment.text", "comment.attachments"]);
+        let r = app.tickets("POST", &path, Some(&json!({"comment": {"text": "x", "internal": "yes"}}))).await;
+        assert_eq!(error_fields(&r.body), ["comment.internal"]);
+        let detail = app.tickets("GET", &format!("{TICKETS}/{}", id(&created)), None).await.body;
+        assert_eq!(detail["activities"].as_array().unwrap().len(), 3);
+    }
+
+    async fn the_list_pages_with_an_opaque_token_absent_on_the_last_page(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        for i in 0..5 {
+            app.open_ticket(&location, user["id"].as_str().unwrap(), &format!("t{i}")).await;
+        }
+        let first = app.tickets("GET", &format!("{TICKETS}?limit=2"), None).await;
+        assert_eq!(first.status, 200, "{:?}", first.body);
+        let numbers = |r: &Reply| r.body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_i64().unwrap()).collect::<Vec<_>>();
+        assert_eq!(numbers(&first), [1, 2]);
+        let token = first.body["nextPageToken"].as_str().unwrap().to_owned();
+        let second = app.tickets("GET", &format!("{TICKETS}?limit=2&pageToken={token}"), None).await;
+        assert_eq!(numbers(&second), [3, 4]);
+        let token = second.body["nextPageToken"].as_str().unwrap().to_owned();
+        // The seed's own name for the parameter works too.
+        let last = app.tickets("GET", &format!("{TICKETS}?limit=2&nextPageToken={token}"), None).await;
+        assert_eq!(numbers(&last), [5]);
+        assert_eq!(last.body.get("nextPageToken"), None);
+        let all = app.tickets("GET", TICKETS, None).await;
+        assert_eq!(numbers(&all).len(), 5);
+        assert_eq!(all.body.get("nextPageToken"), None);
+
+        for bad in ["limit=0", "limit=101", "limit=x", "pageToken=forged", "status=solved", "locationRef=nope"] {
+            let r = app.tickets("GET", &format!("{TICKETS}?{bad}"), None).await;
+            assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+        }
+    }
+
+    async fn the_list_filters_by_status_assignee_requester_and_location(app) {
+        let desk = app.location("Desk").await;
+        let lobby = app.location("Lobby").await;
+        let jane = app.external_user("jane@example.com", "Jane").await["id"].as_str().unwrap().to_owned();
+        let john = app.external_user("john@example.com", "John").await["id"].as_str().unwrap().to_owned();
+        let ada = app.staff("ada@example.com", "Ada", "Lovelace", Role::Agent).await;
+        let t1 = app.open_ticket(&desk, &jane, "one").await;
+        let t2 = app.open_ticket(&lobby, &john, "two").await;
+        app.open_ticket(&desk, &john, "three").await;
+        app.tickets("PUT", &format!("{TICKETS}/{}/status", id(&t1)), Some(&json!({"ticket": {"status": "pending"}}))).await;
+        app.tickets("PUT", &format!("{TICKETS}/{}/assignee", id(&t2)), Some(&json!({"ticket": {"membershipRefAssignee": ada}}))).await;
+        let numbers = |q: String| {
+            let app = &app;
+            async move {
+                let r = app.tickets("GET", &format!("{TICKETS}?{q}"), None).await;
+                assert_eq!(r.status, 200, "{q}: {:?}", r.body);
+                r.body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_i64().unwrap()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(numbers("status=pending".into()).await, [1]);
+        assert_eq!(numbers("status=new,pending".into()).await, [1, 2, 3]);
+        assert_eq!(numbers(format!("membershipRefAssignee={ada}")).await, [2]);
+        assert_eq!(numbers(format!("membershipRefRequester={john}")).await, [2, 3]);
+        assert_eq!(numbers(format!("locationRef={desk}")).await, [1, 3]);
+        assert_eq!(numbers(format!("locationRef={desk}&membershipRefRequester={john}")).await, [3]);
+    }
+
+    async fn the_network_header_must_name_the_credentials_workspace(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Secret").await;
+        let path = format!("{TICKETS}/{}", id(&created));
+        let bearer = format!("Bearer {}", app.key);
+        let (other_ws, other_key, _) = app.other_workspace().await;
+
+        assert_eq!(app.send_network("GET", &path, &bearer, None, None).await.status, 200);
+        let r = app.send_network("GET", &path, &bearer, Some(&other_ws), None).await;
+        assert_eq!((r.status, r.body["error"]["status"].as_str()), (403, Some("PERMISSION_DENIED")));
+        assert_eq!(app.send_network("GET", TICKETS, &bearer, Some(&other_ws), None).await.status, 403);
+        assert_eq!(app.send_network("GET", &path, &bearer, Some("not-a-uuid"), None).await.status, 400);
+        // The other workspace's key naming our network is refused, and with its own it finds nothing.
+        let other = format!("Bearer {other_key}");
+        assert_eq!(app.send_network("GET", &path, &other, Some(&app.workspace_id), None).await.status, 403);
+        assert_eq!(app.send_network("GET", &path, &other, Some(&other_ws), None).await.status, 404);
+        let r = app.send_network("PUT", &format!("{path}/status"), &other, Some(&other_ws),
+            Some(&json!({"ticket": {"status": "open"}}))).await;
+        assert_eq!(r.status, 404);
+        let list = app.send_network("GET", TICKETS, &other, Some(&other_ws), None).await;
+        assert_eq!(list.body["tickets"], json!([]));
+        let r = app.send_network("GET", TICKETS, "Bearer nope", None, None).await;
+        assert_eq!((r.status, r.body["error"]["status"].as_str()), (401, Some("UNAUTHENTICATED")));
+    }
+
+    async fn basic_auth_takes_the_key_id_and_the_key(app) {
+        let r = app.post("/api/v1/api-keys", &json!({"name": "client", "role": "agent"})).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let (key_id, secret) = (r.body["id"].as_str().unwrap(), r.body["key"].as_str().unwrap());
+        let basic = |id: &str, secret: &str| format!("Basic {}", base64(&format!("{id}:{secret}")));
+        assert_eq!(app.send_network("GET", TICKETS, &basic(key_id, secret), None, None).await.status, 200);
+        let wrong_id = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+        assert_eq!(app.send_network("GET", TICKETS, &basic(wrong_id, secret), None, None).await.status, 401);
+        assert_eq!(app.send_network("GET", TICKETS, &basic(key_id, "nope"), None, None).await.status, 401);
+    }
+
+    async fn external_users_open_and_see_only_their_own_tickets_without_internal_comments(app) {
+        let location = app.location("Desk").await;
+        let (jane, jane_token) = app.access_token("jane@example.com").await;
+        let (john, john_token) = app.access_token("john@example.com").await;
+        let jane_auth = format!("Bearer {jane_token}");
+        let as_jane = |method: &'static str, path: String, body: Option<Value>| {
+            let app = &app;
+            let auth = jane_auth.clone();
+            async move { app.send_network(method, &path, &auth, Some(&app.workspace_id), body.as_ref()).await }
+        };
+
+        // Opening: the requester defaults to the caller, may name itself, never someone else.
+        let r = as_jane("POST", TICKETS.into(), Some(json!({"ticket": {"locationRef": location, "text": "My desk"}}))).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert_eq!(r.body["ticket"]["membershipRefRequester"], jane.as_str());
+        let mine = id(&r.body);
+        let r = as_jane("POST", TICKETS.into(), Some(json!({"ticket": {"locationRef": location, "text": "x", "userRefRequester": john}}))).await;
+        assert_eq!(r.status, 403);
+
+        let johns = app.open_ticket(&location, &john, "John's").await;
+        app.tickets("POST", &format!("{TICKETS}/{mine}/comments"), Some(&json!({"comment": {"text": "internal note", "internal": true}}))).await;
+        app.tickets("POST", &format!("{TICKETS}/{mine}/comments"), Some(&json!({"comment": {"text": "public reply"}}))).await;
+
+        let list = as_jane("GET", TICKETS.into(), None).await;
+        let ids: Vec<&str> = list.body["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [mine.as_str()]);
+        assert_eq!(as_jane("GET", format!("{TICKETS}/{}", id(&johns)), None).await.status, 404);
+        let detail = as_jane("GET", format!("{TICKETS}/{mine}"), None).await;
+        let texts: Vec<&str> = detail.body["activities"].as_array().unwrap().iter().map(|a| a["data"]["text"].as_str().unwrap()).collect();
+        assert_eq!(texts, ["My desk", "public reply"]);
+        // The team sees the internal note.
+        let team = app.tickets("GET", &format!("{TICKETS}/{mine}"), None).await;
+        assert_eq!(team.body["activities"].as_array().unwrap().len(), 3);
+
+        // Commenting publicly is allowed; internal comments and changes are not.
+        let r = as_jane("POST", format!("{TICKETS}/{mine}/comments"), Some(json!({"comment": {"text": "Thanks"}}))).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert_eq!(r.body["activity"]["membership"]["id"], jane.as_str());
+        let r = as_jane("POST", format!("{TICKETS}/{mine}/comments"), Some(json!({"comment": {"text": "x", "internal": true}}))).await;
+        assert_eq!(r.status, 403);
+        let r = as_jane("POST", format!("{TICKETS}/{}/comments", id(&johns)), Some(json!({"comment": {"text": "x"}}))).await;
+        assert_eq!(r.status, 404);
+        let r = as_jane("PUT", format!("{TICKETS}/{mine}/status"), Some(json!({"ticket": {"status": "closed"}}))).await;
+        assert_eq!(r.status, 403);
+        let r = as_jane("PUT", format!("{TICKETS}/{mine}/assignee"), Some(json!({"ticket": {"membershipRefAssignee": null}}))).await;
+        assert_eq!(r.status, 403);
+
+        // A participant of John's ticket sees it too.
+        let r = app.send("POST", &format!("/v1/crm/tickets/{}/external-users", id(&johns)), Some(&format!("Bearer {}", app.key)),
+            Some(r#"{"email": "JANE@example.com"}"#)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let list = as_jane("GET", TICKETS.into(), None).await;
+        assert_eq!(list.body["tickets"].as_array().unwrap().len(), 2);
+        assert_eq!(as_jane("GET", format!("{TICKETS}/{}", id(&johns)), None).await.status, 200);
+        let _ = john_token;
+    }
+}
+
+/// Standard base64, for building Basic credentials in tests.
+fn base64(s: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in s.as_bytes().chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
