@@ -7,6 +7,7 @@ use sqlx::{Pool, Postgres};
 use std::str::FromStr;
 
 use super::sql::impl_store;
+use super::staff::impl_staff_store;
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -56,3 +57,4 @@ impl PostgresStore {
 }
 
 impl_store!(PostgresStore, Postgres, |s| s.write.begin());
+impl_staff_store!(PostgresStore, Postgres, |s| s.write.begin());

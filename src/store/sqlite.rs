@@ -11,6 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Sqlite};
 
 use super::sql::impl_store;
+use super::staff::impl_staff_store;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -43,3 +44,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
+impl_staff_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));

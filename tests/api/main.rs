@@ -6,3 +6,5 @@ mod admin;
 mod external_users;
 mod isolation;
 mod openapi;
+mod service_desk;
+mod staff_users;
