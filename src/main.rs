@@ -6,10 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use frontdesk::app::{App, ChannelInput, GroupInput, Principal, TierInput};
+use frontdesk::app::{App, AppError, ChannelInput, GroupInput, Principal, StaffInvite, TierInput, invitation_url};
 use frontdesk::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DatabaseUrl, FileSettings};
-use frontdesk::domain::{ChannelType, DisplayName, ExternalId, LocationName, Role, parse_uuid};
-use frontdesk::store::GroupFilter;
+use frontdesk::domain::{
+    ChannelType, CollectionKind, DisplayName, EmailAddress, ExternalId, LocationName, Role, StaffStatus, parse_uuid,
+    parse_website_role,
+};
+use frontdesk::store::{GroupFilter, StaffKey};
 use frontdesk::{PostgresOptions, open_store};
 use serde_json::json;
 use uuid::Uuid;
@@ -51,6 +54,52 @@ enum Command {
     /// Locations of a workspace (what support tickets refer to)
     #[command(subcommand)]
     Location(LocationCommand),
+    /// Staff users (the team) of a workspace
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Staff groups of a workspace (seed 003 `Groups`)
+    #[command(subcommand, name = "staff-group")]
+    StaffGroup(CollectionCommand),
+    /// Staff folders of a workspace (seed 003 `Folders`)
+    #[command(subcommand, name = "staff-folder")]
+    StaffFolder(CollectionCommand),
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Invite a staff user (or re-invite one who has not accepted yet); prints a one-time invitation link
+    Invite {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        email: String,
+        /// admin or agent (also Admin, Agent, User as in seed 003)
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// The address people reach this server at; the link points there
+        #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Turn a staff user's account off: it can no longer sign in
+    Disable {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        /// The user's id or e-mail address
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CollectionCommand {
+    Create {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        name: String,
+    },
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
 }
 
 #[derive(Args)]
@@ -245,6 +294,9 @@ async fn run(cli: Cli) -> CliResult {
         Command::Tier(cmd) => tier(&app, cmd).await,
         Command::Group(cmd) => group(&app, cmd).await,
         Command::Location(cmd) => location(&app, cmd).await,
+        Command::Staff(cmd) => staff(&app, &settings, cmd).await,
+        Command::StaffGroup(cmd) => staff_collection(&app, CollectionKind::Group, cmd).await,
+        Command::StaffFolder(cmd) => staff_collection(&app, CollectionKind::Folder, cmd).await,
     }
 }
 
@@ -410,6 +462,73 @@ async fn location(app: &App, cmd: LocationCommand) -> CliResult {
             let locations = app.list_locations(&operator(&ws)?).await.map_err(|e| e.to_string())?;
             let rows: Vec<_> = locations.iter().map(|l| json!({"id": l.id, "name": l.name})).collect();
             print_json(json!(rows))
+        }
+    }
+}
+
+async fn staff(app: &App, settings: &Settings, cmd: StaffCommand) -> CliResult {
+    match cmd {
+        StaffCommand::Invite { ws, email, role, public_url } => {
+            let who = operator(&ws)?;
+            let email = EmailAddress::parse(email.trim()).map_err(|e| format!("EMAIL {e}"))?;
+            let role = parse_website_role(&role).map_err(|e| format!("--role {e}"))?;
+            let public_url = public_url
+                .or_else(|| settings.file.get("public_url").map(str::to_owned))
+                .unwrap_or_else(|| format!("http://{DEFAULT_BIND}"));
+            let existing = app.find_staff_member(&who, StaffKey::Email(email.as_str())).await;
+            let (id, token) = match existing {
+                Ok(member) if member.user.status == StaffStatus::Invited => {
+                    let token = app.reinvite_staff_user(&who, member.user.id).await.map_err(|e| e.to_string())?;
+                    (member.user.id, token)
+                }
+                Ok(member) => {
+                    return Err(format!("{} is already {}", member.user.email, member.user.status.title()));
+                }
+                Err(AppError::NotFound(_)) => {
+                    let invite = StaffInvite {
+                        email,
+                        first_name: None,
+                        last_name: None,
+                        external_id: None,
+                        role,
+                        password: None,
+                        group_ids: vec![],
+                        folder_ids: vec![],
+                    };
+                    let created = app.invite_staff_user(&who, invite).await.map_err(|e| e.to_string())?;
+                    (created.user.id, created.invitation_token)
+                }
+                Err(e) => return Err(e.to_string()),
+            };
+            eprintln!("Staff user {id} invited; the link works once and is shown only this once:");
+            println!("{}", invitation_url(&public_url, &token));
+            Ok(())
+        }
+        StaffCommand::Disable { ws, user } => {
+            let who = operator(&ws)?;
+            let key = match parse_uuid(&user) {
+                Some(id) => StaffKey::Id(id),
+                None => StaffKey::Email(user.as_str()),
+            };
+            let member = app.find_staff_member(&who, key).await.map_err(|e| e.to_string())?;
+            let user = app.disable_staff_user(&who, member.user.id).await.map_err(|e| e.to_string())?;
+            eprintln!("Staff user {} ({}) is now {}.", user.id, user.email, user.status.title());
+            Ok(())
+        }
+    }
+}
+
+async fn staff_collection(app: &App, kind: CollectionKind, cmd: CollectionCommand) -> CliResult {
+    match cmd {
+        CollectionCommand::Create { ws, name } => {
+            let name = DisplayName::parse(name.trim()).map_err(|e| format!("--name {e}"))?;
+            let c = app.create_staff_collection(&operator(&ws)?, kind, name).await.map_err(|e| e.to_string())?;
+            println!("{}", c.id);
+            Ok(())
+        }
+        CollectionCommand::List { ws } => {
+            let all = app.list_staff_collections(&operator(&ws)?, kind).await.map_err(|e| e.to_string())?;
+            print_json(json!(all.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>()))
         }
     }
 }

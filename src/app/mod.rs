@@ -6,10 +6,12 @@
 
 mod admin;
 mod auth;
+mod customers;
 mod error;
 mod external_users;
 mod participants;
 mod staff;
+mod staff_accounts;
 mod tickets;
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ pub use error::{AppError, AppResult};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
 pub use participants::ParticipantRef;
 pub use staff::NewStaffUser;
+pub use staff_accounts::{INVITATION_TTL_SECONDS, InvitedStaffUser, StaffInvite, StaffMember, invitation_url};
 pub use tickets::{CommentInput, NewTicketInput};
 
 use crate::store::Store;

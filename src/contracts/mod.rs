@@ -5,6 +5,8 @@ pub mod body;
 pub mod extract;
 mod metrics;
 mod ops;
+pub mod service_desk;
+pub mod staff_users;
 pub mod support_tickets;
 pub mod ticket_external_users;
 pub mod workspace_api;
@@ -36,7 +38,15 @@ impl AppState {
 /// Every route Frontdesk serves, as (method, path template), contract by contract. The OpenAPI
 /// document must describe exactly these; a test holds the two together.
 pub fn routes() -> Vec<(&'static str, &'static str)> {
-    [ops::ROUTES, workspace_api::ROUTES, support_tickets::ROUTES, ticket_external_users::ROUTES].concat()
+    [
+        ops::ROUTES,
+        workspace_api::ROUTES,
+        support_tickets::ROUTES,
+        ticket_external_users::ROUTES,
+        staff_users::ROUTES,
+        service_desk::ROUTES,
+    ]
+    .concat()
 }
 
 pub fn router(state: AppState) -> Router {
@@ -45,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .merge(workspace_api::router())
         .merge(support_tickets::router())
         .merge(ticket_external_users::router())
+        .merge(staff_users::router())
+        .merge(service_desk::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .route("/metrics", axum::routing::get(metrics::expose))
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })

@@ -28,9 +28,11 @@ pub fn openapi_document() -> Value {
     for part in [
         OPENAPI_OPS,
         super::workspace_api::OPENAPI,
+        super::workspace_api::LOCATIONS_OPENAPI,
         super::support_tickets::OPENAPI,
         super::ticket_external_users::OPENAPI,
-        super::workspace_api::LOCATIONS_OPENAPI,
+        super::staff_users::OPENAPI,
+        super::service_desk::OPENAPI,
     ] {
         // The parts are compiled in and checked by tests; a broken one is a build defect.
         let part: Value = serde_json::from_str(part).unwrap_or_else(|e| panic!("invalid OpenAPI part: {e}"));

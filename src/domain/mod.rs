@@ -6,6 +6,7 @@
 mod email;
 mod ids;
 mod model;
+mod staff;
 mod text;
 mod ticket;
 mod time;
@@ -13,6 +14,10 @@ mod time;
 pub use email::EmailAddress;
 pub use ids::parse_uuid;
 pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};
+pub use staff::{
+    CollectionKind, Password, StaffCollection, parse_person_name, parse_staff_external_id, parse_website_role,
+    website_role,
+};
 pub use text::{BoundedText, DisplayName, ExternalId, Identifier};
 pub use ticket::{
     ActivityKind, Attachment, Location, LocationName, MemberRef, Membership, Ticket, TicketActivity, TicketParticipant,

@@ -11,6 +11,7 @@ const SQLITE: Steps = &[
     (2, "staff users", include_str!("../../migrations/sqlite/0002_staff_users.sql")),
     (3, "tickets", include_str!("../../migrations/sqlite/0003_tickets.sql")),
     (5, "search and bootstrap", include_str!("../../migrations/sqlite/0005_search.sql")),
+    (4, "staff", include_str!("../../migrations/sqlite/0004_staff.sql")),
 ];
 
 const POSTGRES: Steps = &[
@@ -18,6 +19,7 @@ const POSTGRES: Steps = &[
     (2, "staff users", include_str!("../../migrations/postgres/0002_staff_users.sql")),
     (3, "tickets", include_str!("../../migrations/postgres/0003_tickets.sql")),
     (5, "search and bootstrap", include_str!("../../migrations/postgres/0005_search.sql")),
+    (4, "staff", include_str!("../../migrations/postgres/0004_staff.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

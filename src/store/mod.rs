@@ -9,6 +9,7 @@ pub mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+pub mod staff;
 pub mod tickets;
 
 use async_trait::async_trait;
@@ -19,6 +20,7 @@ use crate::domain::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser,
 pub use error::{Entity, StoreError, Unique};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use staff::{NewInvitation, NewStaffMember, StaffFilter, StaffKey, StaffStore};
 pub use tickets::{
     NewParticipant, NewTicket, ParticipantKey, TicketDetail, TicketFilter, TicketPage, TicketStore, TicketUpdate,
     Viewer,
@@ -90,7 +92,7 @@ pub struct AccessToken {
 }
 
 #[async_trait]
-pub trait Store: TicketStore + Send + Sync + 'static {
+pub trait Store: TicketStore + StaffStore + Send + Sync + 'static {
     /// Cheap round trip used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

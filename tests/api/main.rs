@@ -9,5 +9,7 @@ mod external_users;
 mod isolation;
 mod openapi;
 mod resilience;
+mod service_desk;
+mod staff_users;
 mod ticket_external_users;
 mod tickets;

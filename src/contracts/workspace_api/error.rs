@@ -33,6 +33,10 @@ pub fn not_found_message(entity: Entity) -> &'static str {
         Entity::Ticket => "Ticket not found.",
         Entity::TicketParticipant => "Ticket participant not found.",
         Entity::Membership => "Membership not found.",
+        Entity::StaffGroup => "Staff group not found.",
+        Entity::StaffFolder => "Staff folder not found.",
+        Entity::StaffInvitation => "Invitation not found or expired.",
+        Entity::Other => "Record not found.",
     }
 }
 

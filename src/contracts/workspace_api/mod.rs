@@ -8,6 +8,7 @@ pub mod external_users;
 mod groups;
 mod locations;
 mod paging;
+mod staff_collections;
 mod tiers;
 
 use axum::Router;
@@ -44,6 +45,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/locations/{id}"),
     ("PATCH", "/api/v1/locations/{id}"),
     ("DELETE", "/api/v1/locations/{id}"),
+    ("GET", "/api/v1/staff-groups"),
+    ("POST", "/api/v1/staff-groups"),
+    ("GET", "/api/v1/staff-groups/{id}"),
+    ("DELETE", "/api/v1/staff-groups/{id}"),
+    ("GET", "/api/v1/staff-folders"),
+    ("POST", "/api/v1/staff-folders"),
+    ("GET", "/api/v1/staff-folders/{id}"),
+    ("DELETE", "/api/v1/staff-folders/{id}"),
 ];
 
 /// This contract's part of the OpenAPI document.
@@ -59,4 +68,5 @@ pub fn router() -> Router<AppState> {
         .merge(groups::router())
         .merge(api_keys::router())
         .merge(locations::router())
+        .merge(staff_collections::router())
 }
