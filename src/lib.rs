@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::contracts::AppState;
+pub use crate::contracts::ServerOptions;
 use crate::store::{PostgresStore, SqliteStore, Store};
 
 pub use crate::store::postgres::PostgresOptions;
@@ -34,9 +35,9 @@ pub async fn open_store(url: &str, pg: &PostgresOptions) -> Result<Arc<dyn Store
 pub async fn serve(
     listener: TcpListener,
     app: App,
-    public_base_url: String,
+    options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = contracts::router(AppState::new(app, public_base_url));
+    let router = contracts::router(AppState::new(app, options));
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

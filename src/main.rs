@@ -13,7 +13,7 @@ use frontdesk::domain::{
     parse_website_role,
 };
 use frontdesk::store::{GroupFilter, StaffKey};
-use frontdesk::{PostgresOptions, open_store};
+use frontdesk::{PostgresOptions, ServerOptions, open_store};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -24,8 +24,8 @@ struct Cli {
     #[arg(long, global = true, env = "FRONTDESK_DATABASE_URL")]
     database_url: Option<String>,
     /// A `key = value` file with bind, database_url, public_url, db_max_connections,
-    /// db_statement_timeout_ms, db_acquire_timeout_ms, db_schema, migrate (each also read from
-    /// FRONTDESK_<KEY> in the environment)
+    /// db_statement_timeout_ms, db_acquire_timeout_ms, db_schema, migrate, rate_limit_per_second
+    /// (each also read from FRONTDESK_<KEY> in the environment)
     #[arg(long, global = true, env = "FRONTDESK_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -240,6 +240,8 @@ struct Settings {
     file: FileSettings,
     database_url: DatabaseUrl,
     pg: PostgresOptions,
+    /// Seed 002's per-credential limit on the support tickets contract; 0 = none.
+    ticket_rate_limit: u32,
 }
 
 fn settings(cli: &Cli) -> Result<Settings, String> {
@@ -272,7 +274,9 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
         pg.migrate = m.parse().map_err(|_| "migrate must be true or false")?;
     }
     pg.schema = setting("db_schema");
-    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg })
+    let ticket_rate_limit = number("rate_limit_per_second")?.unwrap_or(0);
+    let ticket_rate_limit = u32::try_from(ticket_rate_limit).map_err(|_| "rate_limit_per_second is too large")?;
+    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg, ticket_rate_limit })
 }
 
 async fn run(cli: Cli) -> CliResult {
@@ -315,7 +319,9 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    frontdesk::serve(listener, app, public_url, shutdown).await.map_err(|e| e.to_string())
+    let options =
+        ServerOptions { public_base_url: public_url, ticket_rate_limit_per_second: settings.ticket_rate_limit };
+    frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())
 }
 
 /// On the first start of an empty database: a workspace, its e-mail channel and an admin key.

@@ -26,12 +26,31 @@ pub struct AppState {
     /// The OpenAPI document, serialized once at start-up.
     pub openapi: bytes::Bytes,
     pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// Seed 002's per-credential request limit (per node).
+    pub ticket_rate_limit: std::sync::Arc<support_tickets::RateLimiter>,
+}
+
+/// How a server presents itself and what it allows.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// The address clients reach the server at, for links in responses.
+    pub public_base_url: String,
+    /// Requests a second each credential may make to the support tickets contract; 0 = no limit.
+    pub ticket_rate_limit_per_second: u32,
 }
 
 impl AppState {
-    pub fn new(app: App, public_base_url: String) -> Self {
+    pub fn new(app: App, options: ServerOptions) -> Self {
         let openapi = serde_json::to_vec(&ops::openapi_document()).unwrap_or_default().into();
-        Self { app, public_base_url, openapi, metrics: Default::default() }
+        Self {
+            app,
+            public_base_url: options.public_base_url,
+            openapi,
+            metrics: Default::default(),
+            ticket_rate_limit: std::sync::Arc::new(support_tickets::RateLimiter::new(
+                options.ticket_rate_limit_per_second,
+            )),
+        }
     }
 }
 
@@ -53,7 +72,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(workspace_api::router())
-        .merge(support_tickets::router())
+        .merge(support_tickets::router(&state))
         .merge(ticket_external_users::router())
         .merge(staff_users::router())
         .merge(service_desk::router())

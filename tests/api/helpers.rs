@@ -67,7 +67,15 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), Some(dir)).await
+        Self::start(App::new(store), Some(dir), 0).await
+    }
+
+    /// A server on SQLite that limits each credential to `per_second` support-ticket requests a second.
+    pub async fn sqlite_with_ticket_rate_limit(per_second: u32) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+        let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
+        Self::start(App::new(store), Some(dir), per_second).await
     }
 
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
@@ -75,17 +83,19 @@ impl TestApp {
         let url = postgres_url()?;
         let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         let store = open_store(&url, &opts).await.expect("open postgres");
-        Some(Self::start(App::new(store), None).await)
+        Some(Self::start(App::new(store), None, 0).await)
     }
 
-    async fn start(app: App, dir: Option<tempfile::TempDir>) -> Self {
+    async fn start(app: App, dir: Option<tempfile::TempDir>, rate_limit: u32) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let created = app.create_workspace("Test workspace").await.expect("workspace");
         let server_app = app.clone();
         let public = base.clone();
         tokio::spawn(async move {
-            frontdesk::serve(listener, server_app, public, std::future::pending()).await.expect("serve");
+            let options =
+                frontdesk::ServerOptions { public_base_url: public, ticket_rate_limit_per_second: rate_limit };
+            frontdesk::serve(listener, server_app, options, std::future::pending()).await.expect("serve");
         });
         Self {
             base,
@@ -165,7 +175,7 @@ impl TestApp {
             PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         tune(&mut opts);
         let store = open_store(url, &opts).await.expect("open postgres");
-        Self::start(App::new(store), None).await
+        Self::start(App::new(store), None, 0).await
     }
 }
 

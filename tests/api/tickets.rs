@@ -526,3 +526,24 @@ fn base64(s: &str) -> String {
     }
     out
 }
+
+/// Seed 002's limit, when configured: past the rate a credential gets 429 in the contract's envelope,
+/// other credentials are unaffected, and the bucket refills.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_rate_limit_answers_429_per_credential() {
+    let app = TestApp::sqlite_with_ticket_rate_limit(10).await;
+    let statuses = join_all((0..15).map(|_| app.tickets("GET", TICKETS, None))).await;
+    let limited: Vec<_> = statuses.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(statuses.iter().filter(|r| r.status == 200).count(), 10);
+    assert_eq!(limited.len(), 5);
+    assert_eq!(limited[0].body["error"]["status"], "RESOURCE_EXHAUSTED");
+    assert_eq!(limited[0].header("retry-after"), Some("1"));
+
+    let other = app.post("/api/v1/api-keys", &json!({"name": "Other", "role": "agent"})).await.body;
+    let other = format!("Bearer {}", other["key"].as_str().unwrap());
+    assert_eq!(app.send_network("GET", TICKETS, &other, None, None).await.status, 200);
+    assert_eq!(app.get("/api/v1/external-users").await.status, 200, "other contracts are not limited");
+
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    assert_eq!(app.tickets("GET", TICKETS, None).await.status, 200, "tokens refill over time");
+}

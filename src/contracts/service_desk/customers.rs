@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -14,7 +13,7 @@ use super::error::{DeskError, DeskResult};
 use crate::app::{AppError, Principal, credential};
 use crate::contracts::AppState;
 use crate::contracts::body::{Fields, QueryParams, parsed};
-use crate::contracts::extract::{RawBody, authorization};
+use crate::contracts::extract::{RawBody, authorization, basic_credentials};
 use crate::domain::{DisplayName, EmailAddress, ExternalUser};
 use crate::store::{Entity, Paging};
 
@@ -49,19 +48,13 @@ pub fn parse_account_id(raw: &str, workspace_id: Uuid) -> Option<Uuid> {
 /// `Bearer <key>`, `Basic base64(anything:key)`, or the raw key.
 async fn principal(s: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
     let header = authorization(headers).ok_or(AppError::Unauthorized)?;
-    let trimmed = header.trim();
-    if let Some((scheme, encoded)) = trimmed.split_once(' ')
-        && scheme.eq_ignore_ascii_case("basic")
-    {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or(AppError::Unauthorized)?;
-        let (_, secret) = decoded.split_once(':').ok_or(AppError::Unauthorized)?;
-        return s.app.api_key_principal(Some(secret)).await;
+    if let Some((_, secret)) = basic_credentials(header) {
+        return s.app.api_key_principal(Some(&secret)).await;
     }
-    s.app.api_key_principal(Some(credential(trimmed))).await
+    if header.trim_start().get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic ")) {
+        return Err(AppError::Unauthorized);
+    }
+    s.app.api_key_principal(Some(credential(header))).await
 }
 
 fn user_dto(base: &str, u: &ExternalUser) -> Value {

@@ -71,4 +71,11 @@ impl IntoResponse for TicketsError {
     }
 }
 
+/// 429 in this contract's envelope, with `Retry-After`.
+pub fn rate_limited(per_second: u32) -> Response {
+    let message = format!("Too many requests: at most {per_second} a second.");
+    let body = json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": message, "details": []}});
+    (StatusCode::TOO_MANY_REQUESTS, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response()
+}
+
 pub type TicketsResult<T> = Result<T, TicketsError>;

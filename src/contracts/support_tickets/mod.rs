@@ -3,6 +3,7 @@
 
 mod auth;
 pub mod error;
+mod rate_limit;
 mod render;
 mod tickets;
 
@@ -24,6 +25,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// This contract's part of the OpenAPI document.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-pub fn router() -> Router<AppState> {
-    tickets::router()
+pub use rate_limit::RateLimiter;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    tickets::router().route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::enforce))
 }
