@@ -65,3 +65,12 @@ async fn metrics_count_requests_by_route_template() {
     );
     assert!(metrics.contains("frontdesk_http_request_duration_seconds_bucket"));
 }
+
+#[tokio::test]
+async fn wrong_methods_and_unknown_routes_answer_json() {
+    let app = TestApp::sqlite().await;
+    let r = app.send("DELETE", "/api/v1/external-users", Some(&app.key), None).await;
+    assert_eq!((r.status, r.body["code"].as_i64()), (405, Some(405)));
+    let r = app.send("GET", "/api/v1/nothing-here", Some(&app.key), None).await;
+    assert_eq!((r.status, r.body["message"].as_str()), (404, Some("Route not found.")));
+}
