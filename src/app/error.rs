@@ -50,12 +50,18 @@ impl From<StoreError> for AppError {
                     Unique::StaffExternalId => {
                         ("externalId", "A staff user with this external id already exists in this workspace.")
                     }
+                    Unique::StaffCollectionName => ("name", "A staff group or folder with this name already exists."),
                     Unique::BuiltinChannel => ("type", "The workspace already has its built-in e-mail channel."),
                     Unique::Bootstrap => ("id", "The server was already bootstrapped."),
                     Unique::Other => ("id", "Record already exists."),
                 };
                 AppError::Conflict { field, message }
             }
+            StoreError::Rejected(errors) => AppError::Invalid(errors),
+            StoreError::InUse(Entity::StaffUser) => AppError::Conflict {
+                field: "id",
+                message: "The staff user is still referenced (for example as a ticket assignee); disable it instead.",
+            },
             StoreError::InUse(Entity::Channel) => {
                 AppError::Conflict { field: "id", message: "Channel still has external users." }
             }

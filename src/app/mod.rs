@@ -6,9 +6,11 @@
 
 mod admin;
 mod auth;
+mod customers;
 mod error;
 mod external_users;
 mod staff;
+mod staff_accounts;
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ pub use auth::{Principal, Secret, credential, hash_secret};
 pub use error::{AppError, AppResult};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
 pub use staff::NewStaffUser;
+pub use staff_accounts::{INVITATION_TTL_SECONDS, InvitedStaffUser, StaffInvite, StaffMember, invitation_url};
 
 use crate::store::Store;
 

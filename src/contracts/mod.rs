@@ -4,6 +4,8 @@
 pub mod body;
 pub mod extract;
 mod ops;
+pub mod service_desk;
+pub mod staff_users;
 pub mod workspace_api;
 
 use axum::Router;
@@ -32,13 +34,15 @@ impl AppState {
 /// Every route Frontdesk serves, as (method, path template), contract by contract. The OpenAPI
 /// document must describe exactly these; a test holds the two together.
 pub fn routes() -> Vec<(&'static str, &'static str)> {
-    [ops::ROUTES, workspace_api::ROUTES].concat()
+    [ops::ROUTES, workspace_api::ROUTES, staff_users::ROUTES, service_desk::ROUTES].concat()
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(workspace_api::router())
+        .merge(staff_users::router())
+        .merge(service_desk::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })
         .with_state(state)
         .layer(axum::middleware::from_fn(ops::observe))

@@ -24,7 +24,8 @@ pub fn openapi_document() -> Value {
         "paths": {},
         "components": {},
     });
-    for part in [OPENAPI_OPS, super::workspace_api::OPENAPI] {
+    for part in [OPENAPI_OPS, super::workspace_api::OPENAPI, super::staff_users::OPENAPI, super::service_desk::OPENAPI]
+    {
         // The parts are compiled in and checked by tests; a broken one is a build defect.
         let part: Value = serde_json::from_str(part).unwrap_or_else(|e| panic!("invalid OpenAPI part: {e}"));
         merge_objects(&mut doc["paths"], &part["paths"]);

@@ -6,12 +6,17 @@
 mod email;
 mod ids;
 mod model;
+mod staff;
 mod text;
 mod time;
 
 pub use email::EmailAddress;
 pub use ids::parse_uuid;
 pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};
+pub use staff::{
+    CollectionKind, Password, StaffCollection, parse_person_name, parse_staff_external_id, parse_website_role,
+    website_role,
+};
 pub use text::{BoundedText, DisplayName, ExternalId, Identifier};
 pub use time::Timestamp;
 

@@ -10,6 +10,11 @@ pub enum Entity {
     ExternalUserGroup,
     ExternalUser,
     StaffUser,
+    StaffGroup,
+    StaffFolder,
+    StaffInvitation,
+    /// A record of a kind the violated constraint does not name.
+    Other,
 }
 
 /// A uniqueness rule the database enforces.
@@ -22,6 +27,7 @@ pub enum Unique {
     StaffEmail,
     StaffExternalId,
     Bootstrap,
+    StaffCollectionName,
     Other,
 }
 
@@ -41,6 +47,8 @@ impl Unique {
             Unique::StaffExternalId
         } else if text.contains("bootstrap") {
             Unique::Bootstrap
+        } else if text.contains("staff_collections") {
+            Unique::StaffCollectionName
         } else if text.contains("channels_builtin") || text.contains("channels.workspace_id") {
             Unique::BuiltinChannel
         } else {
@@ -55,6 +63,9 @@ pub enum StoreError {
     NotFound(Entity),
     #[error("duplicate {0:?}")]
     Duplicate(Unique),
+    /// Rules that only the stored data can check (taken e-mail, unknown referenced ids), all at once.
+    #[error("rejected: {0:?}")]
+    Rejected(Vec<crate::domain::FieldError>),
     /// The record is still referenced by others and cannot be removed.
     #[error("{0:?} is in use")]
     InUse(Entity),
@@ -71,6 +82,8 @@ impl From<sqlx::Error> for StoreError {
                 let text = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
                 match db.kind() {
                     sqlx::error::ErrorKind::UniqueViolation => StoreError::Duplicate(Unique::from_message(&text)),
+                    // Deleting a row others still point at (e.g. a staff user assigned to tickets).
+                    sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::InUse(Entity::Other),
                     _ if is_connection_loss(db.code().as_deref()) => StoreError::Unavailable(e.to_string()),
                     _ => StoreError::Other(e.to_string()),
                 }

@@ -9,12 +9,14 @@ type Steps = &'static [(i64, &'static str, &'static str)];
 const SQLITE: Steps = &[
     (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
     (2, "staff users", include_str!("../../migrations/sqlite/0002_staff_users.sql")),
+    (4, "staff", include_str!("../../migrations/sqlite/0004_staff.sql")),
     (5, "search and bootstrap", include_str!("../../migrations/sqlite/0005_search.sql")),
 ];
 
 const POSTGRES: Steps = &[
     (1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql")),
     (2, "staff users", include_str!("../../migrations/postgres/0002_staff_users.sql")),
+    (4, "staff", include_str!("../../migrations/postgres/0004_staff.sql")),
     (5, "search and bootstrap", include_str!("../../migrations/postgres/0005_search.sql")),
 ];
 

@@ -8,6 +8,7 @@ mod migrations;
 pub mod postgres;
 mod sql;
 mod sqlite;
+pub mod staff;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -17,6 +18,7 @@ use crate::domain::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser,
 pub use error::{Entity, StoreError, Unique};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use staff::{NewInvitation, NewStaffMember, StaffFilter, StaffKey, StaffStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -77,7 +79,7 @@ pub struct AccessToken {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: StaffStore + Send + Sync + 'static {
     /// Cheap round trip used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

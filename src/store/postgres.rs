@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 // `impl_store!` also brings `QueryBuilder` and `contains_pattern` into this module.
 use super::sql::impl_store;
+use super::staff::impl_staff_store;
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -75,6 +76,7 @@ impl PostgresStore {
 }
 
 impl_store!(PostgresStore, Postgres, |s| s.write.begin(), search = push_search);
+impl_staff_store!(PostgresStore, Postgres, |s| s.write.begin());
 
 /// Matches the expression of the trigram index of migration 5, so any term uses the index.
 fn push_search(qb: &mut QueryBuilder<Postgres>, term: &str) {

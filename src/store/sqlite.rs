@@ -12,6 +12,7 @@ use sqlx::{Pool, Sqlite};
 
 // `impl_store!` also brings `QueryBuilder` and `contains_pattern` into this module.
 use super::sql::impl_store;
+use super::staff::impl_staff_store;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -44,6 +45,7 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"), search = push_search);
+impl_staff_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
 
 /// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
 /// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no

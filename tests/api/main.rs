@@ -8,3 +8,5 @@ mod external_users;
 mod isolation;
 mod openapi;
 mod resilience;
+mod service_desk;
+mod staff_users;

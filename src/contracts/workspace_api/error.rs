@@ -29,6 +29,10 @@ pub fn not_found_message(entity: Entity) -> &'static str {
         Entity::ExternalUserGroup => "External user group not found.",
         Entity::ExternalUser => "External user not found.",
         Entity::StaffUser => "Staff user not found.",
+        Entity::StaffGroup => "Staff group not found.",
+        Entity::StaffFolder => "Staff folder not found.",
+        Entity::StaffInvitation => "Invitation not found or expired.",
+        Entity::Other => "Record not found.",
     }
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod external_users;
 mod groups;
 mod paging;
+mod staff_collections;
 mod tiers;
 
 use axum::Router;
@@ -38,6 +39,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/api-keys"),
     ("POST", "/api/v1/api-keys"),
     ("DELETE", "/api/v1/api-keys/{id}"),
+    ("GET", "/api/v1/staff-groups"),
+    ("POST", "/api/v1/staff-groups"),
+    ("GET", "/api/v1/staff-groups/{id}"),
+    ("DELETE", "/api/v1/staff-groups/{id}"),
+    ("GET", "/api/v1/staff-folders"),
+    ("POST", "/api/v1/staff-folders"),
+    ("GET", "/api/v1/staff-folders/{id}"),
+    ("DELETE", "/api/v1/staff-folders/{id}"),
 ];
 
 /// This contract's part of the OpenAPI document.
@@ -50,4 +59,5 @@ pub fn router() -> Router<AppState> {
         .merge(tiers::router())
         .merge(groups::router())
         .merge(api_keys::router())
+        .merge(staff_collections::router())
 }

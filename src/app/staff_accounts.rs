@@ -1,0 +1,235 @@
+//! Seed 003's user lifecycle: invite (with groups, folders and an invitation token), find, search,
+//! delete, disable; accepting an invitation (argon2id password, `Active`) and signing in.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use uuid::Uuid;
+
+use super::auth::{Secret, hash_secret};
+use super::{App, AppError, AppResult, Principal};
+use crate::domain::{
+    CollectionKind, DisplayName, EmailAddress, Password, Role, StaffCollection, StaffStatus, StaffUser, Timestamp,
+};
+use crate::store::{Entity, NewInvitation, NewStaffMember, Page, Paging, StaffFilter, StaffKey};
+
+/// How long an invitation link stays valid.
+pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 60 * 60;
+
+/// A staff user to invite, as seed 003's `POST` describes it.
+#[derive(Debug, Clone)]
+pub struct StaffInvite {
+    pub email: EmailAddress,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub external_id: Option<String>,
+    pub role: Role,
+    /// An initial password; the user still has to accept the invitation to become `Active`.
+    pub password: Option<Password>,
+    pub group_ids: Vec<Uuid>,
+    pub folder_ids: Vec<Uuid>,
+}
+
+/// A new staff user and the secret of its invitation, which is shown this once and never again.
+pub struct InvitedStaffUser {
+    pub user: StaffUser,
+    pub invitation_token: String,
+}
+
+/// A staff user with the groups and folders it is a member of.
+pub struct StaffMember {
+    pub user: StaffUser,
+    pub group_ids: Vec<Uuid>,
+    pub folder_ids: Vec<Uuid>,
+}
+
+/// The link a new staff member opens to accept an invitation (the settings page serves it).
+pub fn invitation_url(public_base_url: &str, token: &str) -> String {
+    format!("{}/settings/invitation/{token}", public_base_url.trim_end_matches('/'))
+}
+
+/// argon2id with the crate's default (OWASP-recommended) cost, off the async threads.
+async fn hash_password(password: Password) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        // 16 random bytes from the thread's CSPRNG (rand's, so argon2 needs no RNG feature of its own).
+        let bytes: [u8; 16] = rand::random();
+        let salt = SaltString::encode_b64(&bytes).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn new_invitation(now: Timestamp) -> (String, NewInvitation) {
+    let secret = Secret::generate("fdi");
+    let invitation = NewInvitation {
+        token_hash: secret.hash,
+        created_at: now,
+        expires_at: now.plus_seconds(INVITATION_TTL_SECONDS),
+    };
+    (secret.plain, invitation)
+}
+
+impl App {
+    /// Seed 003 `POST`: adds a member to the team, `Invited`, and issues its invitation.
+    pub async fn invite_staff_user(&self, who: &Principal, input: StaffInvite) -> AppResult<InvitedStaffUser> {
+        who.require(Role::Admin)?;
+        let password_hash = match input.password {
+            Some(p) => Some(hash_password(p).await?),
+            None => None,
+        };
+        let now = Timestamp::now();
+        let user = StaffUser {
+            id: Uuid::new_v4(),
+            workspace_id: who.workspace_id(),
+            email: input.email.into_string(),
+            first_name: input.first_name.filter(|s| !s.is_empty()),
+            last_name: input.last_name.filter(|s| !s.is_empty()),
+            external_id: input.external_id,
+            role: input.role,
+            status: StaffStatus::Invited,
+            phone_number: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let (token, invitation) = new_invitation(now);
+        let new = NewStaffMember {
+            user: user.clone(),
+            password_hash,
+            group_ids: input.group_ids,
+            folder_ids: input.folder_ids,
+            invitation,
+        };
+        self.store.create_staff_member(&new).await?;
+        Ok(InvitedStaffUser { user, invitation_token: token })
+    }
+
+    /// Issues a fresh invitation for a user that has not accepted one yet (the old links keep working
+    /// until they expire).
+    pub async fn reinvite_staff_user(&self, who: &Principal, id: Uuid) -> AppResult<String> {
+        who.require(Role::Admin)?;
+        let (token, invitation) = new_invitation(Timestamp::now());
+        self.store.insert_staff_invitation(who.workspace_id(), id, &invitation).await?;
+        Ok(token)
+    }
+
+    /// Seed 003 `GET`: one user by `Id`, `Email` or `ExternalId`, with its groups and folders.
+    pub async fn find_staff_member(&self, who: &Principal, key: StaffKey<'_>) -> AppResult<StaffMember> {
+        who.require(Role::Agent)?;
+        let ws = who.workspace_id();
+        let user = self.store.find_staff_user(ws, key).await?.ok_or(AppError::NotFound(Entity::StaffUser))?;
+        let memberships = self.store.staff_memberships(ws, user.id).await?;
+        let of = |kind| memberships.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
+        Ok(StaffMember { group_ids: of(CollectionKind::Group), folder_ids: of(CollectionKind::Folder), user })
+    }
+
+    pub async fn search_staff_users(
+        &self,
+        who: &Principal,
+        filter: &StaffFilter,
+        paging: Paging,
+    ) -> AppResult<Page<StaffUser>> {
+        who.require(Role::Agent)?;
+        Ok(self.store.search_staff_users(who.workspace_id(), filter, paging).await?)
+    }
+
+    /// Seed 003 `DELETE`. A user still referenced elsewhere (a ticket assignee) is a conflict: disable it.
+    pub async fn delete_staff_user(&self, who: &Principal, id: Uuid) -> AppResult<()> {
+        who.require(Role::Admin)?;
+        Ok(self.store.delete_staff_user(who.workspace_id(), id).await?)
+    }
+
+    /// Turns an account off: it can no longer sign in, but stays as the author and assignee of its work.
+    pub async fn disable_staff_user(&self, who: &Principal, id: Uuid) -> AppResult<StaffUser> {
+        who.require(Role::Admin)?;
+        Ok(self.store.set_staff_status(who.workspace_id(), id, StaffStatus::Disabled, Timestamp::now()).await?)
+    }
+
+    /// Accepts an invitation: the token is the credential. Sets the password (required unless one was
+    /// given when the user was created) and makes the user `Active`. Unknown, used or expired tokens,
+    /// and users no longer `Invited`, are `NotFound(StaffInvitation)`.
+    pub async fn accept_invitation(&self, token: &str, password: Option<Password>) -> AppResult<StaffUser> {
+        let hash = hash_secret(token.trim());
+        let now = Timestamp::now();
+        let found = self.store.find_staff_invitation(&hash).await?;
+        let found = found
+            .filter(|f| f.accepted_at.is_none() && f.expires_at > now && f.user.status == StaffStatus::Invited)
+            .ok_or(AppError::NotFound(Entity::StaffInvitation))?;
+        if password.is_none() && !found.has_password {
+            return Err(AppError::invalid("password", "is required"));
+        }
+        let password_hash = match password {
+            Some(p) => Some(hash_password(p).await?),
+            None => None,
+        };
+        Ok(self.store.accept_staff_invitation(&hash, password_hash.as_deref(), now).await?)
+    }
+
+    /// Signs a staff member in by e-mail and password. Only `Active` accounts may sign in; every failure
+    /// is the same `Unauthorized`, so the answer does not tell which accounts exist. When the address has
+    /// accounts in several workspaces, the oldest active one whose password matches is returned.
+    pub async fn sign_in_staff(&self, email: &str, password: &str) -> AppResult<StaffUser> {
+        for candidate in self.store.staff_credentials(email.trim()).await? {
+            let Some(hash) = candidate.password_hash else { continue };
+            if candidate.user.status == StaffStatus::Active && verify_password(password.to_owned(), hash).await {
+                return Ok(candidate.user);
+            }
+        }
+        Err(AppError::Unauthorized)
+    }
+
+    pub async fn create_staff_collection(
+        &self,
+        who: &Principal,
+        kind: CollectionKind,
+        name: DisplayName,
+    ) -> AppResult<StaffCollection> {
+        who.require(Role::Admin)?;
+        let now = Timestamp::now();
+        let c = StaffCollection {
+            id: Uuid::new_v4(),
+            workspace_id: who.workspace_id(),
+            kind,
+            name: name.into_string(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_staff_collection(&c).await?;
+        Ok(c)
+    }
+
+    pub async fn list_staff_collections(
+        &self,
+        who: &Principal,
+        kind: CollectionKind,
+    ) -> AppResult<Vec<StaffCollection>> {
+        who.require(Role::Agent)?;
+        Ok(self.store.list_staff_collections(who.workspace_id(), kind).await?)
+    }
+
+    pub async fn get_staff_collection(
+        &self,
+        who: &Principal,
+        kind: CollectionKind,
+        id: Uuid,
+    ) -> AppResult<StaffCollection> {
+        who.require(Role::Agent)?;
+        Ok(self.store.get_staff_collection(who.workspace_id(), kind, id).await?)
+    }
+
+    pub async fn delete_staff_collection(&self, who: &Principal, kind: CollectionKind, id: Uuid) -> AppResult<()> {
+        who.require(Role::Admin)?;
+        Ok(self.store.delete_staff_collection(who.workspace_id(), kind, id).await?)
+    }
+}

@@ -1,0 +1,24 @@
+//! Seed 004's service desk contract (`/rest/servicedeskapi/...`): customers as Jira Service Management
+//! Cloud shows them, errors as `{errorMessage, i18nErrorMessage}`, paging as `start`/`limit`.
+//! Authentication: `Bearer <api key>`, or Basic with any user name and the API key as password (JSM
+//! clients send `email:api_token`). See docs/contracts.md.
+
+mod customers;
+pub mod error;
+
+use axum::Router;
+
+use super::AppState;
+
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/rest/servicedeskapi/customer"),
+    ("GET", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer"),
+    ("GET", "/rest/servicedeskapi/customer/{accountId}/avatar"),
+    ("GET", "/rest/api/2/user"),
+];
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router() -> Router<AppState> {
+    customers::router()
+}

@@ -1,0 +1,103 @@
+//! `/api/v1/staff-groups` and `/api/v1/staff-folders`: the named collections seed 003's `Groups` and
+//! `Folders` refer to. Names are 3..50 characters and unique per workspace and kind.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult};
+use crate::contracts::AppState;
+use crate::contracts::body::{Fields, parsed};
+use crate::contracts::extract::{RawBody, authorization, path_id};
+use crate::domain::{CollectionKind, DisplayName, StaffCollection, Timestamp};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/staff-groups",
+            get(|s, h| list(s, h, CollectionKind::Group)).post(|s, h, b| create(s, h, b, CollectionKind::Group)),
+        )
+        .route(
+            "/api/v1/staff-groups/{id}",
+            get(|s, h, p| get_one(s, h, p, CollectionKind::Group))
+                .delete(|s, h, p| remove(s, h, p, CollectionKind::Group)),
+        )
+        .route(
+            "/api/v1/staff-folders",
+            get(|s, h| list(s, h, CollectionKind::Folder)).post(|s, h, b| create(s, h, b, CollectionKind::Folder)),
+        )
+        .route(
+            "/api/v1/staff-folders/{id}",
+            get(|s, h, p| get_one(s, h, p, CollectionKind::Folder))
+                .delete(|s, h, p| remove(s, h, p, CollectionKind::Folder)),
+        )
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionBody {
+    created_at: Timestamp,
+    id: Uuid,
+    updated_at: Timestamp,
+    name: String,
+    workspace_id: Uuid,
+}
+
+impl From<StaffCollection> for CollectionBody {
+    fn from(c: StaffCollection) -> Self {
+        Self {
+            created_at: c.created_at,
+            id: c.id,
+            updated_at: c.updated_at,
+            name: c.name,
+            workspace_id: c.workspace_id,
+        }
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    kind: CollectionKind,
+) -> ApiResult<Json<Vec<CollectionBody>>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    Ok(Json(s.app.list_staff_collections(&who, kind).await?.into_iter().map(Into::into).collect()))
+}
+
+async fn create(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body, ..): RawBody<ApiError>,
+    kind: CollectionKind,
+) -> ApiResult<Json<CollectionBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    let mut f = Fields::parse(&body)?;
+    let name = f.required("name", parsed(|v| DisplayName::parse(v.trim())));
+    let name = f.complete(name)?;
+    Ok(Json(s.app.create_staff_collection(&who, kind, name).await?.into()))
+}
+
+async fn get_one(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    kind: CollectionKind,
+) -> ApiResult<Json<CollectionBody>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    Ok(Json(s.app.get_staff_collection(&who, kind, path_id(&id, "id")?).await?.into()))
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    kind: CollectionKind,
+) -> ApiResult<Json<Value>> {
+    let who = s.app.api_key_principal(authorization(&headers)).await?;
+    s.app.delete_staff_collection(&who, kind, path_id(&id, "id")?).await?;
+    Ok(Json(json!({"message": format!("The staff {} was removed.", kind.as_str())})))
+}

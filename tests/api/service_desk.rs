@@ -1,0 +1,149 @@
+//! Seed 004: customers the Jira Service Management way, and their life as external users (seed 001).
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, on_both_backends};
+
+/// The seed's own request body.
+fn fred() -> Value {
+    json!({"displayName": "Fred F. User", "email": "fred@example.com"})
+}
+
+async fn create(app: &TestApp, auth: Option<&str>, query: &str, body: &Value) -> crate::helpers::Reply {
+    app.send("POST", &format!("/rest/servicedeskapi/customer{query}"), auth, Some(&body.to_string())).await
+}
+
+async fn agent_key(app: &TestApp) -> String {
+    app.post("/api/v1/api-keys", &json!({"name": "agent", "role": "agent"})).await.body["key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+on_both_backends! {
+    async fn create_returns_201_with_the_seed_shape(app) {
+        let r = create(&app, Some(&format!("Bearer {}", app.key)), "", &fred()).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let c = &r.body;
+        let account = c["accountId"].as_str().unwrap();
+        assert!(account.starts_with(&format!("qm:{}:", app.workspace_id)), "{account}");
+        assert_eq!(c["name"], account);
+        assert_eq!(c["key"], account);
+        assert_eq!(c["emailAddress"], "fred@example.com");
+        assert_eq!(c["displayName"], "Fred F. User");
+        assert_eq!(c["active"], true);
+        assert_eq!(c["timeZone"], "UTC");
+        let self_link = format!("{}/rest/api/2/user?username={account}", app.base);
+        assert_eq!(c["_links"]["self"], self_link.as_str());
+        assert_eq!(c["_links"]["jiraRest"], self_link.as_str());
+        for size in ["16x16", "24x24", "32x32", "48x48"] {
+            assert!(c["_links"]["avatarUrls"][size].as_str().unwrap().starts_with(&app.base), "{size}");
+        }
+        // The self link resolves to the same customer.
+        let again = app.get(&format!("/rest/api/2/user?username={account}")).await;
+        assert_eq!(again.status, 200, "{:?}", again.body);
+        assert_eq!(&again.body, c);
+    }
+
+    async fn basic_auth_with_any_user_name_and_the_key_as_password_works(app) {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("admin@example.com:{}", app.key));
+        let r = create(&app, Some(&format!("Basic {basic}")), "", &fred()).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let wrong = base64::engine::general_purpose::STANDARD.encode("admin@example.com:nope");
+        let r = create(&app, Some(&format!("Basic {wrong}")), "", &fred()).await;
+        assert_eq!(r.status, 401);
+    }
+
+    async fn duplicate_email_is_400_or_409_when_strict(app) {
+        assert_eq!(create(&app, Some(&app.key), "", &fred()).await.status, 201);
+        let dup = json!({"displayName": "Fred Again", "email": "FRED@example.com"});
+        let r = create(&app, Some(&app.key), "", &dup).await;
+        assert_eq!(r.status, 400, "{:?}", r.body);
+        assert!(r.body["errorMessage"].as_str().unwrap().contains("already exists"));
+        assert!(r.body["i18nErrorMessage"]["i18nKey"].is_string());
+        assert!(r.body["i18nErrorMessage"]["parameters"].is_array());
+        let r = create(&app, Some(&app.key), "?strictConflictStatusCode=true", &dup).await;
+        assert_eq!(r.status, 409, "{:?}", r.body);
+        let r = create(&app, Some(&app.key), "?strictConflictStatusCode=false", &dup).await;
+        assert_eq!(r.status, 400);
+    }
+
+    async fn agent_keys_are_forbidden_and_missing_keys_unauthorized(app) {
+        let agent = agent_key(&app).await;
+        let r = create(&app, Some(&format!("Bearer {agent}")), "", &fred()).await;
+        assert_eq!(r.status, 403, "{:?}", r.body);
+        assert!(r.body["errorMessage"].is_string());
+        assert!(r.body["i18nErrorMessage"]["i18nKey"].is_string());
+        let r = create(&app, None, "", &fred()).await;
+        assert_eq!(r.status, 401);
+        assert!(r.body["errorMessage"].is_string());
+        assert!(r.body["i18nErrorMessage"]["parameters"].is_array());
+    }
+
+    async fn invalid_bodies_are_400_naming_every_field(app) {
+        let r = create(&app, Some(&app.key), "", &json!({"displayName": "Al", "email": "nope"})).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.body["i18nErrorMessage"]["parameters"], json!(["displayName", "email"]));
+        let r = create(&app, Some(&app.key), "", &json!({})).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.body["i18nErrorMessage"]["parameters"], json!(["displayName", "email"]));
+        let r = app.send("POST", "/rest/servicedeskapi/customer", Some(&app.key), Some("{not json")).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body["errorMessage"].is_string());
+    }
+
+    async fn a_customer_is_an_external_user_and_blocking_it_makes_it_inactive(app) {
+        let c = create(&app, Some(&app.key), "", &fred()).await.body;
+        let users = app.get(&format!("/api/v1/external-users?channelIds={}", app.email_channel_id)).await;
+        let list = users.body.as_array().unwrap();
+        assert_eq!(list.len(), 1);
+        let u = &list[0];
+        assert_eq!(u["identifier"], "fred@example.com");
+        assert_eq!(u["name"], "Fred F. User");
+        assert!(c["accountId"].as_str().unwrap().ends_with(&u["id"].as_str().unwrap().replace('-', "")));
+
+        let p = app.patch(&format!("/api/v1/external-users/{}", u["id"].as_str().unwrap()), &json!({"blocked": true})).await;
+        assert_eq!(p.status, 200, "{:?}", p.body);
+        let listed = app.get(&format!("/rest/servicedeskapi/servicedesk/{}/customer", app.workspace_id)).await;
+        assert_eq!(listed.body["values"][0]["active"], false);
+
+        // And an external user created over seed 001 on the e-mail channel is a customer here.
+        app.external_user("jane@example.com", "Jane Doe").await;
+        let listed = app.get(&format!("/rest/servicedeskapi/servicedesk/{}/customer?query=jane", app.workspace_id)).await;
+        assert_eq!(listed.body["size"], 1);
+        assert_eq!(listed.body["values"][0]["emailAddress"], "jane@example.com");
+    }
+
+    async fn customers_are_listed_with_start_and_limit(app) {
+        for i in 0..3 {
+            let r = create(&app, Some(&app.key), "", &json!({"displayName": format!("Customer {i}"), "email": format!("c{i}@example.com")})).await;
+            assert_eq!(r.status, 201);
+        }
+        let path = format!("/rest/servicedeskapi/servicedesk/{}/customer", app.workspace_id);
+        let r = app.get(&format!("{path}?start=0&limit=2")).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["size"], 2);
+        assert_eq!(r.body["start"], 0);
+        assert_eq!(r.body["limit"], 2);
+        assert_eq!(r.body["isLastPage"], false);
+        assert_eq!(r.body["_links"]["base"], format!("{}/rest/servicedeskapi", app.base));
+        assert_eq!(r.body["_links"]["next"], format!("{}{path}?start=2&limit=2", app.base));
+        let r = app.get(&format!("{path}?start=2&limit=2")).await;
+        assert_eq!(r.body["size"], 1);
+        assert_eq!(r.body["isLastPage"], true);
+        assert_eq!(r.body["values"][0]["displayName"], "Customer 2");
+        assert!(r.body["_links"]["prev"].is_string());
+        assert_eq!(app.get(&format!("{path}?limit=0")).await.status, 400);
+        let other = app.get("/rest/servicedeskapi/servicedesk/3c90c3cc-0d44-4b50-8888-8dd25736052a/customer").await;
+        assert_eq!(other.status, 404);
+        assert!(other.body["errorMessage"].is_string());
+    }
+
+    async fn another_workspaces_account_ids_are_not_found(app) {
+        let c = create(&app, Some(&app.key), "", &fred()).await.body;
+        let (_, other_key, _) = app.other_workspace().await;
+        let r = app.send("GET", &format!("/rest/api/2/user?accountId={}", c["accountId"].as_str().unwrap()), Some(&other_key), None).await;
+        assert_eq!(r.status, 404);
+    }
+}
