@@ -11,6 +11,7 @@ mod error;
 mod external_users;
 mod staff;
 mod staff_accounts;
+mod web_sessions;
 
 use std::sync::Arc;
 
@@ -20,6 +21,9 @@ pub use error::{AppError, AppResult};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
 pub use staff::NewStaffUser;
 pub use staff_accounts::{INVITATION_TTL_SECONDS, InvitedStaffUser, StaffInvite, StaffMember, invitation_url};
+pub use web_sessions::{
+    MAX_FAILED_SIGN_INS, SESSION_TTL_SECONDS, SIGN_IN_WINDOW_SECONDS, SignIn, SignedIn, WebSession,
+};
 
 use crate::store::Store;
 

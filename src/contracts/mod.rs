@@ -43,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .merge(workspace_api::router())
         .merge(staff_users::router())
         .merge(service_desk::router())
+        // The settings page: HTML for people, not an API contract, so not in `routes()`.
+        .merge(crate::web::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })
         .with_state(state)
         .layer(axum::middleware::from_fn(ops::observe))

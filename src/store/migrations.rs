@@ -11,6 +11,7 @@ const SQLITE: Steps = &[
     (2, "staff users", include_str!("../../migrations/sqlite/0002_staff_users.sql")),
     (4, "staff", include_str!("../../migrations/sqlite/0004_staff.sql")),
     (5, "search and bootstrap", include_str!("../../migrations/sqlite/0005_search.sql")),
+    (6, "web sessions", include_str!("../../migrations/sqlite/0006_web_sessions.sql")),
 ];
 
 const POSTGRES: Steps = &[
@@ -18,6 +19,7 @@ const POSTGRES: Steps = &[
     (2, "staff users", include_str!("../../migrations/postgres/0002_staff_users.sql")),
     (4, "staff", include_str!("../../migrations/postgres/0004_staff.sql")),
     (5, "search and bootstrap", include_str!("../../migrations/postgres/0005_search.sql")),
+    (6, "web sessions", include_str!("../../migrations/postgres/0006_web_sessions.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

@@ -9,6 +9,7 @@ pub mod postgres;
 mod sql;
 mod sqlite;
 pub mod staff;
+mod web;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -19,6 +20,7 @@ pub use error::{Entity, StoreError, Unique};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use staff::{NewInvitation, NewStaffMember, StaffFilter, StaffKey, StaffStore};
+pub use web::{NewWebSession, WebStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -79,7 +81,7 @@ pub struct AccessToken {
 }
 
 #[async_trait]
-pub trait Store: StaffStore + Send + Sync + 'static {
+pub trait Store: StaffStore + WebStore + Send + Sync + 'static {
     /// Cheap round trip used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -10,3 +10,4 @@ mod openapi;
 mod resilience;
 mod service_desk;
 mod staff_users;
+mod web;
