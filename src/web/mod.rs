@@ -54,7 +54,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// Pages hold secrets shown once and CSRF tokens: never cached, never framed, never leaking their URL
-/// (an invitation link carries its token) through `Referer`; scripts and styles only from this server.
+/// (an invitation link carries its token) to another site through `Referer`; scripts and styles only from this server.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -68,7 +68,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     res
 }
 

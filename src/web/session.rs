@@ -50,12 +50,13 @@ pub fn csrf_matches(secret: &str, submitted: &str) -> bool {
         && expected.bytes().zip(submitted.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-/// Whether a state-changing request comes from a page of this server: a browser that says the request
-/// is cross-site, or an `Origin` naming another host, is refused. Requests without either header (old
-/// browsers, non-browser clients) still need the CSRF token.
+/// Whether a state-changing request comes from a page of this server. A browser that sends
+/// `Sec-Fetch-Site` is believed (only `same-origin` passes; it also covers the `Origin: null` a
+/// browser may send under a strict referrer policy); otherwise an `Origin`, when sent, must name this
+/// host. Requests with neither header (old browsers, non-browser clients) still need the CSRF token.
 pub fn same_origin(headers: &HeaderMap) -> bool {
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site") {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
     }
     let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
@@ -138,6 +139,12 @@ mod tests {
         assert!(!same_origin(&headers(&[("host", "desk.example.com"), ("origin", "null")])));
         assert!(!same_origin(&headers(&[("host", "desk.example.com"), ("sec-fetch-site", "cross-site")])));
         assert!(same_origin(&headers(&[("host", "desk.example.com"), ("sec-fetch-site", "same-origin")])));
+        assert!(same_origin(&headers(&[
+            ("host", "d.example.com"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!same_origin(&headers(&[("host", "desk.example.com"), ("sec-fetch-site", "same-site")])));
     }
 
     #[test]

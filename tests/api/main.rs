@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod browser;
 mod cluster;
 mod external_users;
 mod isolation;
