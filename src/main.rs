@@ -6,10 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use frontdesk::app::{App, ChannelInput, GroupInput, Principal, TierInput};
+use frontdesk::app::{App, AppError, ChannelInput, GroupInput, Principal, StaffInvite, TierInput, invitation_url};
 use frontdesk::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DatabaseUrl, FileSettings};
-use frontdesk::domain::{ChannelType, DisplayName, ExternalId, Role, parse_uuid};
-use frontdesk::store::GroupFilter;
+use frontdesk::domain::{
+    ChannelType, CollectionKind, DisplayName, EmailAddress, ExternalId, Role, StaffStatus, parse_uuid,
+    parse_website_role,
+};
+use frontdesk::store::{GroupFilter, StaffKey};
 use frontdesk::{PostgresOptions, open_store};
 use serde_json::json;
 use uuid::Uuid;
@@ -48,6 +51,52 @@ enum Command {
     /// External user groups of a workspace
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Staff users (the team) of a workspace
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Staff groups of a workspace (seed 003 `Groups`)
+    #[command(subcommand, name = "staff-group")]
+    StaffGroup(CollectionCommand),
+    /// Staff folders of a workspace (seed 003 `Folders`)
+    #[command(subcommand, name = "staff-folder")]
+    StaffFolder(CollectionCommand),
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Invite a staff user (or re-invite one who has not accepted yet); prints a one-time invitation link
+    Invite {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        email: String,
+        /// admin or agent (also Admin, Agent, User as in seed 003)
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// The address people reach this server at; the link points there
+        #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Turn a staff user's account off: it can no longer sign in
+    Disable {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        /// The user's id or e-mail address
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CollectionCommand {
+    Create {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        #[arg(long)]
+        name: String,
+    },
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
 }
 
 #[derive(Args)]
@@ -226,6 +275,9 @@ async fn run(cli: Cli) -> CliResult {
         Command::Channel(cmd) => channel(&app, cmd).await,
         Command::Tier(cmd) => tier(&app, cmd).await,
         Command::Group(cmd) => group(&app, cmd).await,
+        Command::Staff(cmd) => staff(&app, &settings, cmd).await,
+        Command::StaffGroup(cmd) => staff_collection(&app, CollectionKind::Group, cmd).await,
+        Command::StaffFolder(cmd) => staff_collection(&app, CollectionKind::Folder, cmd).await,
     }
 }
 
@@ -261,8 +313,39 @@ async fn bootstrap(app: &App, public_url: &str) -> CliResult {
         println!("Admin API key (shown only this once): {}", created.admin_key.secret);
     }
     println!("Try: curl -H 'authorization: <api key>' {public_url}/api/v1/external-users");
+    // The first admin of the settings page, so nobody has to edit the database to get in. A failure
+    // here leaves a working server: `frontdesk staff invite` does the same later.
+    let email = std::env::var("FRONTDESK_BOOTSTRAP_ADMIN_EMAIL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BOOTSTRAP_ADMIN_EMAIL.into());
+    let email = EmailAddress::parse(email.trim()).map_err(|e| format!("FRONTDESK_BOOTSTRAP_ADMIN_EMAIL {e}"))?;
+    let invite = StaffInvite {
+        email,
+        first_name: None,
+        last_name: None,
+        external_id: None,
+        role: Role::Admin,
+        password: None,
+        group_ids: vec![],
+        folder_ids: vec![],
+    };
+    let who = Principal::Operator { workspace_id: created.workspace.id };
+    match app.invite_staff_user(&who, invite).await {
+        Ok(invited) => {
+            println!(
+                "First admin {} — open this one-time link to choose a password and sign in to the settings page:",
+                invited.user.email
+            );
+            println!("{}", invitation_url(public_url, &invited.invitation_token));
+        }
+        Err(e) => eprintln!("warning: could not invite the first admin ({e}); use `frontdesk staff invite`"),
+    }
     Ok(())
 }
+
+/// Who the first admin is unless FRONTDESK_BOOTSTRAP_ADMIN_EMAIL says otherwise.
+const DEFAULT_BOOTSTRAP_ADMIN_EMAIL: &str = "admin@example.com";
 
 fn operator(ws: &WorkspaceArg) -> Result<Principal, String> {
     let id = parse_uuid(&ws.workspace).ok_or("--workspace must be a workspace id (UUID)")?;
@@ -375,6 +458,73 @@ async fn group(app: &App, cmd: GroupCommand) -> CliResult {
                 .map(|g| json!({"id": g.id, "externalId": g.external_id, "name": g.name, "tierId": g.tier_id}))
                 .collect();
             print_json(json!(rows))
+        }
+    }
+}
+
+async fn staff(app: &App, settings: &Settings, cmd: StaffCommand) -> CliResult {
+    match cmd {
+        StaffCommand::Invite { ws, email, role, public_url } => {
+            let who = operator(&ws)?;
+            let email = EmailAddress::parse(email.trim()).map_err(|e| format!("EMAIL {e}"))?;
+            let role = parse_website_role(&role).map_err(|e| format!("--role {e}"))?;
+            let public_url = public_url
+                .or_else(|| settings.file.get("public_url").map(str::to_owned))
+                .unwrap_or_else(|| format!("http://{DEFAULT_BIND}"));
+            let existing = app.find_staff_member(&who, StaffKey::Email(email.as_str())).await;
+            let (id, token) = match existing {
+                Ok(member) if member.user.status == StaffStatus::Invited => {
+                    let token = app.reinvite_staff_user(&who, member.user.id).await.map_err(|e| e.to_string())?;
+                    (member.user.id, token)
+                }
+                Ok(member) => {
+                    return Err(format!("{} is already {}", member.user.email, member.user.status.title()));
+                }
+                Err(AppError::NotFound(_)) => {
+                    let invite = StaffInvite {
+                        email,
+                        first_name: None,
+                        last_name: None,
+                        external_id: None,
+                        role,
+                        password: None,
+                        group_ids: vec![],
+                        folder_ids: vec![],
+                    };
+                    let created = app.invite_staff_user(&who, invite).await.map_err(|e| e.to_string())?;
+                    (created.user.id, created.invitation_token)
+                }
+                Err(e) => return Err(e.to_string()),
+            };
+            eprintln!("Staff user {id} invited; the link works once and is shown only this once:");
+            println!("{}", invitation_url(&public_url, &token));
+            Ok(())
+        }
+        StaffCommand::Disable { ws, user } => {
+            let who = operator(&ws)?;
+            let key = match parse_uuid(&user) {
+                Some(id) => StaffKey::Id(id),
+                None => StaffKey::Email(user.as_str()),
+            };
+            let member = app.find_staff_member(&who, key).await.map_err(|e| e.to_string())?;
+            let user = app.disable_staff_user(&who, member.user.id).await.map_err(|e| e.to_string())?;
+            eprintln!("Staff user {} ({}) is now {}.", user.id, user.email, user.status.title());
+            Ok(())
+        }
+    }
+}
+
+async fn staff_collection(app: &App, kind: CollectionKind, cmd: CollectionCommand) -> CliResult {
+    match cmd {
+        CollectionCommand::Create { ws, name } => {
+            let name = DisplayName::parse(name.trim()).map_err(|e| format!("--name {e}"))?;
+            let c = app.create_staff_collection(&operator(&ws)?, kind, name).await.map_err(|e| e.to_string())?;
+            println!("{}", c.id);
+            Ok(())
+        }
+        CollectionCommand::List { ws } => {
+            let all = app.list_staff_collections(&operator(&ws)?, kind).await.map_err(|e| e.to_string())?;
+            print_json(json!(all.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>()))
         }
     }
 }

@@ -146,12 +146,16 @@ impl IntoResponse for UsersError {
                 (StatusCode::BAD_REQUEST, "ValidationException", "Invalid data provided.".into(), errors)
             }
             // A taken e-mail or external id is bad input to this contract (it knows only 200/400/405).
-            Failure::App(AppError::Conflict { field, message }) => (
+            Failure::App(AppError::Conflict { field: field @ ("email" | "externalId"), message }) => (
                 StatusCode::BAD_REQUEST,
                 "ValidationException",
                 message.into(),
                 vec![FieldError::new(field, "already exists in this workspace")],
             ),
+            // Deleting a user others still refer to (a ticket assignee).
+            Failure::App(AppError::Conflict { message, .. }) => {
+                (StatusCode::CONFLICT, "Conflict", message.into(), vec![])
+            }
             Failure::App(AppError::Unauthorized) => {
                 (StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid or missing IntegrationKey.".into(), vec![])
             }
