@@ -6,6 +6,7 @@ pub mod config;
 pub mod contracts;
 pub mod domain;
 pub mod store;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;

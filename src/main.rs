@@ -338,8 +338,39 @@ async fn bootstrap(app: &App, public_url: &str) -> CliResult {
         println!("Admin API key (shown only this once): {}", created.admin_key.secret);
     }
     println!("Try: curl -H 'authorization: <api key>' {public_url}/api/v1/external-users");
+    // The first admin of the settings page, so nobody has to edit the database to get in. A failure
+    // here leaves a working server: `frontdesk staff invite` does the same later.
+    let email = std::env::var("FRONTDESK_BOOTSTRAP_ADMIN_EMAIL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BOOTSTRAP_ADMIN_EMAIL.into());
+    let email = EmailAddress::parse(email.trim()).map_err(|e| format!("FRONTDESK_BOOTSTRAP_ADMIN_EMAIL {e}"))?;
+    let invite = StaffInvite {
+        email,
+        first_name: None,
+        last_name: None,
+        external_id: None,
+        role: Role::Admin,
+        password: None,
+        group_ids: vec![],
+        folder_ids: vec![],
+    };
+    let who = Principal::Operator { workspace_id: created.workspace.id };
+    match app.invite_staff_user(&who, invite).await {
+        Ok(invited) => {
+            println!(
+                "First admin {} — open this one-time link to choose a password and sign in to the settings page:",
+                invited.user.email
+            );
+            println!("{}", invitation_url(public_url, &invited.invitation_token));
+        }
+        Err(e) => eprintln!("warning: could not invite the first admin ({e}); use `frontdesk staff invite`"),
+    }
     Ok(())
 }
+
+/// Who the first admin is unless FRONTDESK_BOOTSTRAP_ADMIN_EMAIL says otherwise.
+const DEFAULT_BOOTSTRAP_ADMIN_EMAIL: &str = "admin@example.com";
 
 fn operator(ws: &WorkspaceArg) -> Result<Principal, String> {
     let id = parse_uuid(&ws.workspace).ok_or("--workspace must be a workspace id (UUID)")?;

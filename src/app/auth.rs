@@ -21,6 +21,12 @@ pub enum Principal {
         user_id: Uuid,
         workspace_id: Uuid,
     },
+    /// A staff user signed in to the settings page, acting with its own role.
+    Staff {
+        user_id: Uuid,
+        workspace_id: Uuid,
+        role: Role,
+    },
     /// Whoever runs the CLI on the server: the machine's operator, with admin rights. Records it
     /// creates name the nil UUID as their author.
     Operator {
@@ -33,6 +39,7 @@ impl Principal {
         match self {
             Principal::ApiKey { workspace_id, .. }
             | Principal::ExternalUser { workspace_id, .. }
+            | Principal::Staff { workspace_id, .. }
             | Principal::Operator { workspace_id } => *workspace_id,
         }
     }
@@ -40,7 +47,7 @@ impl Principal {
     pub fn actor_id(&self) -> Uuid {
         match self {
             Principal::ApiKey { key_id, .. } => *key_id,
-            Principal::ExternalUser { user_id, .. } => *user_id,
+            Principal::ExternalUser { user_id, .. } | Principal::Staff { user_id, .. } => *user_id,
             Principal::Operator { .. } => Uuid::nil(),
         }
     }
@@ -48,11 +55,19 @@ impl Principal {
     /// The single place where the role matrix of docs/permissions.md is enforced.
     pub fn require(&self, needed: Role) -> AppResult<()> {
         match (self, needed) {
-            (Principal::Operator { .. } | Principal::ApiKey { role: Role::Admin, .. }, _) => Ok(()),
-            (Principal::ApiKey { role: Role::Agent, .. }, Role::Agent) => Ok(()),
+            (
+                Principal::Operator { .. }
+                | Principal::ApiKey { role: Role::Admin, .. }
+                | Principal::Staff { role: Role::Admin, .. },
+                _,
+            ) => Ok(()),
+            (Principal::ApiKey { role: Role::Agent, .. } | Principal::Staff { role: Role::Agent, .. }, Role::Agent) => {
+                Ok(())
+            }
             (Principal::ApiKey { .. }, Role::Admin) => {
                 Err(AppError::Forbidden("This operation needs an admin API key."))
             }
+            (Principal::Staff { .. }, Role::Admin) => Err(AppError::Forbidden("Only workspace admins may do this.")),
             (Principal::ExternalUser { .. }, _) => {
                 Err(AppError::Forbidden("External users may act only on themselves and their own tickets."))
             }
@@ -170,5 +185,17 @@ mod tests {
         assert!(a.plain.starts_with("fdk_") && a.plain.len() == 44);
         assert_eq!(a.hash, hash_secret(&a.plain));
         assert_eq!(a.prefix().len(), 12);
+    }
+
+    #[test]
+    fn staff_principals_act_by_their_role_and_author_as_themselves() {
+        let (user_id, workspace_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let admin = Principal::Staff { user_id, workspace_id, role: Role::Admin };
+        let agent = Principal::Staff { user_id, workspace_id, role: Role::Agent };
+        assert!(admin.require(Role::Admin).is_ok() && admin.require(Role::Agent).is_ok());
+        assert!(agent.require(Role::Agent).is_ok());
+        assert!(matches!(agent.require(Role::Admin), Err(AppError::Forbidden(_))));
+        assert_eq!(agent.actor_id(), user_id);
+        assert_eq!(agent.workspace_id(), workspace_id);
     }
 }

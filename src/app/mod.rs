@@ -13,6 +13,7 @@ mod participants;
 mod staff;
 mod staff_accounts;
 mod tickets;
+mod web_sessions;
 
 use std::sync::Arc;
 
@@ -24,6 +25,9 @@ pub use participants::ParticipantRef;
 pub use staff::NewStaffUser;
 pub use staff_accounts::{INVITATION_TTL_SECONDS, InvitedStaffUser, StaffInvite, StaffMember, invitation_url};
 pub use tickets::{CommentInput, NewTicketInput};
+pub use web_sessions::{
+    MAX_FAILED_SIGN_INS, SESSION_TTL_SECONDS, SIGN_IN_WINDOW_SECONDS, SignIn, SignedIn, WebSession,
+};
 
 use crate::store::Store;
 

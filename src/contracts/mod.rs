@@ -76,6 +76,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ticket_external_users::router())
         .merge(staff_users::router())
         .merge(service_desk::router())
+        // The settings page: HTML for people, not an API contract, so not in `routes()`.
+        .merge(crate::web::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .route("/metrics", axum::routing::get(metrics::expose))
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })

@@ -10,16 +10,18 @@ const SQLITE: Steps = &[
     (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
     (2, "staff users", include_str!("../../migrations/sqlite/0002_staff_users.sql")),
     (3, "tickets", include_str!("../../migrations/sqlite/0003_tickets.sql")),
-    (5, "search and bootstrap", include_str!("../../migrations/sqlite/0005_search.sql")),
     (4, "staff", include_str!("../../migrations/sqlite/0004_staff.sql")),
+    (5, "search and bootstrap", include_str!("../../migrations/sqlite/0005_search.sql")),
+    (6, "web sessions", include_str!("../../migrations/sqlite/0006_web_sessions.sql")),
 ];
 
 const POSTGRES: Steps = &[
     (1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql")),
     (2, "staff users", include_str!("../../migrations/postgres/0002_staff_users.sql")),
     (3, "tickets", include_str!("../../migrations/postgres/0003_tickets.sql")),
-    (5, "search and bootstrap", include_str!("../../migrations/postgres/0005_search.sql")),
     (4, "staff", include_str!("../../migrations/postgres/0004_staff.sql")),
+    (5, "search and bootstrap", include_str!("../../migrations/postgres/0005_search.sql")),
+    (6, "web sessions", include_str!("../../migrations/postgres/0006_web_sessions.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

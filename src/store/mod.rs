@@ -11,6 +11,7 @@ mod sql;
 mod sqlite;
 pub mod staff;
 pub mod tickets;
+mod web;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -25,6 +26,7 @@ pub use tickets::{
     NewParticipant, NewTicket, ParticipantKey, TicketDetail, TicketFilter, TicketPage, TicketStore, TicketUpdate,
     Viewer,
 };
+pub use web::{NewWebSession, WebStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -92,7 +94,7 @@ pub struct AccessToken {
 }
 
 #[async_trait]
-pub trait Store: TicketStore + StaffStore + Send + Sync + 'static {
+pub trait Store: TicketStore + StaffStore + WebStore + Send + Sync + 'static {
     /// Cheap round trip used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

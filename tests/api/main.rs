@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod browser;
 mod cli;
 mod cluster;
 mod external_users;
@@ -13,3 +14,4 @@ mod service_desk;
 mod staff_users;
 mod ticket_external_users;
 mod tickets;
+mod web;
