@@ -6,6 +6,7 @@
 mod error;
 mod migrations;
 pub mod postgres;
+pub mod request_participants;
 mod rows;
 mod sql;
 mod sqlite;
@@ -19,6 +20,7 @@ use crate::domain::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser,
 
 pub use error::{Entity, StoreError, Unique};
 pub use postgres::PostgresStore;
+pub use request_participants::{ParticipantsChange, ParticipantsOutcome, RequestParticipantStore, RequestRef};
 pub use sqlite::SqliteStore;
 pub use staff::{NewInvitation, NewStaffMember, StaffFilter, StaffKey, StaffStore};
 pub use tickets::{
@@ -92,7 +94,7 @@ pub struct AccessToken {
 }
 
 #[async_trait]
-pub trait Store: TicketStore + StaffStore + Send + Sync + 'static {
+pub trait Store: TicketStore + StaffStore + RequestParticipantStore + Send + Sync + 'static {
     /// Cheap round trip used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -47,6 +47,9 @@ impl SqliteStore {
 impl_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"), search = push_search);
 super::tickets::impl_ticket_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
 impl_staff_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
+super::request_participants::impl_request_participant_store!(SqliteStore, Sqlite, |s| s
+    .write
+    .begin_with("BEGIN IMMEDIATE"));
 
 /// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
 /// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no
