@@ -24,12 +24,36 @@ where
     type Rejection = E;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, E> {
-        let body = req.into_body();
-        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-            Ok(bytes) => Ok(RawBody(bytes, PhantomData)),
-            Err(_) => Err(AppError::invalid("body", format!("must be at most {MAX_BODY_BYTES} bytes")).into()),
+        Ok(RawBody(read_limited(req.into_body()).await?, PhantomData))
+    }
+}
+
+/// Past the limit a body is still read, up to this much, and thrown away: answering before a client
+/// has finished sending makes many clients see a reset connection instead of the answer.
+const DRAIN_BYTES: usize = 16 * MAX_BODY_BYTES;
+
+/// The whole body if it is at most [`MAX_BODY_BYTES`]; otherwise an error naming the limit.
+pub async fn read_limited(body: axum::body::Body) -> Result<Bytes, AppError> {
+    use http_body_util::BodyExt;
+    let too_large = || AppError::invalid("body", format!("must be at most {MAX_BODY_BYTES} bytes"));
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(AppError::invalid("body", "could not be read in full"));
+        };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen > DRAIN_BYTES {
+                return Err(too_large());
+            }
+            if seen <= MAX_BODY_BYTES {
+                kept.extend_from_slice(&data);
+            }
         }
     }
+    if seen > MAX_BODY_BYTES { Err(too_large()) } else { Ok(kept.into()) }
 }
 
 /// The `authorization` header's value, if it is present and readable.

@@ -6,6 +6,7 @@
 mod error;
 mod migrations;
 pub mod postgres;
+pub mod request_participants;
 mod rows;
 mod sql;
 mod sqlite;
@@ -20,6 +21,7 @@ use crate::domain::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser,
 
 pub use error::{Entity, StoreError, Unique};
 pub use postgres::PostgresStore;
+pub use request_participants::{ParticipantsChange, ParticipantsOutcome, RequestParticipantStore, RequestRef};
 pub use sqlite::SqliteStore;
 pub use staff::{NewInvitation, NewStaffMember, StaffFilter, StaffKey, StaffStore};
 pub use tickets::{
@@ -94,7 +96,7 @@ pub struct AccessToken {
 }
 
 #[async_trait]
-pub trait Store: TicketStore + StaffStore + WebStore + Send + Sync + 'static {
+pub trait Store: TicketStore + StaffStore + WebStore + RequestParticipantStore + Send + Sync + 'static {
     /// Cheap round trip used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

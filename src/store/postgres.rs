@@ -79,6 +79,7 @@ impl_store!(PostgresStore, Postgres, |s| s.write.begin(), search = push_search);
 super::tickets::impl_ticket_store!(PostgresStore, Postgres, |s| s.write.begin());
 impl_staff_store!(PostgresStore, Postgres, |s| s.write.begin());
 super::web::impl_web_store!(PostgresStore, Postgres, |s| s.write.begin());
+super::request_participants::impl_request_participant_store!(PostgresStore, Postgres, |s| s.write.begin());
 
 /// Matches the expression of the trigram index of migration 5, so any term uses the index.
 fn push_search(qb: &mut QueryBuilder<Postgres>, term: &str) {

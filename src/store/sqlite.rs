@@ -48,6 +48,9 @@ impl_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"), sear
 super::tickets::impl_ticket_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
 impl_staff_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
 super::web::impl_web_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
+super::request_participants::impl_request_participant_store!(SqliteStore, Sqlite, |s| s
+    .write
+    .begin_with("BEGIN IMMEDIATE"));
 
 /// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
 /// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no

@@ -107,6 +107,13 @@ on_both_backends! {
         assert_eq!(r.status, 400);
     }
 
+    async fn an_oversized_body_is_a_400_not_a_reset_connection(app) {
+        let huge = format!("{{\"name\": \"{}\"}}", "a".repeat(3 * 1024 * 1024));
+        let r = app.send("POST", "/api/v1/external-users", Some(&app.key), Some(&huge)).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(field_errors(&r.body), ["body"]);
+    }
+
     async fn unknown_channel_tier_or_group_is_a_404_naming_it(app) {
         let ghost = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
         let mut body = create_body(&app, json!(null), json!(null), json!(null));

@@ -15,10 +15,10 @@ use crate::contracts::AppState;
 use crate::contracts::body::{Fields, QueryParams, parsed};
 use crate::contracts::extract::{RawBody, authorization, basic_credentials};
 use crate::domain::{DisplayName, EmailAddress, ExternalUser};
-use crate::store::{Entity, Paging};
+use crate::store::{Entity, Page, Paging};
 
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 100;
+pub(super) const DEFAULT_LIMIT: i64 = 50;
+pub(super) const MAX_LIMIT: i64 = 100;
 /// Customers carry no time zone of their own until one is set; the server speaks UTC.
 const DEFAULT_TIME_ZONE: &str = "UTC";
 
@@ -46,7 +46,7 @@ pub fn parse_account_id(raw: &str, workspace_id: Uuid) -> Option<Uuid> {
 }
 
 /// `Bearer <key>`, `Basic base64(anything:key)`, or the raw key.
-async fn principal(s: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
+pub(super) async fn principal(s: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
     let header = authorization(headers).ok_or(AppError::Unauthorized)?;
     if let Some((_, secret)) = basic_credentials(header) {
         return s.app.api_key_principal(Some(&secret)).await;
@@ -77,7 +77,7 @@ fn user_dto(base: &str, u: &ExternalUser) -> Value {
     })
 }
 
-fn base(s: &AppState) -> &str {
+pub(super) fn base(s: &AppState) -> &str {
     s.public_base_url.trim_end_matches('/')
 }
 
@@ -117,12 +117,25 @@ async fn list(
     q.finish()?;
     let page = s.app.list_customers(&who, query.clone(), Paging { offset: start, limit }).await?;
     let base = base(&s);
-    let size = page.items.len() as i64;
-    let is_last = start + size >= page.total;
     let here = format!("{base}/rest/servicedeskapi/servicedesk/{service_desk_id}/customer");
     let query_part: String = query
         .map(|qs| format!("&query={}", form_urlencoded::byte_serialize(qs.as_bytes()).collect::<String>()))
         .unwrap_or_default();
+    Ok(Json(paged_users(base, &here, &query_part, Paging { offset: start, limit }, &page)))
+}
+
+/// JSM's `PagedDTO` of users: `{_expands, size, start, limit, isLastPage, _links{base, context, next?,
+/// prev?}, values}`. `here` is the collection's URL, `query_part` further `&key=value`s for the links.
+pub(super) fn paged_users(
+    base: &str,
+    here: &str,
+    query_part: &str,
+    paging: Paging,
+    page: &Page<ExternalUser>,
+) -> Value {
+    let Paging { offset: start, limit } = paging;
+    let size = page.items.len() as i64;
+    let is_last = start + size >= page.total;
     let mut links = json!({"base": format!("{base}/rest/servicedeskapi"), "context": ""});
     if !is_last {
         links["next"] = json!(format!("{here}?start={}&limit={limit}{query_part}", start + limit));
@@ -131,7 +144,7 @@ async fn list(
         links["prev"] = json!(format!("{here}?start={}&limit={limit}{query_part}", (start - limit).max(0)));
     }
     let values: Vec<Value> = page.items.iter().map(|u| user_dto(base, u)).collect();
-    Ok(Json(json!({
+    json!({
         "_expands": [],
         "size": size,
         "start": start,
@@ -139,7 +152,7 @@ async fn list(
         "isLastPage": is_last,
         "_links": links,
         "values": values,
-    })))
+    })
 }
 
 /// The `self` / `jiraRest` link target: one customer by `username`, `accountId` or `key`.

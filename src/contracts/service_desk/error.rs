@@ -49,6 +49,9 @@ impl IntoResponse for DeskError {
             AppError::NotFound(Entity::Workspace) => {
                 body(StatusCode::NOT_FOUND, "Service desk not found.", "sd.api.error.servicedesk.not.found", vec![])
             }
+            AppError::NotFound(Entity::Ticket) => {
+                body(StatusCode::NOT_FOUND, "The request was not found.", "sd.api.error.request.not.found", vec![])
+            }
             AppError::NotFound(_) => {
                 body(StatusCode::NOT_FOUND, "Customer not found.", "sd.api.error.customer.not.found", vec![])
             }

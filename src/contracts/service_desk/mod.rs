@@ -1,10 +1,12 @@
-//! Seed 004's service desk contract (`/rest/servicedeskapi/...`): customers as Jira Service Management
-//! Cloud shows them, errors as `{errorMessage, i18nErrorMessage}`, paging as `start`/`limit`.
+//! Seed 004's service desk contract (`/rest/servicedeskapi/...`): customers and request participants
+//! as Jira Service Management Cloud shows them, errors as `{errorMessage, i18nErrorMessage}`, paging
+//! as `start`/`limit`.
 //! Authentication: `Bearer <api key>`, or Basic with any user name and the API key as password (JSM
 //! clients send `email:api_token`). See docs/contracts.md.
 
 mod customers;
 pub mod error;
+mod participants;
 
 use axum::Router;
 
@@ -15,10 +17,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer"),
     ("GET", "/rest/servicedeskapi/customer/{accountId}/avatar"),
     ("GET", "/rest/api/2/user"),
+    ("GET", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
+    ("POST", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
+    ("DELETE", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
 ];
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router() -> Router<AppState> {
-    customers::router()
+    customers::router().merge(participants::router())
 }

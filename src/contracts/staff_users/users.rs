@@ -14,7 +14,7 @@ use super::xml::{self, Out};
 use crate::app::{AppError, Principal, StaffInvite, StaffMember};
 use crate::contracts::AppState;
 use crate::contracts::body::Fields;
-use crate::contracts::extract::{MAX_BODY_BYTES, authorization};
+use crate::contracts::extract::{authorization, read_limited};
 use crate::domain::{
     EmailAddress, FieldError, Password, Role, StaffStatus, StaffUser, parse_person_name, parse_staff_external_id,
     parse_uuid, parse_website_role, website_role,
@@ -128,9 +128,7 @@ async fn principal(
 /// Reads a JSON or XML user body into an object keyed by the seed's names.
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, FailureOf> {
     let format = Format::of_request(headers).ok_or(Failure::UnsupportedMediaType)?;
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| AppError::invalid("body", format!("must be at most {MAX_BODY_BYTES} bytes")))?;
+    let bytes = read_limited(body).await?;
     let object = match format {
         Format::Xml => xml::parse(&bytes, USER_ROOTS)?.1,
         Format::Json => match serde_json::from_slice::<Value>(&bytes) {
