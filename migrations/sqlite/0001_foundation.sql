@@ -69,7 +69,8 @@ CREATE TABLE external_users (
     id                BLOB NOT NULL UNIQUE,
     workspace_id      BLOB NOT NULL REFERENCES workspaces (id),
     channel_id        BLOB NOT NULL REFERENCES channels (id),
-    super_identity_id BLOB NOT NULL REFERENCES super_identities (id),
+    -- Deferred to the commit: a batch of creates writes each user before its identity.
+    super_identity_id BLOB NOT NULL REFERENCES super_identities (id) DEFERRABLE INITIALLY DEFERRED,
     external_id       TEXT,
     identifier        TEXT,
     name              TEXT,

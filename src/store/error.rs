@@ -86,6 +86,19 @@ pub enum StoreError {
     Other(String),
 }
 
+impl StoreError {
+    /// An error of the same kind and text, for telling several callers about one failure.
+    pub fn same_kind(&self) -> StoreError {
+        match self {
+            StoreError::NotFound(e) => StoreError::NotFound(*e),
+            StoreError::Duplicate(u) => StoreError::Duplicate(*u),
+            StoreError::InUse(e) => StoreError::InUse(*e),
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            other => StoreError::Other(other.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {

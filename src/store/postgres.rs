@@ -75,7 +75,7 @@ impl PostgresStore {
     }
 }
 
-impl_store!(PostgresStore, Postgres, |s| s.write.begin(), search = push_search);
+impl_store!(PostgresStore, Postgres, |s| s.write.begin(), search = push_search, insert_user = insert_user);
 super::tickets::impl_ticket_store!(PostgresStore, Postgres, |s| s.write.begin());
 impl_staff_store!(PostgresStore, Postgres, |s| s.write.begin());
 super::web::impl_web_store!(PostgresStore, Postgres, |s| s.write.begin());
@@ -88,4 +88,11 @@ fn push_search(qb: &mut QueryBuilder<Postgres>, term: &str) {
     )
     .push_bind(contains_pattern(term))
     .push(" ESCAPE '\\'");
+}
+
+/// Each create in a transaction of its own: PostgreSQL commits concurrent transactions in parallel.
+async fn insert_user(s: &PostgresStore, u: &ExternalUser) -> StoreResult<()> {
+    let mut tx = s.write.begin().await?;
+    insert_external_user_in(&mut tx, u).await?;
+    Ok(tx.commit().await?)
 }

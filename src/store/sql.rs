@@ -37,10 +37,11 @@ pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Res
 }
 
 /// Implements [`Store`](super::Store) for `$store`, whose `read` and `write` pools hold connections of
-/// database `$db`; `$begin` opens a write transaction on `self`, and `$search` adds the backend's
-/// indexed condition for an external-user search term.
+/// database `$db`; `$begin` opens a write transaction on `self`, `$search` adds the backend's
+/// indexed condition for an external-user search term, and `$insert_user` stores a new external user
+/// (each backend commits creates its own way).
 macro_rules! impl_store {
-    ($store:ty, $db:ty, |$s:ident| $begin:expr, search = $search:path) => {
+    ($store:ty, $db:ty, |$s:ident| $begin:expr, search = $search:path, insert_user = $insert_user:path) => {
         use async_trait::async_trait;
         use sqlx::QueryBuilder;
         use uuid::Uuid;
@@ -91,6 +92,48 @@ macro_rules! impl_store {
                 (_, _, false) => Err(StoreError::NotFound(Entity::ExternalUserGroup)),
                 _ => Ok(()),
             }
+        }
+
+        /// Inserts a user and its new super identity (the identity first: its key must exist for the user).
+        #[allow(dead_code)]
+        async fn insert_external_user_in(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
+            require_user_refs(tx, u).await?;
+            insert_super_identity(tx, u).await?;
+            insert_external_user_row(tx, u).await
+        }
+
+        async fn insert_super_identity(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
+            sqlx::query("INSERT INTO super_identities (id, workspace_id, created_at) VALUES ($1, $2, $3)")
+                .bind(u.super_identity_id)
+                .bind(u.workspace_id)
+                .bind(u.created_at.micros())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn insert_external_user_row(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO external_users (id, workspace_id, channel_id, super_identity_id, external_id, \
+                 identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(u.id)
+            .bind(u.workspace_id)
+            .bind(u.channel_id)
+            .bind(u.super_identity_id)
+            .bind(&u.external_id)
+            .bind(&u.identifier)
+            .bind(&u.name)
+            .bind(u.tier_id)
+            .bind(u.external_user_group_id)
+            .bind(u.blocked)
+            .bind(&u.time_zone)
+            .bind(u.created_at.micros())
+            .bind(u.updated_at.micros())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
         }
 
         fn push_in(qb: &mut QueryBuilder<$db>, column: &str, ids: &[Uuid]) {
@@ -442,37 +485,7 @@ macro_rules! impl_store {
 
             #[tracing::instrument(skip_all)]
             async fn insert_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
-                let $s = self;
-                let mut tx: Tx = $begin.await?;
-                require_user_refs(&mut tx, u).await?;
-                sqlx::query("INSERT INTO super_identities (id, workspace_id, created_at) VALUES ($1, $2, $3)")
-                    .bind(u.super_identity_id)
-                    .bind(u.workspace_id)
-                    .bind(u.created_at.micros())
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO external_users (id, workspace_id, channel_id, super_identity_id, external_id, \
-                     identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(u.id)
-                .bind(u.workspace_id)
-                .bind(u.channel_id)
-                .bind(u.super_identity_id)
-                .bind(&u.external_id)
-                .bind(&u.identifier)
-                .bind(&u.name)
-                .bind(u.tier_id)
-                .bind(u.external_user_group_id)
-                .bind(u.blocked)
-                .bind(&u.time_zone)
-                .bind(u.created_at.micros())
-                .bind(u.updated_at.micros())
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(())
+                $insert_user(self, u).await
             }
 
             #[tracing::instrument(skip_all)]

@@ -11,6 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Sqlite};
 
 // `impl_store!` also brings `QueryBuilder` and `contains_pattern` into this module.
+use tokio::sync::{mpsc, oneshot};
+
 use super::sql::impl_store;
 use super::staff::impl_staff_store;
 
@@ -18,7 +20,18 @@ use super::staff::impl_staff_store;
 pub struct SqliteStore {
     read: Pool<Sqlite>,
     write: Pool<Sqlite>,
+    /// New external users wait here for the next shared commit; see [`commit_user_batches`].
+    user_inserts: mpsc::Sender<UserInsert>,
 }
+
+/// A create waiting for its batch, and who to tell how it ended.
+struct UserInsert {
+    user: ExternalUser,
+    done: oneshot::Sender<StoreResult<()>>,
+}
+
+/// At most this many creates share one commit.
+const MAX_BATCH: usize = 256;
 
 impl SqliteStore {
     /// Opens (creating it if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`) and
@@ -40,11 +53,77 @@ impl SqliteStore {
         super::migrations::sqlite().run(&write).await?;
         let read =
             SqlitePoolOptions::new().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
-        Ok(Self { read, write })
+        let (user_inserts, queue) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(commit_user_batches(write.clone(), queue));
+        Ok(Self { read, write, user_inserts })
     }
 }
 
-impl_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"), search = push_search);
+impl_store!(
+    SqliteStore,
+    Sqlite,
+    |s| s.write.begin_with("BEGIN IMMEDIATE"),
+    search = push_search,
+    insert_user = insert_user
+);
+
+/// Hands the user to the batch writer and waits for the commit that includes it.
+async fn insert_user(s: &SqliteStore, user: &ExternalUser) -> StoreResult<()> {
+    let (done, outcome) = oneshot::channel();
+    let stopped = || StoreError::Unavailable("the database writer has stopped".into());
+    s.user_inserts.send(UserInsert { user: user.clone(), done }).await.map_err(|_| stopped())?;
+    outcome.await.map_err(|_| stopped())?
+}
+
+/// Group commit for external-user creates, the hot write path: every create waiting when the writer
+/// is free goes into one transaction, so the cost of a commit (WAL frames, a new full-text segment) is
+/// shared instead of paid per user. Each create's outcome is reported only after the commit that made
+/// it durable, so nothing acknowledged is lost.
+///
+/// Creates need no savepoints: the references are checked before anything is written, and the user's
+/// row goes in before its super identity (the foreign key is deferred to the commit), so the only
+/// statement that can fail on a duplicate is the first write, which SQLite undoes on its own while the
+/// transaction goes on.
+async fn commit_user_batches(write: Pool<Sqlite>, mut queue: mpsc::Receiver<UserInsert>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let outcomes = commit_batch(&write, &batch).await;
+        for (insert, outcome) in batch.drain(..).zip(outcomes) {
+            // The requester may have gone away; its user is stored all the same.
+            let _ = insert.done.send(outcome);
+        }
+    }
+}
+
+/// Runs the batch in one transaction; the outcome of each create, in order.
+async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreResult<()>> {
+    let everyone = |e: &StoreError| batch.iter().map(|_| Err(e.same_kind())).collect();
+    let mut tx = match write.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => return everyone(&StoreError::from(e)),
+    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for insert in batch {
+        let outcome = insert_in_batch(&mut tx, &insert.user).await;
+        if let Err(e) = &outcome
+            && !matches!(e, StoreError::Duplicate(_) | StoreError::NotFound(_))
+        {
+            // Anything but a rule broken by this one create may have ended the transaction.
+            return everyone(e);
+        }
+        outcomes.push(outcome);
+    }
+    match tx.commit().await {
+        Ok(()) => outcomes,
+        Err(e) => everyone(&StoreError::from(e)),
+    }
+}
+
+async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
+    require_user_refs(tx, u).await?;
+    insert_external_user_row(tx, u).await?;
+    insert_super_identity(tx, u).await
+}
 super::tickets::impl_ticket_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
 impl_staff_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
 super::web::impl_web_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));

@@ -157,6 +157,31 @@ on_both_backends! {
         assert_eq!(list.body.as_array().unwrap().len(), 1);
     }
 
+    async fn a_burst_of_creates_reports_each_outcome_and_keeps_exactly_the_acknowledged(app) {
+        // Creates arriving together share a commit on SQLite; each still gets its own answer.
+        let ghost_tier = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+        let bodies: Vec<Value> = (0..30)
+            .map(|i| match i % 6 {
+                0 => create_body(&app, json!(null), json!("twin@example.com"), json!("Twin")),
+                1 => {
+                    let mut b = create_body(&app, json!(null), json!(format!("lost{i}@example.com")), json!(null));
+                    b["tierId"] = json!(ghost_tier);
+                    b
+                }
+                _ => create_body(&app, json!(format!("ext-{i:03}")), json!(format!("user{i}@example.com")), json!(null)),
+            })
+            .collect();
+        let replies = join_all(bodies.iter().map(|b| app.post("/api/v1/external-users", b))).await;
+        let count = |status: u16| replies.iter().filter(|r| r.status == status).count();
+        assert_eq!((count(200), count(409), count(404)), (21, 4, 5));
+        let stored = app.get("/api/v1/external-users?pageSize=100").await;
+        assert_eq!(stored.header("x-total-count"), Some("21"));
+        for r in replies.iter().filter(|r| r.status == 200) {
+            let id = r.body["id"].as_str().unwrap();
+            assert_eq!(app.get(&format!("/api/v1/external-users/{id}")).await.status, 200);
+        }
+    }
+
     async fn patch_changes_only_the_keys_present_and_null_clears(app) {
         let u = app.post("/api/v1/external-users", &create_body(&app, json!("keep-me"), json!("p@example.com"), json!("Pat"))).await.body;
         let id = u["id"].as_str().unwrap();
