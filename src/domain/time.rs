@@ -1,6 +1,5 @@
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// A moment in UTC with microsecond precision, stored as microseconds since the Unix epoch so that both
 /// databases sort and compare it as a plain integer.
@@ -57,11 +56,6 @@ impl Timestamp {
             dt.second()
         )
     }
-
-    pub fn parse_rfc3339(s: &str) -> Option<Self> {
-        let dt = OffsetDateTime::parse(s, &Rfc3339).ok()?;
-        Some(Self((dt.unix_timestamp_nanos() / 1_000) as i64))
-    }
 }
 
 impl Serialize for Timestamp {
@@ -75,11 +69,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_utc_with_millis_and_round_trips() {
+    fn formats_utc_with_millis_or_seconds() {
         let t = Timestamp::from_micros(1_699_335_116_123_456);
         assert_eq!(t.to_rfc3339_millis(), "2023-11-07T05:31:56.123Z");
         assert_eq!(t.to_rfc3339_seconds(), "2023-11-07T05:31:56Z");
-        let back = Timestamp::parse_rfc3339("2023-11-07T05:31:56.123456Z");
-        assert_eq!(back, Some(t));
     }
 }
