@@ -82,7 +82,8 @@ super::web::impl_web_store!(PostgresStore, Postgres, |s| s.write.begin());
 super::request_participants::impl_request_participant_store!(PostgresStore, Postgres, |s| s.write.begin());
 
 /// Matches the expression of the trigram index of migration 5, so any term uses the index.
-fn push_search(qb: &mut QueryBuilder<Postgres>, term: &str) {
+fn push_search(qb: &mut QueryBuilder<Postgres>, workspace_id: Uuid, term: &str) {
+    qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
     qb.push(
         " AND lower(coalesce(name, '') || ' ' || coalesce(identifier, '') || ' ' || coalesce(external_id, '')) LIKE ",
     )

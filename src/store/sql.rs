@@ -37,8 +37,8 @@ pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Res
 }
 
 /// Implements [`Store`](super::Store) for `$store`, whose `read` and `write` pools hold connections of
-/// database `$db`; `$begin` opens a write transaction on `self`, `$search` adds the backend's
-/// indexed condition for an external-user search term, and `$insert_user` stores a new external user
+/// database `$db`; `$begin` opens a write transaction on `self`, `$search` writes the `WHERE` of an
+/// external-user search (the workspace and the backend's indexed condition for the term), and `$insert_user` stores a new external user
 /// (each backend commits creates its own way).
 macro_rules! impl_store {
     ($store:ty, $db:ty, |$s:ident| $begin:expr, search = $search:path, insert_user = $insert_user:path) => {
@@ -149,14 +149,16 @@ macro_rules! impl_store {
         }
 
         fn push_user_filter(qb: &mut QueryBuilder<$db>, workspace_id: Uuid, f: &ExternalUserFilter) {
-            qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
+            match &f.search {
+                Some(term) => $search(qb, workspace_id, term),
+                None => {
+                    qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
+                }
+            }
             push_in(qb, "channel_id", &f.channel_ids);
             push_in(qb, "group_id", &f.external_user_group_ids);
             push_in(qb, "super_identity_id", &f.super_identity_ids);
             push_in(qb, "tier_id", &f.tier_ids);
-            if let Some(search) = &f.search {
-                $search(qb, search);
-            }
         }
 
         fn push_group_filter(qb: &mut QueryBuilder<$db>, workspace_id: Uuid, f: &GroupFilter) {

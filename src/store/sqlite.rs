@@ -46,7 +46,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             .statement_cache_capacity(256)
-            .pragma("cache_size", "-32000")
+            .pragma("cache_size", "-8000")
             .pragma("temp_store", "memory");
         let write =
             SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
@@ -134,14 +134,20 @@ super::request_participants::impl_request_participant_store!(SqliteStore, Sqlite
 /// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
 /// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no
 /// trigram to look up and are matched by scanning.
-fn push_search(qb: &mut QueryBuilder<Sqlite>, term: &str) {
+///
+/// With the index, the workspace is compared as `+workspace_id`, which keeps SQLite from using the
+/// workspace's index: the query then starts from the few rows the search found, instead of walking
+/// the workspace's users in list order and testing each against the search (50x slower at 100k users).
+fn push_search(qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
     if term.chars().count() >= 3 {
         let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-        qb.push(" AND seq IN (SELECT rowid FROM external_user_search WHERE external_user_search MATCH ")
+        qb.push(" WHERE seq IN (SELECT rowid FROM external_user_search WHERE external_user_search MATCH ")
             .push_bind(phrase)
-            .push(")");
+            .push(") AND +workspace_id = ")
+            .push_bind(workspace_id);
     } else {
         let p = contains_pattern(term);
+        qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
         qb.push(" AND (lower(name) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
         qb.push(" OR lower(identifier) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
         qb.push(" OR lower(external_id) LIKE ").push_bind(p).push(" ESCAPE '\\')");
