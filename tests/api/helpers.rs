@@ -179,13 +179,27 @@ impl TestApp {
     }
 }
 
-/// The PostgreSQL URL for tests, or `None` after printing why the caller is skipped.
+/// The PostgreSQL URL for tests, or `None` after saying why the caller is skipped.
 pub fn postgres_url() -> Option<String> {
     let url = std::env::var(PG_URL_VAR).ok();
     if url.is_none() {
-        eprintln!("skipped: set {PG_URL_VAR} to run this test on PostgreSQL");
+        notice_once(&format!(
+            "PostgreSQL runs skipped: set {PG_URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/test)"
+        ));
     }
     url
+}
+
+/// Says `text` on the terminal once per test process. Written to the stderr handle directly: the test
+/// harness captures `eprintln!` of passing tests, and a skip must never be silent.
+pub fn notice_once(text: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|t| t == text) {
+        said.push(text.to_owned());
+        let _ = writeln!(std::io::stderr(), "notice: {text}");
+    }
 }
 
 pub fn new_schema_name() -> String {

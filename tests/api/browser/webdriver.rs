@@ -28,9 +28,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// installed (`apt-get install chromium chromium-driver`).
 pub async fn start() -> Option<(Browser, tokio::sync::MutexGuard<'static, ()>)> {
     if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
-        eprintln!(
-            "skipped: browser tests need {CHROMEDRIVER} and {CHROMIUM} (apt-get install chromium chromium-driver)"
-        );
+        crate::helpers::notice_once(&format!(
+            "browser tests skipped: they need {CHROMEDRIVER} and {CHROMIUM} (apt-get install chromium chromium-driver)"
+        ));
         return None;
     }
     let guard = ONE_AT_A_TIME.lock().await;
