@@ -81,6 +81,7 @@ impl TestApp {
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
     pub async fn postgres() -> Option<Self> {
         let url = postgres_url()?;
+        drop_old_schemas(&url).await;
         let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         let store = open_store(&url, &opts).await.expect("open postgres");
         Some(Self::start(App::new(store), None, 0).await)
@@ -164,8 +165,36 @@ impl TestApp {
     }
 }
 
+/// `t_<unix seconds>_<random>`: the time lets later runs remove what earlier ones left behind.
 fn fresh_schema() -> String {
-    format!("t_{}", uuid::Uuid::new_v4().simple())
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("t_{now}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Drops the schemas of test runs that ended over an hour ago, once per test process, so a
+/// machine that runs the suite every day does not collect thousands of them.
+async fn drop_old_schemas(url: &str) {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let Ok(pool) = sqlx::PgPool::connect(url).await else { return };
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+                .fetch_all(&pool)
+                .await
+                .unwrap_or_default();
+        let cutoff =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) - 3600;
+        for name in names {
+            let started = name.split('_').nth(1).and_then(|t| t.parse::<u64>().ok());
+            // Schemas without a time are from before this naming: old by definition.
+            if started.is_none_or(|t| t < cutoff) {
+                let drop = format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await;
+            }
+        }
+        pool.close().await;
+    })
+    .await;
 }
 
 impl TestApp {
