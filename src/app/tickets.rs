@@ -11,7 +11,9 @@ use crate::domain::{
     ActivityKind, Attachment, Location, LocationName, MemberRef, Role, Ticket, TicketActivity, TicketStatus,
     TicketText, TicketType, Timestamp,
 };
-use crate::store::{NewTicket, TicketDetail, TicketFilter, TicketPage, TicketUpdate, Viewer};
+use crate::store::{
+    NewTicket, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketUpdate, Viewer,
+};
 
 #[derive(Debug, Clone)]
 pub struct NewTicketInput {
@@ -111,7 +113,7 @@ impl App {
             }
             _ => {
                 who.require(Role::Agent)?;
-                input.requester_id.ok_or_else(|| AppError::invalid("userRefRequester", "is required"))?
+                input.requester_id.ok_or_else(|| AppError::invalid("ticket.userRefRequester", "is required"))?
             }
         };
         let new = NewTicket {
@@ -135,18 +137,20 @@ impl App {
         Ok(self.store.ticket_detail(who.workspace_id(), id, viewer).await?)
     }
 
-    /// A page of the tickets the principal may see, in number order, after ticket number `after`.
+    /// A page of the tickets the principal may see, in `order`, after the position `after`.
     pub async fn list_tickets(
         &self,
         who: &Principal,
         filter: &TicketFilter,
-        after: Option<i64>,
+        order: TicketOrder,
+        after: Option<TicketCursor>,
         limit: i64,
     ) -> AppResult<TicketPage> {
         let viewer = who.ticket_viewer()?;
-        Ok(self.store.list_tickets(who.workspace_id(), viewer, filter, after, limit).await?)
+        Ok(self.store.list_tickets(who.workspace_id(), viewer, filter, order, after, limit).await?)
     }
 
+    /// Moves the ticket to any status. Its current status changes nothing and records nothing.
     pub async fn change_ticket_status(
         &self,
         who: &Principal,
@@ -155,16 +159,37 @@ impl App {
     ) -> AppResult<TicketDetail> {
         self.require_team(who, "External users may not change a ticket's status.")?;
         self.change_ticket(who, id, |current, activity| {
-            current.status.check_transition(status).map_err(|why| AppError::invalid("ticket.status", why))?;
+            if current.status == status {
+                return Ok(None);
+            }
             let mut next = current.clone();
             next.status = status;
             next.status_updated_at = activity.created_at;
             activity.kind = ActivityKind::StatusChange;
             activity.status = Some(status);
             activity.previous_status = Some(current.status);
-            Ok(next)
+            Ok(Some(next))
         })
         .await
+    }
+
+    /// Sets (or with `None` clears) the ticket's type. Its current type changes nothing.
+    pub async fn change_ticket_type(&self, who: &Principal, id: Uuid, kind: Option<TicketType>) -> AppResult<()> {
+        self.require_team(who, "External users may not change a ticket's type.")?;
+        let kind = kind.map(TicketType::into_string);
+        self.change_ticket(who, id, |current, activity| {
+            if current.kind == kind {
+                return Ok(None);
+            }
+            let mut next = current.clone();
+            next.kind = kind.clone();
+            activity.kind = ActivityKind::TypeChange;
+            activity.ticket_type = kind.clone();
+            activity.previous_ticket_type = current.kind.clone();
+            Ok(Some(next))
+        })
+        .await?;
+        Ok(())
     }
 
     /// Assigns the ticket to a staff member, or unassigns it with `None`.
@@ -183,7 +208,7 @@ impl App {
             activity.kind = ActivityKind::AssigneeChange;
             activity.assignee_id = assignee;
             activity.previous_assignee_id = current.assignee_id;
-            Ok(next)
+            Ok(Some(next))
         })
         .await
     }
@@ -197,7 +222,7 @@ impl App {
             activity.text = Some(comment.text.as_str().to_owned());
             activity.internal = comment.internal;
             activity.attachments = comment.attachments.clone();
-            Ok(current.clone())
+            Ok(Some(current.clone()))
         })
         .await
     }
@@ -211,12 +236,14 @@ impl App {
 
     /// Decides a change on the ticket as it is now and commits it with its activity, deciding again
     /// when another change committed in between, so `previousAttributes` are always the real
-    /// before-values. `decide` fills in the activity and returns the ticket as it will be.
+    /// before-values. `decide` fills in the activity and returns the ticket as it will be, or `None`
+    /// when the ticket already is as asked: then nothing is written and the ticket comes back with no
+    /// activities.
     async fn change_ticket(
         &self,
         who: &Principal,
         id: Uuid,
-        decide: impl Fn(&Ticket, &mut TicketActivity) -> AppResult<Ticket>,
+        decide: impl Fn(&Ticket, &mut TicketActivity) -> AppResult<Option<Ticket>>,
     ) -> AppResult<TicketDetail> {
         let viewer = who.ticket_viewer()?;
         let ws = who.workspace_id();
@@ -238,9 +265,15 @@ impl App {
                 assignee_id: None,
                 previous_status: None,
                 previous_assignee_id: None,
+                ticket_type: None,
+                previous_ticket_type: None,
                 created_at: at,
             };
-            let mut next = decide(&current, &mut activity)?;
+            let Some(mut next) = decide(&current, &mut activity)? else {
+                let ids: Vec<Uuid> = std::iter::once(current.requester.id()).chain(current.assignee_id).collect();
+                let members = self.store.memberships(ws, &ids).await?;
+                return Ok(TicketDetail { ticket: current, activities: Vec::new(), members });
+            };
             next.version = current.version + 1;
             next.updated_at = at;
             let update = TicketUpdate { ticket: next, expected_version: current.version, activity };

@@ -15,67 +15,59 @@ pub struct Location {
     pub updated_at: Timestamp,
 }
 
-/// Where a ticket is in its life. `new` until someone works on it; `closed` is final.
+/// Where a ticket is in its life: seed 002's product shows New, In progress, Solved and Closed, and
+/// its admins may pick any of them at any time, so every move between statuses is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TicketStatus {
     New,
-    Open,
-    Pending,
-    Resolved,
+    InProgress,
+    Solved,
     Closed,
 }
 
 impl TicketStatus {
-    pub const ALL: [TicketStatus; 5] =
-        [TicketStatus::New, TicketStatus::Open, TicketStatus::Pending, TicketStatus::Resolved, TicketStatus::Closed];
+    pub const ALL: [TicketStatus; 4] =
+        [TicketStatus::New, TicketStatus::InProgress, TicketStatus::Solved, TicketStatus::Closed];
 
+    /// The API's name.
     pub fn as_str(self) -> &'static str {
         match self {
             TicketStatus::New => "new",
-            TicketStatus::Open => "open",
-            TicketStatus::Pending => "pending",
-            TicketStatus::Resolved => "resolved",
+            TicketStatus::InProgress => "inProgress",
+            TicketStatus::Solved => "solved",
             TicketStatus::Closed => "closed",
         }
     }
 
+    /// An API name, or one of the names earlier versions of this server used (`open` and `pending`
+    /// are in progress, `resolved` is solved), so clients written against them keep working.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
+        Self::ALL.into_iter().find(|t| t.as_str() == s).or_else(|| Self::from_stored(s))
     }
 
-    /// The statuses a ticket may move to from this one. Nothing returns to `new` (someone has looked
-    /// at it), a resolved ticket may be reopened or closed, and a closed ticket stays closed: a new
-    /// problem is a new ticket.
-    pub fn next(self) -> &'static [TicketStatus] {
-        use TicketStatus::*;
+    /// The stored name. The schema's check constraint predates the product's names, so the stored
+    /// names stay the earlier ones (see docs/decisions/ticket-statuses.md).
+    pub fn stored(self) -> &'static str {
         match self {
-            New => &[Open, Pending, Resolved, Closed],
-            Open => &[Pending, Resolved, Closed],
-            Pending => &[Open, Resolved, Closed],
-            Resolved => &[Open, Closed],
-            Closed => &[],
+            TicketStatus::New => "new",
+            TicketStatus::InProgress => "open",
+            TicketStatus::Solved => "resolved",
+            TicketStatus::Closed => "closed",
         }
     }
 
-    /// Why `self -> to` is not allowed, or `Ok` when it is.
-    pub fn check_transition(self, to: TicketStatus) -> Result<(), String> {
-        if self == to {
-            return Err(format!("the ticket is already {}", to.as_str()));
+    /// Every stored name meaning this status (rows written before `pending` became in progress).
+    pub fn stored_names(self) -> &'static [&'static str] {
+        match self {
+            TicketStatus::InProgress => &["open", "pending"],
+            TicketStatus::New => &["new"],
+            TicketStatus::Solved => &["resolved"],
+            TicketStatus::Closed => &["closed"],
         }
-        if self.next().contains(&to) {
-            return Ok(());
-        }
-        let allowed: Vec<&str> = self.next().iter().map(|s| s.as_str()).collect();
-        if allowed.is_empty() {
-            Err(format!("a {} ticket cannot change status", self.as_str()))
-        } else {
-            Err(format!(
-                "a {} ticket cannot become {}; it may become {}",
-                self.as_str(),
-                to.as_str(),
-                allowed.join(", ")
-            ))
-        }
+    }
+
+    pub fn from_stored(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.stored_names().contains(&s))
     }
 }
 
@@ -152,11 +144,17 @@ pub enum ActivityKind {
     Comment,
     StatusChange,
     AssigneeChange,
+    TypeChange,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 4] =
-        [ActivityKind::Created, ActivityKind::Comment, ActivityKind::StatusChange, ActivityKind::AssigneeChange];
+    pub const ALL: [ActivityKind; 5] = [
+        ActivityKind::Created,
+        ActivityKind::Comment,
+        ActivityKind::StatusChange,
+        ActivityKind::AssigneeChange,
+        ActivityKind::TypeChange,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -164,6 +162,7 @@ impl ActivityKind {
             ActivityKind::Comment => "comment",
             ActivityKind::StatusChange => "statusChange",
             ActivityKind::AssigneeChange => "assigneeChange",
+            ActivityKind::TypeChange => "typeChange",
         }
     }
 
@@ -204,6 +203,9 @@ pub struct TicketActivity {
     pub assignee_id: Option<Uuid>,
     pub previous_status: Option<TicketStatus>,
     pub previous_assignee_id: Option<Uuid>,
+    /// The type after a type change (`None`: cleared), and before it.
+    pub ticket_type: Option<String>,
+    pub previous_ticket_type: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -234,16 +236,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn closed_is_final_and_nothing_returns_to_new() {
+    fn api_names_and_earlier_names_parse_and_stored_names_round_trip() {
         for s in TicketStatus::ALL {
-            assert!(s.check_transition(TicketStatus::New).is_err());
-            assert!(TicketStatus::Closed.check_transition(s).is_err());
+            assert_eq!(TicketStatus::parse(s.as_str()), Some(s));
+            assert_eq!(TicketStatus::from_stored(s.stored()), Some(s));
         }
-        assert!(TicketStatus::New.check_transition(TicketStatus::Open).is_ok());
-        assert!(TicketStatus::Resolved.check_transition(TicketStatus::Open).is_ok());
-        assert_eq!(
-            TicketStatus::Open.check_transition(TicketStatus::Open),
-            Err("the ticket is already open".to_owned())
-        );
+        assert_eq!(TicketStatus::parse("open"), Some(TicketStatus::InProgress));
+        assert_eq!(TicketStatus::parse("pending"), Some(TicketStatus::InProgress));
+        assert_eq!(TicketStatus::parse("resolved"), Some(TicketStatus::Solved));
+        assert_eq!(TicketStatus::parse("in_progress"), None);
     }
 }

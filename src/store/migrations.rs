@@ -13,6 +13,11 @@ const SQLITE: Steps = &[
     (4, "staff", include_str!("../../migrations/sqlite/0004_staff.sql")),
     (5, "search and bootstrap", include_str!("../../migrations/sqlite/0005_search.sql")),
     (6, "web sessions", include_str!("../../migrations/sqlite/0006_web_sessions.sql")),
+    (
+        8,
+        "ticket types and update order",
+        include_str!("../../migrations/sqlite/0008_ticket_types_and_update_order.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -22,6 +27,11 @@ const POSTGRES: Steps = &[
     (4, "staff", include_str!("../../migrations/postgres/0004_staff.sql")),
     (5, "search and bootstrap", include_str!("../../migrations/postgres/0005_search.sql")),
     (6, "web sessions", include_str!("../../migrations/postgres/0006_web_sessions.sql")),
+    (
+        8,
+        "ticket types and update order",
+        include_str!("../../migrations/postgres/0008_ticket_types_and_update_order.sql"),
+    ),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

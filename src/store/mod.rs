@@ -25,8 +25,8 @@ pub use request_participants::{ParticipantsChange, ParticipantsOutcome, RequestP
 pub use sqlite::SqliteStore;
 pub use staff::{NewInvitation, NewStaffMember, StaffFilter, StaffKey, StaffStore};
 pub use tickets::{
-    NewParticipant, NewTicket, ParticipantKey, TicketDetail, TicketFilter, TicketPage, TicketStore, TicketUpdate,
-    Viewer,
+    NewParticipant, NewTicket, ParticipantKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage,
+    TicketSortKey, TicketStore, TicketUpdate, Viewer,
 };
 pub use web::{NewWebSession, WebStore};
 

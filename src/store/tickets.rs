@@ -30,6 +30,28 @@ pub struct TicketFilter {
     pub location_ids: Vec<Uuid>,
 }
 
+/// Which date a list is sorted by; ties (and the creation date itself) go by ticket number, which is
+/// handed out in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketSortKey {
+    Created,
+    Updated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketOrder {
+    pub key: TicketSortKey,
+    pub descending: bool,
+}
+
+/// Where a page ended: the last ticket's sort value (its `updated_at` microseconds when sorting by
+/// update; unused when sorting by creation) and its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketCursor {
+    pub value: i64,
+    pub number: i64,
+}
+
 /// A ticket to open. The store resolves `requester_id` to a staff or external membership and hands
 /// out the number, all in the ticket's own transaction.
 #[derive(Debug, Clone)]
@@ -111,13 +133,14 @@ pub trait TicketStore: Send + Sync {
     async fn get_ticket(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<Ticket>;
     /// The ticket with its activities, oldest first, as `viewer` may see them.
     async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail>;
-    /// Up to `limit` tickets in number order, after ticket number `after` when given.
+    /// Up to `limit` tickets in `order`, after the position `after` when given.
     async fn list_tickets(
         &self,
         workspace_id: Uuid,
         viewer: Viewer,
         filter: &TicketFilter,
-        after: Option<i64>,
+        order: TicketOrder,
+        after: Option<TicketCursor>,
         limit: i64,
     ) -> StoreResult<TicketPage>;
     /// Applies the change with its activity, or returns `None` (and changes nothing) when the ticket
@@ -140,7 +163,7 @@ pub(super) const TICKET_COLUMNS: &str = "id, workspace_id, number, location_id, 
      status_updated_at";
 pub(super) const ACTIVITY_COLUMNS: &str = "id, workspace_id, ticket_id, type, actor_staff_id, \
      actor_external_user_id, created_by, text, internal, attachments, status, assignee_id, previous_status, \
-     previous_assignee_id, created_at";
+     previous_assignee_id, ticket_type, previous_ticket_type, created_at";
 pub(super) const PARTICIPANT_SELECT: &str = "SELECT p.id, p.workspace_id, p.ticket_id, p.external_user_id, \
      u.identifier AS email, p.created_at, p.created_by, p.updated_at, p.updated_by \
      FROM ticket_participants p JOIN external_users u ON u.id = p.external_user_id";
@@ -150,7 +173,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 fn status(s: &str) -> Result<TicketStatus, StoreError> {
-    TicketStatus::parse(s).ok_or_else(|| corrupt("ticket status", s))
+    TicketStatus::from_stored(s).ok_or_else(|| corrupt("ticket status", s))
 }
 
 pub(super) fn attachments_json(a: &[Attachment]) -> StoreResult<String> {
@@ -238,6 +261,8 @@ pub(super) struct ActivityRow {
     assignee_id: Option<Uuid>,
     previous_status: Option<String>,
     previous_assignee_id: Option<Uuid>,
+    ticket_type: Option<String>,
+    previous_ticket_type: Option<String>,
     created_at: i64,
 }
 
@@ -258,6 +283,8 @@ impl TryFrom<ActivityRow> for TicketActivity {
             internal: r.internal,
             assignee_id: r.assignee_id,
             previous_assignee_id: r.previous_assignee_id,
+            ticket_type: r.ticket_type,
+            previous_ticket_type: r.previous_ticket_type,
             created_at: Timestamp::from_micros(r.created_at),
         })
     }
@@ -331,7 +358,8 @@ macro_rules! impl_ticket_store {
             use crate::store::sql::{EXTERNAL_USER_COLUMNS, STAFF_COLUMNS};
             use crate::store::tickets::{
                 attachments_json, member_ids, ActivityRow, LocationRow, NewParticipant, NewTicket,
-                ParticipantKey, ParticipantRow, TicketDetail, TicketFilter, TicketPage, TicketRow,
+                ParticipantKey, ParticipantRow, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketRow,
+                TicketSortKey,
                 TicketStore, TicketUpdate, Viewer, ACTIVITY_COLUMNS, LOCATION_COLUMNS, PARTICIPANT_SELECT,
                 TICKET_COLUMNS,
             };
@@ -400,8 +428,9 @@ macro_rules! impl_ticket_store {
                 let (actor_staff, actor_user) = MemberRef::columns(a.actor);
                 sqlx::query(
                     "INSERT INTO ticket_activities (id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
-                     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
+                     previous_ticket_type, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 )
                 .bind(a.id)
                 .bind(a.workspace_id)
@@ -413,10 +442,12 @@ macro_rules! impl_ticket_store {
                 .bind(&a.text)
                 .bind(a.internal)
                 .bind(attachments_json(&a.attachments)?)
-                .bind(a.status.map(TicketStatus::as_str))
+                .bind(a.status.map(TicketStatus::stored))
                 .bind(a.assignee_id)
-                .bind(a.previous_status.map(TicketStatus::as_str))
+                .bind(a.previous_status.map(TicketStatus::stored))
                 .bind(a.previous_assignee_id)
+                .bind(&a.ticket_type)
+                .bind(&a.previous_ticket_type)
                 .bind(a.created_at.micros())
                 .execute(&mut **tx)
                 .await?;
@@ -592,7 +623,7 @@ macro_rules! impl_ticket_store {
                     .bind(ticket.location_id)
                     .bind(&ticket.text)
                     .bind(&ticket.kind)
-                    .bind(ticket.status.as_str())
+                    .bind(ticket.status.stored())
                     .bind(requester_staff)
                     .bind(requester_user)
                     .bind(ticket.assignee_id)
@@ -615,6 +646,8 @@ macro_rules! impl_ticket_store {
                         assignee_id: ticket.assignee_id,
                         previous_status: None,
                         previous_assignee_id: None,
+                        ticket_type: None,
+                        previous_ticket_type: None,
                         created_at: ticket.created_at,
                     };
                     insert_activity(&mut tx, &activity).await?;
@@ -657,14 +690,16 @@ macro_rules! impl_ticket_store {
                     workspace_id: Uuid,
                     viewer: Viewer,
                     filter: &TicketFilter,
-                    after: Option<i64>,
+                    order: TicketOrder,
+                    after: Option<TicketCursor>,
                     limit: i64,
                 ) -> StoreResult<TicketPage> {
                     let mut qb = QueryBuilder::<$db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE workspace_id = "));
                     qb.push_bind(workspace_id);
                     push_visible(&mut qb, viewer);
                     if !filter.statuses.is_empty() {
-                        let statuses: Vec<String> = filter.statuses.iter().map(|s| s.as_str().to_owned()).collect();
+                        let statuses: Vec<String> =
+                            filter.statuses.iter().flat_map(|s| s.stored_names()).map(|s| (*s).to_owned()).collect();
                         qb.push(" AND ");
                         push_in(&mut qb, "status", &statuses);
                     }
@@ -683,11 +718,24 @@ macro_rules! impl_ticket_store {
                         qb.push(" AND ");
                         push_in(&mut qb, "location_id", &filter.location_ids);
                     }
-                    if let Some(after) = after {
-                        qb.push(" AND number > ").push_bind(after);
+                    let (beyond, direction) = if order.descending { ("<", " DESC") } else { (">", "") };
+                    match (order.key, after) {
+                        (TicketSortKey::Created, Some(after)) => {
+                            qb.push(format!(" AND number {beyond} ")).push_bind(after.number);
+                        }
+                        (TicketSortKey::Updated, Some(after)) => {
+                            qb.push(format!(" AND (updated_at {beyond} ")).push_bind(after.value);
+                            qb.push(" OR (updated_at = ").push_bind(after.value);
+                            qb.push(format!(" AND number {beyond} ")).push_bind(after.number).push("))");
+                        }
+                        (_, None) => {}
                     }
+                    qb.push(match order.key {
+                        TicketSortKey::Created => format!(" ORDER BY number{direction}"),
+                        TicketSortKey::Updated => format!(" ORDER BY updated_at{direction}, number{direction}"),
+                    });
                     // One extra row tells whether another page follows.
-                    qb.push(" ORDER BY number LIMIT ").push_bind(limit + 1);
+                    qb.push(" LIMIT ").push_bind(limit + 1);
                     let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.read).await?;
                     let mut tickets = rows.into_iter().map(Ticket::try_from).collect::<StoreResult<Vec<_>>>()?;
                     let more = tickets.len() as i64 > limit;
@@ -705,10 +753,10 @@ macro_rules! impl_ticket_store {
                         require(&mut tx, "staff_users", Entity::StaffUser, t.workspace_id, assignee).await?;
                     }
                     let done = sqlx::query(
-                        "UPDATE tickets SET status = $1, assignee_id = $2, version = $3, updated_at = $4, status_updated_at = $5 \
-                         WHERE id = $6 AND workspace_id = $7 AND version = $8",
+                        "UPDATE tickets SET status = $1, assignee_id = $2, version = $3, updated_at = $4, status_updated_at = $5, \
+                         type = $9 WHERE id = $6 AND workspace_id = $7 AND version = $8",
                     )
-                    .bind(t.status.as_str())
+                    .bind(t.status.stored())
                     .bind(t.assignee_id)
                     .bind(t.version)
                     .bind(t.updated_at.micros())
@@ -716,6 +764,7 @@ macro_rules! impl_ticket_store {
                     .bind(t.id)
                     .bind(t.workspace_id)
                     .bind(u.expected_version)
+                    .bind(&t.kind)
                     .execute(&mut *tx)
                     .await?;
                     if done.rows_affected() == 0 {

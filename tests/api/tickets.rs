@@ -192,7 +192,7 @@ on_both_backends! {
         let r = app.tickets("POST", TICKETS, Some(&json!({"ticket": {}}))).await;
         assert_eq!(r.status, 400, "{:?}", r.body);
         assert_eq!(r.body["error"]["status"], "INVALID_ARGUMENT");
-        assert_eq!(error_fields(&r.body), ["ticket.locationRef", "ticket.text"]);
+        assert_eq!(error_fields(&r.body), ["ticket.locationRef", "ticket.text", "ticket.userRefRequester"]);
         let r = app.tickets("POST", TICKETS, Some(&json!({}))).await;
         assert_eq!(error_fields(&r.body), ["ticket"]);
         let body = json!({"ticket": {"locationRef": "nope", "text": "", "userRefRequester": 5, "type": ""}});
@@ -200,7 +200,7 @@ on_both_backends! {
         assert_eq!(error_fields(&r.body), ["ticket.locationRef", "ticket.text", "ticket.type", "ticket.userRefRequester"]);
         let location = app.location("Desk").await;
         let r = app.tickets("POST", TICKETS, Some(&json!({"ticket": {"locationRef": location, "text": "Hi"}}))).await;
-        assert_eq!((r.status, error_fields(&r.body)), (400, vec!["userRefRequester".to_owned()]));
+        assert_eq!((r.status, error_fields(&r.body)), (400, vec!["ticket.userRefRequester".to_owned()]));
         let r = app.send_network("POST", TICKETS, &format!("Bearer {}", app.key), None, None).await;
         assert_eq!(r.status, 400);
     }
@@ -266,41 +266,54 @@ on_both_backends! {
         assert_eq!((r.status, r.body["ticket"]["number"].as_i64()), (201, Some(1)));
     }
 
-    async fn status_changes_keep_previous_attributes_and_refuse_bad_transitions(app) {
+    async fn status_changes_move_freely_and_keep_previous_attributes(app) {
         let location = app.location("Desk").await;
         let user = app.external_user("jane@example.com", "Jane").await;
         let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Printer jam").await;
         let path = format!("{TICKETS}/{}/status", id(&created));
-        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "open"}}))).await;
+        // The product's own example body on a new ticket: nothing to change, so 200 and no activity.
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "new"}}))).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
-        assert_eq!(r.body["ticket"]["status"], "open");
+        assert_eq!((&r.body["ticket"]["status"], &r.body["activity"]), (&json!("new"), &Value::Null));
+        assert_eq!(r.body["ticket"]["updateDate"], created["ticket"]["updateDate"]);
+
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "inProgress"}}))).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["ticket"]["status"], "inProgress");
         assert_eq!(r.body["activity"]["type"], "statusChange");
-        assert_eq!(r.body["activity"]["data"]["status"], "open");
+        assert_eq!(r.body["activity"]["data"]["status"], "inProgress");
         assert_eq!(r.body["activity"]["data"]["previousAttributes"], json!({"status": "new"}));
         assert!(is_seconds_timestamp(&r.body["ticket"]["statusUpdateDate"]));
 
-        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "solved"}}))).await;
-        assert_eq!((r.status, error_fields(&r.body)), (400, vec!["ticket.status".to_owned()]));
-        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "open"}}))).await;
-        assert_eq!(r.status, 400);
-        assert!(r.body["error"]["message"].as_str().unwrap().contains("already open"), "{:?}", r.body);
-        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "new"}}))).await;
-        assert_eq!(r.status, 400);
-        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {}}))).await;
-        assert_eq!(error_fields(&r.body), ["ticket.status"]);
-        assert_eq!(app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "closed"}}))).await.status, 200);
-        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "open"}}))).await;
-        assert_eq!(r.status, 400);
-        assert!(r.body["error"]["message"].as_str().unwrap().contains("closed"));
+        // Any status may follow any other, back to new and out of closed included.
+        for (to, shown) in [("solved", "solved"), ("closed", "closed"), ("new", "new"), ("closed", "closed"),
+                            ("inProgress", "inProgress")] {
+            let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": to}}))).await;
+            assert_eq!((r.status, r.body["ticket"]["status"].as_str()), (200, Some(shown)), "{to}: {:?}", r.body);
+        }
+        // The names earlier versions used are read as the product's.
+        for (alias, shown) in [("resolved", "solved"), ("open", "inProgress"), ("pending", "inProgress")] {
+            let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": alias}}))).await;
+            assert_eq!((r.status, r.body["ticket"]["status"].as_str()), (200, Some(shown)), "{alias}: {:?}", r.body);
+        }
+        for bad in [json!({"ticket": {"status": "in_progress"}}), json!({"ticket": {"status": 3}}), json!({"ticket": {}})] {
+            let r = app.tickets("PUT", &path, Some(&bad)).await;
+            assert_eq!((r.status, error_fields(&r.body)), (400, vec!["ticket.status".to_owned()]), "{bad}");
+        }
+        let r = app.tickets("PUT", &path, Some(&json!({"ticket": {"status": "done"}}))).await;
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("new, inProgress, solved, closed"), "{:?}", r.body);
 
         let detail = app.tickets("GET", &format!("{TICKETS}/{}", id(&created)), None).await.body;
         let kinds: Vec<&str> = detail["activities"].as_array().unwrap().iter().map(|a| a["type"].as_str().unwrap()).collect();
-        assert_eq!(kinds, ["created", "statusChange", "statusChange"]);
-        assert_eq!(detail["activities"][2]["data"]["previousAttributes"]["status"], "open");
+        // Created, six changes, resolved and open; pending found the ticket in progress already.
+        assert_eq!(kinds.len(), 9, "{kinds:?}");
+        assert_eq!(detail["activities"][8]["data"]["previousAttributes"]["status"], "solved");
+        assert_eq!(detail["activities"][8]["data"]["status"], "inProgress");
+        assert_eq!(detail["ticket"]["status"], "inProgress");
         let missing = app.tickets("PUT", &format!("{TICKETS}/3c90c3cc-0d44-4b50-8888-8dd25736052a/status"),
-            Some(&json!({"ticket": {"status": "open"}}))).await;
+            Some(&json!({"ticket": {"status": "solved"}}))).await;
         assert_eq!(missing.status, 404);
-        let bad_id = app.tickets("PUT", &format!("{TICKETS}/nope/status"), Some(&json!({"ticket": {"status": "open"}}))).await;
+        let bad_id = app.tickets("PUT", &format!("{TICKETS}/nope/status"), Some(&json!({"ticket": {"status": "solved"}}))).await;
         assert_eq!(bad_id.status, 400);
     }
 
@@ -359,7 +372,122 @@ on_both_backends! {
         assert_eq!(detail["activities"].as_array().unwrap().len(), 3);
     }
 
-    async fn the_list_pages_with_an_opaque_token_absent_on_the_last_page(app) {
+    async fn the_products_comment_route_takes_an_activity_naming_its_ticket(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Noise").await;
+        let path = format!("{TICKETS}/comment");
+        let file = json!({"key": "<string>", "mime": "<string>", "name": "<string>", "size": 123, "url": "<string>",
+                          "height": 123, "width": 123});
+        let body = json!({"activity": {"ticketRef": id(&created), "text": "<string>", "attachments": [file]}});
+        let r = app.tickets("POST", &path, Some(&body)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert_eq!(r.body.as_object().unwrap().keys().collect::<Vec<_>>(), ["activity"]);
+        let a = &r.body["activity"];
+        assert_eq!((a["type"].as_str(), a["ticketRef"].as_str()), (Some("comment"), Some(id(&created).as_str())));
+        assert_eq!(a["data"]["text"], "<string>");
+        assert_eq!(a["data"]["attachments"], json!([file]));
+        assert_eq!(a["data"]["internal"], false);
+        let body = json!({"activity": {"ticketRef": id(&created), "text": "Team only", "attachments": [], "internal": true}});
+        let r = app.tickets("POST", &path, Some(&body)).await;
+        assert_eq!((r.status, &r.body["activity"]["data"]["internal"]), (201, &json!(true)));
+
+        let r = app.tickets("POST", &path, Some(&json!({"activity": {"text": ""}}))).await;
+        assert_eq!((r.status, error_fields(&r.body)), (400, vec!["activity.ticketRef".to_owned(), "activity.text".to_owned()]));
+        let r = app.tickets("POST", &path, Some(&json!({"activity": {"ticketRef": "nope", "text": "x", "attachments": [{}]}}))).await;
+        assert_eq!(error_fields(&r.body), ["activity.ticketRef", "activity.attachments"]);
+        let r = app.tickets("POST", &path, Some(&json!({"comment": {"text": "x"}}))).await;
+        assert_eq!(error_fields(&r.body), ["activity"]);
+        let unknown = json!({"activity": {"ticketRef": "3c90c3cc-0d44-4b50-8888-8dd25736052a", "text": "x"}});
+        let r = app.tickets("POST", &path, Some(&unknown)).await;
+        assert_eq!((r.status, r.body["error"]["message"].as_str()), (404, Some("Ticket not found.")));
+        let detail = app.tickets("GET", &format!("{TICKETS}/{}", id(&created)), None).await.body;
+        assert_eq!(detail["activities"].as_array().unwrap().len(), 3);
+    }
+
+    async fn the_type_is_set_and_cleared_with_an_activity_and_204(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Badge").await;
+        let path = format!("{TICKETS}/{}/type", id(&created));
+        let r = app.tickets("PATCH", &path, Some(&json!({"ticket": {"type": "access"}}))).await;
+        assert_eq!((r.status, &r.body), (204, &Value::Null));
+        // The same type again changes nothing.
+        assert_eq!(app.tickets("PATCH", &path, Some(&json!({"ticket": {"type": "access"}}))).await.status, 204);
+        let detail = app.tickets("GET", &format!("{TICKETS}/{}", id(&created)), None).await.body;
+        assert_eq!(detail["ticket"]["type"], "access");
+        let activities = detail["activities"].as_array().unwrap();
+        assert_eq!(activities.len(), 2);
+        assert_eq!(activities[1]["type"], "typeChange");
+        assert_eq!(activities[1]["data"]["type"], "access");
+        assert_eq!(activities[1]["data"]["previousAttributes"], json!({"type": null}));
+
+        assert_eq!(app.tickets("PATCH", &path, Some(&json!({"ticket": {"type": null}}))).await.status, 204);
+        let detail = app.tickets("GET", &format!("{TICKETS}/{}", id(&created)), None).await.body;
+        assert_eq!(detail["ticket"]["type"], Value::Null);
+        assert_eq!(detail["activities"][2]["data"]["previousAttributes"], json!({"type": "access"}));
+
+        for bad in [json!({"ticket": {}}), json!({"ticket": {"type": ""}}), json!({"ticket": {"type": "x".repeat(51)}}),
+                    json!({"ticket": {"type": 1}})] {
+            let r = app.tickets("PATCH", &path, Some(&bad)).await;
+            assert_eq!((r.status, error_fields(&r.body)), (400, vec!["ticket.type".to_owned()]), "{bad}");
+        }
+        let missing = app.tickets("PATCH", &format!("{TICKETS}/3c90c3cc-0d44-4b50-8888-8dd25736052a/type"),
+            Some(&json!({"ticket": {"type": "access"}}))).await;
+        assert_eq!(missing.status, 404);
+        let (_, token) = app.access_token("jane@example.com").await;
+        let r = app.send_network("PATCH", &path, &format!("Bearer {token}"), None, Some(&json!({"ticket": {"type": "x"}}))).await;
+        assert_eq!(r.status, 403);
+    }
+
+    async fn every_activity_carries_the_five_data_keys(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let ada = app.staff("ada@example.com", "Ada", "Lovelace", Role::Agent).await;
+        let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Noise").await;
+        let ticket = id(&created);
+        app.tickets("PUT", &format!("{TICKETS}/{ticket}/status"), Some(&json!({"ticket": {"status": "solved"}}))).await;
+        app.tickets("PUT", &format!("{TICKETS}/{ticket}/assignee"), Some(&json!({"ticket": {"membershipRefAssignee": ada}}))).await;
+        app.tickets("PATCH", &format!("{TICKETS}/{ticket}/type"), Some(&json!({"ticket": {"type": "noise"}}))).await;
+        app.tickets("POST", &format!("{TICKETS}/comment"), Some(&json!({"activity": {"ticketRef": ticket, "text": "x"}}))).await;
+        let detail = app.tickets("GET", &format!("{TICKETS}/{ticket}"), None).await.body;
+        let activities = detail["activities"].as_array().unwrap();
+        assert_eq!(activities.len(), 5);
+        for a in activities {
+            for key in ["attachments", "text", "status", "membershipAssignee", "previousAttributes"] {
+                assert!(a["data"].get(key).is_some(), "{} lacks {key}: {}", a["type"], a["data"]);
+            }
+            assert!(a["data"]["attachments"].is_array());
+        }
+        assert_eq!(activities[0]["data"]["previousAttributes"], Value::Null);
+        assert_eq!(activities[1]["data"]["text"], Value::Null);
+        assert_eq!(activities[1]["data"]["membershipAssignee"], Value::Null);
+        assert_eq!(activities[2]["data"]["status"], Value::Null);
+        assert_eq!(activities[4]["data"]["previousAttributes"], Value::Null);
+    }
+
+    async fn unknown_methods_answer_405_in_each_contracts_envelope(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let ticket = id(&app.open_ticket(&location, user["id"].as_str().unwrap(), "Noise").await);
+        for (method, path) in [("DELETE", TICKETS.to_owned()), ("GET", format!("{TICKETS}/comment")),
+                               ("PATCH", format!("{TICKETS}/{ticket}")), ("GET", format!("{TICKETS}/{ticket}/status")),
+                               ("PUT", format!("{TICKETS}/{ticket}/type")), ("GET", format!("{TICKETS}/{ticket}/assignee")),
+                               ("GET", format!("{TICKETS}/{ticket}/comments"))] {
+            let r = app.tickets(method, &path, None).await;
+            assert_eq!(r.status, 405, "{method} {path}: {:?}", r.body);
+            assert_eq!((r.body["error"]["code"].as_i64(), r.body["error"]["status"].as_str()), (Some(405), Some("UNIMPLEMENTED")));
+        }
+        let crm = format!("/v1/crm/tickets/{ticket}/external-users");
+        let auth = format!("Bearer {}", app.key);
+        for (method, path) in [("PUT", crm.clone()), ("GET", format!("{crm}/3c90c3cc-0d44-4b50-8888-8dd25736052a"))] {
+            let r = app.send(method, &path, Some(&auth), None).await;
+            assert_eq!(r.status, 405, "{method} {path}: {:?}", r.body);
+            assert_eq!(r.body, json!({"statusCode": 405, "message": "Method not allowed", "error": "Method Not Allowed"}));
+        }
+    }
+
+    async fn the_list_pages_newest_first_with_an_opaque_token_absent_on_the_last_page(app) {
         let location = app.location("Desk").await;
         let user = app.external_user("jane@example.com", "Jane").await;
         for i in 0..5 {
@@ -368,23 +496,68 @@ on_both_backends! {
         let first = app.tickets("GET", &format!("{TICKETS}?limit=2"), None).await;
         assert_eq!(first.status, 200, "{:?}", first.body);
         let numbers = |r: &Reply| r.body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_i64().unwrap()).collect::<Vec<_>>();
-        assert_eq!(numbers(&first), [1, 2]);
+        assert_eq!(numbers(&first), [5, 4]);
         let token = first.body["nextPageToken"].as_str().unwrap().to_owned();
         let second = app.tickets("GET", &format!("{TICKETS}?limit=2&pageToken={token}"), None).await;
-        assert_eq!(numbers(&second), [3, 4]);
+        assert_eq!(numbers(&second), [3, 2]);
         let token = second.body["nextPageToken"].as_str().unwrap().to_owned();
-        // The seed's own name for the parameter works too.
-        let last = app.tickets("GET", &format!("{TICKETS}?limit=2&nextPageToken={token}"), None).await;
-        assert_eq!(numbers(&last), [5]);
+        // The seed's own name for the parameter works too, and so does naming the default order.
+        let last = app.tickets("GET", &format!("{TICKETS}?limit=2&order=createDate:desc&nextPageToken={token}"), None).await;
+        assert_eq!(numbers(&last), [1]);
         assert_eq!(last.body.get("nextPageToken"), None);
         let all = app.tickets("GET", TICKETS, None).await;
-        assert_eq!(numbers(&all).len(), 5);
+        assert_eq!(numbers(&all), [5, 4, 3, 2, 1]);
         assert_eq!(all.body.get("nextPageToken"), None);
+        let oldest = app.tickets("GET", &format!("{TICKETS}?order=createDate:asc&limit=3"), None).await;
+        assert_eq!(numbers(&oldest), [1, 2, 3]);
+        let token = oldest.body["nextPageToken"].as_str().unwrap().to_owned();
+        let rest = app.tickets("GET", &format!("{TICKETS}?order=createDate:asc&limit=3&pageToken={token}"), None).await;
+        assert_eq!(numbers(&rest), [4, 5]);
 
-        for bad in ["limit=0", "limit=101", "limit=x", "pageToken=forged", "status=solved", "locationRef=nope"] {
+        // A token belongs to the order it was issued for.
+        let r = app.tickets("GET", &format!("{TICKETS}?pageToken={token}"), None).await;
+        assert_eq!((r.status, error_fields(&r.body)), (400, vec!["pageToken".to_owned()]));
+        for bad in ["limit=0", "limit=101", "limit=x", "pageToken=forged", "status=done", "locationRef=nope",
+                    "order=number", "order=createDate", "order=createDate:up"] {
             let r = app.tickets("GET", &format!("{TICKETS}?{bad}"), None).await;
             assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
         }
+        let r = app.tickets("GET", &format!("{TICKETS}?order=updated"), None).await;
+        assert_eq!(error_fields(&r.body), ["order"]);
+    }
+
+    async fn the_list_orders_by_update_date_both_ways_across_pages(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(id(&app.open_ticket(&location, user["id"].as_str().unwrap(), &format!("t{i}")).await));
+        }
+        // Touch 2, then 4: the update order is 1, 3, 5, 2, 4.
+        for n in [2, 4] {
+            let r = app.tickets("PUT", &format!("{TICKETS}/{}/status", ids[n - 1]), Some(&json!({"ticket": {"status": "solved"}}))).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+        let pages = |order: &'static str| {
+            let app = &app;
+            async move {
+                let mut seen = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    let q = token.as_ref().map_or(String::new(), |t| format!("&pageToken={t}"));
+                    let r = app.tickets("GET", &format!("{TICKETS}?order={order}&limit=2{q}"), None).await;
+                    assert_eq!(r.status, 200, "{:?}", r.body);
+                    seen.extend(r.body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_i64().unwrap()));
+                    match r.body["nextPageToken"].as_str() {
+                        Some(t) => token = Some(t.to_owned()),
+                        None => return seen,
+                    }
+                }
+            }
+        };
+        assert_eq!(pages("updateDate:asc").await, [1, 3, 5, 2, 4]);
+        assert_eq!(pages("updateDate:desc").await, [4, 2, 5, 3, 1]);
+        assert_eq!(pages("createDate:desc").await, [5, 4, 3, 2, 1]);
     }
 
     async fn the_list_filters_by_status_assignee_requester_and_location(app) {
@@ -396,19 +569,23 @@ on_both_backends! {
         let t1 = app.open_ticket(&desk, &jane, "one").await;
         let t2 = app.open_ticket(&lobby, &john, "two").await;
         app.open_ticket(&desk, &john, "three").await;
-        app.tickets("PUT", &format!("{TICKETS}/{}/status", id(&t1)), Some(&json!({"ticket": {"status": "pending"}}))).await;
+        app.tickets("PUT", &format!("{TICKETS}/{}/status", id(&t1)), Some(&json!({"ticket": {"status": "inProgress"}}))).await;
         app.tickets("PUT", &format!("{TICKETS}/{}/assignee", id(&t2)), Some(&json!({"ticket": {"membershipRefAssignee": ada}}))).await;
         let numbers = |q: String| {
             let app = &app;
             async move {
-                let r = app.tickets("GET", &format!("{TICKETS}?{q}"), None).await;
+                let r = app.tickets("GET", &format!("{TICKETS}?order=createDate:asc&{q}"), None).await;
                 assert_eq!(r.status, 200, "{q}: {:?}", r.body);
                 r.body["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_i64().unwrap()).collect::<Vec<_>>()
             }
         };
-        assert_eq!(numbers("status=pending".into()).await, [1]);
-        assert_eq!(numbers("status=new,pending".into()).await, [1, 2, 3]);
+        assert_eq!(numbers("status=inProgress".into()).await, [1]);
+        // Earlier names filter as the product's.
+        assert_eq!(numbers("status=open".into()).await, [1]);
+        assert_eq!(numbers("status=new,inProgress".into()).await, [1, 2, 3]);
+        assert_eq!(numbers("status=solved".into()).await, Vec::<i64>::new());
         assert_eq!(numbers(format!("membershipRefAssignee={ada}")).await, [2]);
+        assert_eq!(numbers(format!("userRefAssignee={ada}")).await, [2]);
         assert_eq!(numbers(format!("membershipRefRequester={john}")).await, [2, 3]);
         assert_eq!(numbers(format!("locationRef={desk}")).await, [1, 3]);
         assert_eq!(numbers(format!("locationRef={desk}&membershipRefRequester={john}")).await, [3]);
@@ -432,7 +609,7 @@ on_both_backends! {
         assert_eq!(app.send_network("GET", &path, &other, Some(&app.workspace_id), None).await.status, 403);
         assert_eq!(app.send_network("GET", &path, &other, Some(&other_ws), None).await.status, 404);
         let r = app.send_network("PUT", &format!("{path}/status"), &other, Some(&other_ws),
-            Some(&json!({"ticket": {"status": "open"}}))).await;
+            Some(&json!({"ticket": {"status": "solved"}}))).await;
         assert_eq!(r.status, 404);
         let list = app.send_network("GET", TICKETS, &other, Some(&other_ws), None).await;
         assert_eq!(list.body["tickets"], json!([]));

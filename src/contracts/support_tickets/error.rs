@@ -78,4 +78,12 @@ pub fn rate_limited(per_second: u32) -> Response {
     (StatusCode::TOO_MANY_REQUESTS, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response()
 }
 
+/// 405 in this contract's envelope, for a method a route does not have. Google's guide has no
+/// canonical status for it; `UNIMPLEMENTED` is the nearest ("not supported by this resource").
+pub async fn method_not_allowed() -> Response {
+    let message = "This method is not allowed on this path.";
+    let body = json!({"error": {"code": 405, "status": "UNIMPLEMENTED", "message": message, "details": []}});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
 pub type TicketsResult<T> = Result<T, TicketsError>;

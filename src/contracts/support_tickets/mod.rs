@@ -15,8 +15,10 @@ use super::AppState;
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/support/tickets/v1"),
     ("POST", "/support/tickets/v1"),
+    ("POST", "/support/tickets/v1/comment"),
     ("GET", "/support/tickets/v1/{id}"),
     ("PUT", "/support/tickets/v1/{id}/status"),
+    ("PATCH", "/support/tickets/v1/{id}/type"),
     ("PUT", "/support/tickets/v1/{id}/assignee"),
     ("DELETE", "/support/tickets/v1/{id}/assignee"),
     ("POST", "/support/tickets/v1/{id}/comments"),

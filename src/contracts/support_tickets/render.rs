@@ -85,10 +85,12 @@ pub fn activity(a: &TicketActivity, members: &Members) -> Value {
                    "height": f.height, "width": f.width})
         })
         .collect();
+    // Every activity carries the same five keys, absent values as `null`, so clients can read any.
     data.insert("attachments".into(), Value::Array(attachments));
-    if let Some(text) = &a.text {
-        data.insert("text".into(), json!(text));
-    }
+    data.insert("text".into(), json!(a.text));
+    data.insert("status".into(), Value::Null);
+    data.insert("membershipAssignee".into(), Value::Null);
+    data.insert("previousAttributes".into(), Value::Null);
     match a.kind {
         ActivityKind::Created => {
             data.insert("status".into(), json!(a.status.map(|s| s.as_str())));
@@ -107,6 +109,10 @@ pub fn activity(a: &TicketActivity, members: &Members) -> Value {
                 "previousAttributes".into(),
                 json!({"membershipAssignee": members.membership(a.previous_assignee_id)}),
             );
+        }
+        ActivityKind::TypeChange => {
+            data.insert("type".into(), json!(a.ticket_type));
+            data.insert("previousAttributes".into(), json!({"type": a.previous_ticket_type}));
         }
     }
     json!({
@@ -127,9 +133,16 @@ pub fn detail(d: &TicketDetail) -> Value {
     json!({"activities": activities, "ticket": ticket(&d.ticket, &members)})
 }
 
-/// `{activity, ticket}`: a change and the ticket after it.
+/// `{activity, ticket}`: a change and the ticket after it; `activity` is `null` when the ticket
+/// already was as asked and nothing changed.
 pub fn change(d: &TicketDetail) -> Value {
     let members = Members::new(&d.members);
     let activity = d.activities.last().map_or(Value::Null, |a| activity(a, &members));
     json!({"activity": activity, "ticket": ticket(&d.ticket, &members)})
+}
+
+/// `{activity}`: the activity a change recorded, alone.
+pub fn activity_only(d: &TicketDetail) -> Value {
+    let members = Members::new(&d.members);
+    json!({"activity": d.activities.last().map_or(Value::Null, |a| activity(a, &members))})
 }

@@ -1,33 +1,35 @@
-//! `/support/tickets/v1`: open, list, read, change status, assign, comment.
+//! `/support/tickets/v1`: open, list, read, change status or type, assign, comment.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::auth::principal;
-use super::error::{TicketsError, TicketsResult};
+use super::error::{TicketsError, TicketsResult, method_not_allowed};
 use super::render;
-use crate::app::{AppError, CommentInput, NewTicketInput};
+use crate::app::{AppError, CommentInput, NewTicketInput, Principal};
 use crate::contracts::AppState;
 use crate::contracts::body::{Check, Fields, QueryParams, boolean, nullable, parsed, uuid};
 use crate::contracts::extract::{RawBody, path_id};
 use crate::domain::{Attachment, FieldError, TicketStatus, TicketText, TicketType};
-use crate::store::{TicketFilter, TicketPage};
+use crate::store::{TicketCursor, TicketFilter, TicketOrder, TicketPage, TicketSortKey};
 
 /// At most this many attachments per comment.
 const MAX_ATTACHMENTS: usize = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/support/tickets/v1", get(list).post(create))
-        .route("/support/tickets/v1/{id}", get(get_one))
-        .route("/support/tickets/v1/{id}/status", put(change_status))
-        .route("/support/tickets/v1/{id}/assignee", put(assign).delete(unassign))
-        .route("/support/tickets/v1/{id}/comments", post(comment))
+        .route("/support/tickets/v1", get(list).post(create).fallback(method_not_allowed))
+        .route("/support/tickets/v1/comment", post(comment).fallback(method_not_allowed))
+        .route("/support/tickets/v1/{id}", get(get_one).fallback(method_not_allowed))
+        .route("/support/tickets/v1/{id}/status", put(change_status).fallback(method_not_allowed))
+        .route("/support/tickets/v1/{id}/type", patch(change_type).fallback(method_not_allowed))
+        .route("/support/tickets/v1/{id}/assignee", put(assign).delete(unassign).fallback(method_not_allowed))
+        .route("/support/tickets/v1/{id}/comments", post(comment_on).fallback(method_not_allowed))
 }
 
 /// The object under `key` of a body like `{"ticket": {...}}`, read field by field.
@@ -73,7 +75,11 @@ async fn create(
     let location_id = f.required("locationRef", uuid);
     let text = f.required("text", parsed(text));
     let kind = f.optional("type", nullable(parsed(TicketType::parse)));
-    let requester_id = f.optional("userRefRequester", nullable(uuid));
+    // The team must name the requester; an external user is its own by default.
+    let requester_id = match who {
+        Principal::ExternalUser { .. } => f.optional("userRefRequester", nullable(uuid)),
+        _ => f.required("userRefRequester", uuid).map(Some),
+    };
     let assignee_id = f.optional("membershipRefAssignee", nullable(uuid));
     let input = finish_wrapped(
         f,
@@ -111,6 +117,22 @@ async fn change_status(
     let status = finish_wrapped(f, "ticket", status)?;
     let done = s.app.change_ticket_status(&who, id, status).await?;
     Ok(Json(render::change(&done)))
+}
+
+/// `{"ticket": {"type": "access"}}` (or `null` to clear) -> 204.
+async fn change_type(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawBody(body, ..): RawBody<TicketsError>,
+) -> TicketsResult<StatusCode> {
+    let who = principal(&s, &headers).await?;
+    let id = path_id(&id, "id")?;
+    let mut f = wrapped(&body, "ticket")?;
+    let kind = f.required("type", nullable(parsed(TicketType::parse)));
+    let kind = finish_wrapped(f, "ticket", kind)?;
+    s.app.change_ticket_type(&who, id, kind).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `{"ticket": {"membershipRefAssignee": id}}` assigns; `null` unassigns, as DELETE does.
@@ -173,8 +195,44 @@ fn attachment(v: &Value) -> Check<Attachment> {
     })
 }
 
-/// `{"comment": {"text", "internal"?, "attachments"?}}` -> 201 `{activity, ticket}`.
+/// Reads `text`, `internal`? and `attachments`? of a comment whose other fields `f` has read.
+fn comment_input(mut f: Fields, key: &str, other: Option<()>) -> Result<CommentInput, AppError> {
+    let text = f.required("text", parsed(text));
+    let internal = f.optional("internal", boolean);
+    let files = f.optional("attachments", nullable(attachments));
+    finish_wrapped(
+        f,
+        key,
+        (|| {
+            other?;
+            Some(CommentInput {
+                text: text?,
+                internal: internal.unwrap_or(false),
+                attachments: files.flatten().unwrap_or_default(),
+            })
+        })(),
+    )
+}
+
+/// The product's way: `{"activity": {"ticketRef", "text", "attachments"?, "internal"?}}` -> 201
+/// `{activity}`.
 async fn comment(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body, ..): RawBody<TicketsError>,
+) -> TicketsResult<Response> {
+    let who = principal(&s, &headers).await?;
+    let mut f = wrapped(&body, "activity")?;
+    let ticket_id = f.required("ticketRef", uuid);
+    let input = comment_input(f, "activity", ticket_id.map(|_| ()))?;
+    let ticket_id = ticket_id.ok_or_else(|| AppError::invalid("activity.ticketRef", "is required"))?;
+    let done = s.app.comment_on_ticket(&who, ticket_id, input).await?;
+    Ok((StatusCode::CREATED, Json(render::activity_only(&done))).into_response())
+}
+
+/// The earlier route, kept for its clients: `POST /{id}/comments` with `{"comment": {"text",
+/// "internal"?, "attachments"?}}` -> 201 `{activity, ticket}`.
+async fn comment_on(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -182,38 +240,49 @@ async fn comment(
 ) -> TicketsResult<Response> {
     let who = principal(&s, &headers).await?;
     let id = path_id(&id, "id")?;
-    let mut f = wrapped(&body, "comment")?;
-    let text = f.required("text", parsed(text));
-    let internal = f.optional("internal", boolean);
-    let files = f.optional("attachments", nullable(attachments));
-    let input = finish_wrapped(
-        f,
-        "comment",
-        (|| {
-            Some(CommentInput {
-                text: text?,
-                internal: internal.unwrap_or(false),
-                attachments: files.flatten().unwrap_or_default(),
-            })
-        })(),
-    )?;
+    let input = comment_input(wrapped(&body, "comment")?, "comment", Some(()))?;
     let done = s.app.comment_on_ticket(&who, id, input).await?;
     Ok((StatusCode::CREATED, Json(render::change(&done))).into_response())
 }
 
-/// The opaque keyset token: the last ticket number of the page, hex-encoded behind a version tag.
-fn page_token(number: i64) -> String {
-    format!("t1{}", format!("{number:x}").bytes().map(|b| format!("{b:02x}")).collect::<String>())
+/// The list orders, by their names in `order`.
+const ORDERS: [(&str, TicketOrder); 4] = [
+    ("createDate:asc", TicketOrder { key: TicketSortKey::Created, descending: false }),
+    ("createDate:desc", TicketOrder { key: TicketSortKey::Created, descending: true }),
+    ("updateDate:asc", TicketOrder { key: TicketSortKey::Updated, descending: false }),
+    ("updateDate:desc", TicketOrder { key: TicketSortKey::Updated, descending: true }),
+];
+
+/// The product's default: newest first.
+const DEFAULT_ORDER: &str = "createDate:desc";
+
+fn order_named(name: &str) -> Option<TicketOrder> {
+    ORDERS.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
 }
 
-fn read_page_token(token: &str) -> Option<i64> {
-    let hex = token.strip_prefix("t1")?;
+/// The opaque keyset token: the order it was issued for and the last ticket's sort value and number,
+/// hex-encoded behind a version tag.
+fn page_token(order: &str, cursor: TicketCursor) -> String {
+    let plain = format!("{order},{},{}", cursor.value, cursor.number);
+    format!("t2{}", plain.bytes().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// The order name and position a token holds, if this server issued it.
+fn read_page_token(token: &str) -> Option<(String, TicketCursor)> {
+    let hex = token.strip_prefix("t2")?;
     if hex.len() % 2 != 0 || hex.is_empty() {
         return None;
     }
     let bytes: Option<Vec<u8>> =
         (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
-    i64::from_str_radix(std::str::from_utf8(&bytes?).ok()?, 16).ok().filter(|n| *n >= 0)
+    let plain = String::from_utf8(bytes?).ok()?;
+    let mut parts = plain.split(',');
+    let (order, value, number) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || order_named(order).is_none() {
+        return None;
+    }
+    let cursor = TicketCursor { value: value.parse().ok()?, number: number.parse().ok().filter(|n: &i64| *n >= 0)? };
+    Some((order.to_owned(), cursor))
 }
 
 /// Every value given under any of `keys` (a contract name and its aliases).
@@ -225,18 +294,28 @@ fn ids(q: &mut QueryParams, keys: &[&str]) -> Vec<uuid::Uuid> {
     found
 }
 
-/// `limit` 1..=100 (25), `pageToken` (or `nextPageToken`), filters `status`, `membershipRefAssignee`,
-/// `membershipRefRequester` (or `userRefRequester`), `locationRef`; each takes one value, repeated
-/// keys or a comma-separated list.
+/// `limit` 1..=100 (25), `order` (`createDate:desc` by default), `pageToken` (or `nextPageToken`),
+/// filters `status`, `membershipRefAssignee` (or `userRefAssignee`), `membershipRefRequester` (or
+/// `userRefRequester`), `locationRef`; each takes one value, repeated keys or a comma-separated list.
 async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> TicketsResult<Json<Value>> {
     let who = principal(&s, &headers).await?;
     let mut q = QueryParams::parse(raw.as_deref());
     let limit = q.integer("limit", 1, 100, 25);
+    let order_name = q.string("order").filter(|o| !o.trim().is_empty()).unwrap_or_else(|| DEFAULT_ORDER.to_owned());
+    let order_name = order_name.trim().to_owned();
+    let order = order_named(&order_name).unwrap_or_else(|| {
+        let known: Vec<&str> = ORDERS.iter().map(|(n, _)| *n).collect();
+        q.reject("order", format!("must be one of {}", known.join(", ")));
+        ORDERS[1].1
+    });
     let mut after = None;
     for key in ["pageToken", "nextPageToken"] {
         if let Some(token) = q.string(key).filter(|t| !t.is_empty()) {
             match read_page_token(&token) {
-                Some(n) => after = Some(n),
+                Some((issued_for, cursor)) if issued_for == order_name => after = Some(cursor),
+                Some((issued_for, _)) => {
+                    q.reject(key, format!("was issued for order {issued_for}, not {order_name}"));
+                }
                 None => q.reject(key, "is not a token this server issued"),
             }
         }
@@ -252,17 +331,21 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQ
     }
     let filter = TicketFilter {
         statuses,
-        assignee_ids: ids(&mut q, &["membershipRefAssignee", "assignee"]),
+        assignee_ids: ids(&mut q, &["membershipRefAssignee", "userRefAssignee", "assignee"]),
         requester_ids: ids(&mut q, &["membershipRefRequester", "userRefRequester", "requester"]),
         location_ids: ids(&mut q, &["locationRef", "location"]),
     };
     q.finish()?;
-    let page: TicketPage = s.app.list_tickets(&who, &filter, after, limit).await?;
+    let page: TicketPage = s.app.list_tickets(&who, &filter, order, after, limit).await?;
     let members = render::Members::new(&page.members);
     let tickets: Vec<Value> = page.tickets.iter().map(|t| render::ticket(t, &members)).collect();
     let mut body = json!({"tickets": tickets});
     if let Some(last) = page.tickets.last().filter(|_| page.more) {
-        body["nextPageToken"] = json!(page_token(last.number));
+        let value = match order.key {
+            TicketSortKey::Created => 0,
+            TicketSortKey::Updated => last.updated_at.micros(),
+        };
+        body["nextPageToken"] = json!(page_token(&order_name, TicketCursor { value, number: last.number }));
     }
     Ok(Json(body))
 }
@@ -273,11 +356,20 @@ mod tests {
 
     #[test]
     fn page_tokens_round_trip_and_refuse_forgeries() {
-        for n in [0, 1, 25, 1_000_000, i64::MAX] {
-            assert_eq!(read_page_token(&page_token(n)), Some(n));
+        for (order, _) in ORDERS {
+            for (value, number) in [(0, 0), (1_700_000_000_000_000, 1), (-5, 25), (i64::MAX, i64::MAX)] {
+                let cursor = TicketCursor { value, number };
+                assert_eq!(read_page_token(&page_token(order, cursor)), Some((order.to_owned(), cursor)));
+            }
         }
-        for bad in ["", "t1", "t1zz", "x13", "t1-1", "t12d31"] {
+        let forged = |plain: &str| format!("t2{}", plain.bytes().map(|b| format!("{b:02x}")).collect::<String>());
+        for bad in ["", "t2", "t2zz", "x13", "t1-1", "t12d31"] {
             assert_eq!(read_page_token(bad), None, "{bad}");
+        }
+        for bad in
+            ["number:asc,1,2", "createDate:asc,1", "createDate:asc,1,-2", "createDate:asc,1,2,3", "createDate:asc,x,2"]
+        {
+            assert_eq!(read_page_token(&forged(bad)), None, "{bad}");
         }
     }
 }

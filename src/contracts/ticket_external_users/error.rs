@@ -60,4 +60,10 @@ impl IntoResponse for CrmError {
     }
 }
 
+/// 405 in NestJS's shape, for a method a route does not have.
+pub async fn method_not_allowed() -> Response {
+    let body = json!({"statusCode": 405, "message": "Method not allowed", "error": "Method Not Allowed"});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
 pub type CrmResult<T> = Result<T, CrmError>;

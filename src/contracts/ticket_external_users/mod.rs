@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use uuid::Uuid;
 
-use self::error::{CrmError, CrmResult};
+use self::error::{CrmError, CrmResult, method_not_allowed};
 use super::AppState;
 use crate::app::ParticipantRef;
 use crate::contracts::body::{Fields, parsed};
@@ -32,8 +32,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/crm/tickets/{ticketId}/external-users", post(add).get(list))
-        .route("/v1/crm/tickets/{ticketId}/external-users/{id}", delete(remove))
+        .route("/v1/crm/tickets/{ticketId}/external-users", post(add).get(list).fallback(method_not_allowed))
+        .route("/v1/crm/tickets/{ticketId}/external-users/{id}", delete(remove).fallback(method_not_allowed))
 }
 
 /// Seed 000's ticket external user. Timestamps are strings (RFC 3339, milliseconds, UTC).
