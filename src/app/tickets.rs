@@ -192,16 +192,13 @@ impl App {
         Ok(())
     }
 
-    /// Assigns the ticket to a staff member, or unassigns it with `None`.
+    /// Assigns the ticket to a staff member, or unassigns it with `None`. Its current assignee changes
+    /// nothing and records nothing, as with status and type.
     pub async fn assign_ticket(&self, who: &Principal, id: Uuid, assignee: Option<Uuid>) -> AppResult<TicketDetail> {
         self.require_team(who, "External users may not assign tickets.")?;
         self.change_ticket(who, id, |current, activity| {
             if current.assignee_id == assignee {
-                let why = match assignee {
-                    Some(_) => "the ticket is already assigned to this membership",
-                    None => "the ticket is not assigned",
-                };
-                return Err(AppError::invalid("ticket.membershipRefAssignee", why));
+                return Ok(None);
             }
             let mut next = current.clone();
             next.assignee_id = assignee;
