@@ -1,11 +1,11 @@
-//! Seed 004: customers. A customer IS an external user of the workspace's built-in e-mail channel,
-//! with `identifier` = e-mail and `name` = displayName, so it shows in seed 001's lists and blocking it
-//! there makes it inactive here.
+//! Seed 004: customers and the service desk. A customer IS an external user of the workspace's
+//! built-in e-mail channel, with `identifier` = e-mail and `name` = displayName, so it shows in seed
+//! 001's lists and blocking it there makes it inactive here. The workspace is the one service desk.
 
 use uuid::Uuid;
 
-use super::{App, AppError, AppResult, NewExternalUser, Principal};
-use crate::domain::{DisplayName, EmailAddress, ExternalUser, Identifier, Role};
+use super::{AccountList, App, AppError, AppResult, NewExternalUser, Principal};
+use crate::domain::{CustomerName, EmailAddress, ExternalUser, Identifier, Role, Workspace};
 use crate::store::{Entity, ExternalUserFilter, Page, Paging};
 
 impl App {
@@ -14,7 +14,7 @@ impl App {
     pub async fn create_customer(
         &self,
         who: &Principal,
-        display_name: DisplayName,
+        display_name: CustomerName,
         email: EmailAddress,
     ) -> AppResult<ExternalUser> {
         who.require(Role::Admin)?;
@@ -24,12 +24,12 @@ impl App {
             channel_id: channel.id,
             external_id: None,
             identifier: Some(identifier),
-            name: Some(display_name),
+            name: None,
             tier_id: None,
             external_user_group_id: None,
             time_zone: None,
         };
-        self.create_external_user(who, new).await
+        self.insert_external_user_named(who, new, Some(display_name.into_string())).await
     }
 
     /// The customers (e-mail channel users) matching `query` in name or e-mail, oldest first.
@@ -54,5 +54,39 @@ impl App {
             return Err(AppError::NotFound(Entity::ExternalUser));
         }
         Ok(user)
+    }
+
+    /// The caller's service desk (its workspace).
+    pub async fn service_desk(&self, who: &Principal) -> AppResult<Workspace> {
+        who.require(Role::Agent)?;
+        Ok(self.store.service_desk(who.workspace_id()).await?)
+    }
+
+    /// The service desk `id` names (`None`: an id that is no UUID): the caller's workspace, or
+    /// `NotFound(Workspace)`.
+    pub async fn named_service_desk(&self, who: &Principal, id: Option<Uuid>) -> AppResult<Workspace> {
+        who.require(Role::Agent)?;
+        if id != Some(who.workspace_id()) {
+            return Err(AppError::NotFound(Entity::Workspace));
+        }
+        Ok(self.store.service_desk(who.workspace_id()).await?)
+    }
+
+    /// JSM's "add/remove customers to/from a service desk". Every customer of the workspace already
+    /// belongs to its one service desk, so this changes nothing; it checks that the desk is the
+    /// caller's and that every account is a customer (each unknown one reported by its index).
+    pub async fn check_service_desk_customers(
+        &self,
+        who: &Principal,
+        id: Option<Uuid>,
+        accounts: &AccountList<'_>,
+    ) -> AppResult<()> {
+        who.require(Role::Agent)?;
+        if id != Some(who.workspace_id()) {
+            return Err(AppError::NotFound(Entity::Workspace));
+        }
+        let users = accounts.distinct()?;
+        let unknown = self.store.unknown_customers(who.workspace_id(), &users).await?;
+        if unknown.is_empty() { Ok(()) } else { Err(AppError::Invalid(accounts.errors(&unknown))) }
     }
 }

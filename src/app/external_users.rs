@@ -36,6 +36,18 @@ pub struct AuthenticatedUser {
 
 impl App {
     pub async fn create_external_user(&self, who: &Principal, new: NewExternalUser) -> AppResult<ExternalUser> {
+        let name = new.name.clone().map(DisplayName::into_string);
+        self.insert_external_user_named(who, new, name).await
+    }
+
+    /// Creates the user of `new` under `name` (checked by the caller's contract: seed 001's
+    /// [`DisplayName`] or seed 004's customer name), ignoring `new.name`.
+    pub(super) async fn insert_external_user_named(
+        &self,
+        who: &Principal,
+        new: NewExternalUser,
+        name: Option<String>,
+    ) -> AppResult<ExternalUser> {
         who.require(Role::Agent)?;
         let now = Timestamp::now();
         let user = ExternalUser {
@@ -45,7 +57,7 @@ impl App {
             super_identity_id: Uuid::new_v4(),
             external_id: new.external_id.map(ExternalId::into_string),
             identifier: new.identifier.map(Identifier::into_string),
-            name: new.name.map(DisplayName::into_string),
+            name,
             tier_id: new.tier_id,
             external_user_group_id: new.external_user_group_id,
             blocked: false,

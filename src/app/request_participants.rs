@@ -25,7 +25,7 @@ impl AccountList<'_> {
     /// The distinct users in order. An entry that is no account id stands in as the nil id, which names
     /// nobody: the store then answers once, a missing request before any unknown account, and every
     /// unknown entry is reported together.
-    fn distinct(&self) -> AppResult<Vec<Uuid>> {
+    pub(super) fn distinct(&self) -> AppResult<Vec<Uuid>> {
         if self.users.is_empty() {
             return Err(AppError::invalid(self.field, "must name at least one account"));
         }
@@ -45,7 +45,7 @@ impl AccountList<'_> {
     }
 
     /// One error per entry that is no account id or is among `unknown`.
-    fn errors(&self, unknown: &[Uuid]) -> Vec<FieldError> {
+    pub(super) fn errors(&self, unknown: &[Uuid]) -> Vec<FieldError> {
         self.users
             .iter()
             .enumerate()

@@ -40,9 +40,42 @@ pub type DisplayName = BoundedText<3, 50>;
 /// identifies nobody, and 250 matches `externalId`.
 pub type Identifier = BoundedText<1, 250>;
 
+/// Seed 004: a customer's `displayName`, by JSM's own rule: 1 to 255 characters once trimmed, so not
+/// blank. Looser than seed 001's [`DisplayName`], which still rules `/api/v1/external-users`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerName(String);
+
+impl CustomerName {
+    pub const MAX: usize = 255;
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            Err("must not be blank".into())
+        } else if s.chars().count() > Self::MAX {
+            Err(format!("must be at most {} characters", Self::MAX))
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn customer_name_is_1_to_255_characters_and_not_blank() {
+        assert!(CustomerName::parse("Al").is_ok());
+        assert_eq!(CustomerName::parse(" J ").map(CustomerName::into_string), Ok("J".into()));
+        assert_eq!(CustomerName::parse("  "), Err("must not be blank".into()));
+        assert!(CustomerName::parse(&"é".repeat(255)).is_ok());
+        assert!(CustomerName::parse(&"é".repeat(256)).is_err());
+    }
 
     #[test]
     fn external_id_is_3_to_250_characters() {

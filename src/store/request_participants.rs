@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{Page, Paging, StoreResult};
-use crate::domain::{ExternalUser, Timestamp};
+use crate::domain::{ExternalUser, Timestamp, Workspace};
 
 /// How a request (a ticket) is named: by its id or by its number in the workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,10 @@ pub trait RequestParticipantStore: Send + Sync {
     async fn add_request_participants(&self, change: &ParticipantsChange<'_>) -> StoreResult<ParticipantsOutcome>;
     /// Removes those of the workspace's external users that participate; others are left alone.
     async fn remove_request_participants(&self, change: &ParticipantsChange<'_>) -> StoreResult<ParticipantsOutcome>;
+    /// The workspace, shown as its one service desk.
+    async fn service_desk(&self, workspace_id: Uuid) -> StoreResult<Workspace>;
+    /// Which of `users` are no customers (external users of the built-in e-mail channel) of the workspace.
+    async fn unknown_customers(&self, workspace_id: Uuid, users: &[Uuid]) -> StoreResult<Vec<Uuid>>;
 }
 
 /// Implements [`RequestParticipantStore`] for `$store` (database `$db`); `$begin` opens a write
@@ -64,7 +68,7 @@ macro_rules! impl_request_participant_store {
             use sqlx::QueryBuilder;
             use uuid::Uuid;
 
-            use crate::domain::ExternalUser;
+            use crate::domain::{ExternalUser, Timestamp, Workspace};
             use crate::store::request_participants::{
                 ParticipantsChange, ParticipantsOutcome, RequestParticipantStore, RequestRef,
             };
@@ -119,7 +123,7 @@ macro_rules! impl_request_participant_store {
 
             /// Which of `users` are not external users of the workspace (of its e-mail channel when
             /// `customers_only`).
-            async fn unknown(tx: &mut Tx, workspace_id: Uuid, users: &[Uuid], customers_only: bool) -> StoreResult<Vec<Uuid>> {
+            async fn unknown(tx: &mut Conn, workspace_id: Uuid, users: &[Uuid], customers_only: bool) -> StoreResult<Vec<Uuid>> {
                 if users.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -133,7 +137,7 @@ macro_rules! impl_request_participant_store {
                     list.push_bind(*id);
                 }
                 list.push_unseparated(")");
-                let found: Vec<Uuid> = qb.build_query_scalar().fetch_all(&mut **tx).await?;
+                let found: Vec<Uuid> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
                 Ok(users.iter().copied().filter(|id| !found.contains(id)).collect())
             }
 
@@ -163,7 +167,7 @@ macro_rules! impl_request_participant_store {
                     let $s = self;
                     let mut tx: Tx = $begin.await?;
                     let ticket = ticket_id(&mut *tx, ws, change.request).await?;
-                    let unknown = unknown(&mut tx, ws, change.users, true).await?;
+                    let unknown = unknown(&mut *tx, ws, change.users, true).await?;
                     if !unknown.is_empty() {
                         return Ok(ParticipantsOutcome::Unknown(unknown));
                     }
@@ -194,7 +198,7 @@ macro_rules! impl_request_participant_store {
                     let $s = self;
                     let mut tx: Tx = $begin.await?;
                     let ticket = ticket_id(&mut *tx, ws, change.request).await?;
-                    let unknown = unknown(&mut tx, ws, change.users, false).await?;
+                    let unknown = unknown(&mut *tx, ws, change.users, false).await?;
                     if !unknown.is_empty() {
                         return Ok(ParticipantsOutcome::Unknown(unknown));
                     }
@@ -211,6 +215,23 @@ macro_rules! impl_request_participant_store {
                     let found = page(&mut *tx, ws, ticket, change.paging).await?;
                     tx.commit().await?;
                     Ok(ParticipantsOutcome::Done(found))
+                }
+
+                #[tracing::instrument(skip_all)]
+                async fn service_desk(&self, workspace_id: Uuid) -> StoreResult<Workspace> {
+                    let row: Option<(Uuid, String, i64)> =
+                        sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+                            .bind(workspace_id)
+                            .fetch_optional(&self.read)
+                            .await?;
+                    let (id, name, created_at) = row.ok_or(StoreError::NotFound(Entity::Workspace))?;
+                    Ok(Workspace { id, name, created_at: Timestamp::from_micros(created_at) })
+                }
+
+                #[tracing::instrument(skip_all)]
+                async fn unknown_customers(&self, workspace_id: Uuid, users: &[Uuid]) -> StoreResult<Vec<Uuid>> {
+                    let mut conn = self.read.acquire().await?;
+                    unknown(&mut *conn, workspace_id, users, true).await
                 }
             }
         }

@@ -159,11 +159,15 @@ on_both_backends! {
         assert_eq!(beyond.body["size"], 0);
         assert_eq!(beyond.body["isLastPage"], true);
 
-        for bad in ["start=-1", "limit=0", "limit=101", "limit=abc"] {
+        for bad in ["start=-1", "limit=0", "limit=abc"] {
             let r = app.get(&format!("{}?{bad}", path(&t))).await;
             assert_eq!(r.status, 400, "{bad}");
             assert!(r.body["errorMessage"].is_string());
         }
+        // Above the maximum is capped, as JSM does, and the page says so.
+        let capped = app.get(&format!("{}?limit=1000", path(&t))).await;
+        assert_eq!(capped.status, 200, "{:?}", capped.body);
+        assert_eq!(capped.body["limit"], 100);
     }
 
     async fn an_unknown_request_is_404_in_the_jsm_envelope(app) {

@@ -14,6 +14,10 @@ async fn create(app: &TestApp, auth: Option<&str>, query: &str, body: &Value) ->
     app.send("POST", &format!("/rest/servicedeskapi/customer{query}"), auth, Some(&body.to_string())).await
 }
 
+fn desk_path(app: &TestApp) -> String {
+    format!("/rest/servicedeskapi/servicedesk/{}/customer", app.workspace_id)
+}
+
 async fn agent_key(app: &TestApp) -> String {
     app.post("/api/v1/api-keys", &json!({"name": "agent", "role": "agent"})).await.body["key"]
         .as_str()
@@ -82,7 +86,7 @@ on_both_backends! {
     }
 
     async fn invalid_bodies_are_400_naming_every_field(app) {
-        let r = create(&app, Some(&app.key), "", &json!({"displayName": "Al", "email": "nope"})).await;
+        let r = create(&app, Some(&app.key), "", &json!({"displayName": " ", "email": "nope"})).await;
         assert_eq!(r.status, 400);
         assert_eq!(r.body["i18nErrorMessage"]["parameters"], json!(["displayName", "email"]));
         let r = create(&app, Some(&app.key), "", &json!({})).await;
@@ -145,5 +149,141 @@ on_both_backends! {
         let (_, other_key, _) = app.other_workspace().await;
         let r = app.send("GET", &format!("/rest/api/2/user?accountId={}", c["accountId"].as_str().unwrap()), Some(&other_key), None).await;
         assert_eq!(r.status, 404);
+    }
+
+    async fn server_info_is_public_and_reports_jira_cloud_version_numbers(app) {
+        for path in ["/rest/api/2/serverInfo", "/rest/api/3/serverInfo"] {
+            let r = app.send("GET", path, None, None).await;
+            assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+            assert_eq!(r.body["baseUrl"], app.base.as_str());
+            assert_eq!(r.body["version"], "1001.0.0");
+            assert_eq!(r.body["versionNumbers"], json!([1001, 0, 0]));
+            assert_eq!(r.body["deploymentType"], "Cloud");
+            assert!(r.body["buildNumber"].is_i64());
+            assert!(r.body["buildDate"].is_string());
+            assert!(r.body["serverTime"].as_str().unwrap().ends_with('Z'));
+            assert_eq!(r.body["scmInfo"], "");
+            assert_eq!(r.body["serverTitle"], "Frontdesk");
+        }
+    }
+
+    async fn info_and_service_desks_show_the_workspace_as_its_one_desk(app) {
+        let info = app.get("/rest/servicedeskapi/info").await;
+        assert_eq!(info.status, 200, "{:?}", info.body);
+        assert!(info.body["version"].is_string());
+        assert!(info.body["platformVersion"].is_string());
+        assert_eq!(info.body["isLicensedForUse"], true);
+        assert!(info.body["_links"]["self"].as_str().unwrap().starts_with(&app.base));
+        assert_eq!(app.send("GET", "/rest/servicedeskapi/info", None, None).await.status, 401);
+
+        let list = app.get("/rest/servicedeskapi/servicedesk").await;
+        assert_eq!(list.status, 200, "{:?}", list.body);
+        assert_eq!(list.body["size"], 1);
+        assert_eq!(list.body["isLastPage"], true);
+        let desk = &list.body["values"][0];
+        assert_eq!(desk["id"], app.workspace_id.as_str());
+        assert_eq!(desk["projectKey"], "FD");
+        assert!(desk["projectId"].is_string());
+        assert!(desk["projectName"].is_string());
+        let self_link = format!("{}/rest/servicedeskapi/servicedesk/{}", app.base, app.workspace_id);
+        assert_eq!(desk["_links"]["self"], self_link.as_str());
+
+        let one = app.get(&format!("/rest/servicedeskapi/servicedesk/{}", app.workspace_id)).await;
+        assert_eq!(one.status, 200, "{:?}", one.body);
+        assert_eq!(&one.body, desk);
+        for other in ["3c90c3cc-0d44-4b50-8888-8dd25736052a", "1"] {
+            let r = app.get(&format!("/rest/servicedeskapi/servicedesk/{other}")).await;
+            assert_eq!(r.status, 404, "{other}");
+            assert_eq!(r.body["i18nErrorMessage"]["i18nKey"], "sd.api.error.servicedesk.not.found");
+        }
+        let agent = agent_key(&app).await;
+        assert_eq!(app.send("GET", "/rest/servicedeskapi/servicedesk", Some(&agent), None).await.status, 200);
+        assert_eq!(app.get("/rest/servicedeskapi/servicedesk?start=1").await.body["size"], 0);
+    }
+
+    async fn adding_or_removing_desk_customers_checks_every_account(app) {
+        let fred_id = create(&app, Some(&app.key), "", &fred()).await.body["accountId"].as_str().unwrap().to_owned();
+        let path = desk_path(&app);
+        for method in ["POST", "DELETE"] {
+            let r = app.send(method, &path, Some(&app.key), Some(&json!({"accountIds": [fred_id]}).to_string())).await;
+            assert_eq!(r.status, 204, "{method}: {:?}", r.body);
+            let r = app.send(method, &path, Some(&app.key), Some(&json!({"usernames": [fred_id]}).to_string())).await;
+            assert_eq!(r.status, 204, "{method} usernames: {:?}", r.body);
+            let unknown = format!("qm:{}:{}", app.workspace_id, uuid::Uuid::new_v4().simple());
+            let body = json!({"accountIds": [fred_id, unknown, "nobody"]}).to_string();
+            let r = app.send(method, &path, Some(&app.key), Some(&body)).await;
+            assert_eq!(r.status, 400, "{method}: {:?}", r.body);
+            assert_eq!(r.body["i18nErrorMessage"]["parameters"], json!(["accountIds[1]", "accountIds[2]"]));
+            let r = app.send(method, &path, Some(&app.key), Some("{}")).await;
+            assert_eq!(r.status, 400);
+            let other = "/rest/servicedeskapi/servicedesk/3c90c3cc-0d44-4b50-8888-8dd25736052a/customer";
+            let r = app.send(method, other, Some(&app.key), Some(&json!({"accountIds": [fred_id]}).to_string())).await;
+            assert_eq!(r.status, 404);
+            assert_eq!(r.body["i18nErrorMessage"]["i18nKey"], "sd.api.error.servicedesk.not.found");
+            let r = app.send(method, &path, None, Some(&json!({"accountIds": [fred_id]}).to_string())).await;
+            assert_eq!(r.status, 401);
+        }
+        // Still a customer afterwards: removal never deletes.
+        assert_eq!(app.get(&path).await.body["size"], 1);
+        // The external user of another channel is no customer.
+        let (_, other_key, _) = app.other_workspace().await;
+        let theirs = create(&app, Some(&other_key), "", &fred()).await.body["accountId"].as_str().unwrap().to_owned();
+        let r = app.send("POST", &path, Some(&app.key), Some(&json!({"accountIds": [theirs]}).to_string())).await;
+        assert_eq!(r.status, 400);
+    }
+
+    async fn display_name_follows_jsm_limits_not_seed_001s(app) {
+        let short = create(&app, Some(&app.key), "", &json!({"displayName": "Al", "email": "al@example.com"})).await;
+        assert_eq!(short.status, 201, "{:?}", short.body);
+        assert_eq!(short.body["displayName"], "Al");
+        let long = "é".repeat(255);
+        let r = create(&app, Some(&app.key), "", &json!({"displayName": long, "email": "long@example.com"})).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        for bad in [json!(""), json!("   "), json!("x".repeat(256)), json!(7)] {
+            let r = create(&app, Some(&app.key), "", &json!({"displayName": bad, "email": "bad@example.com"})).await;
+            assert_eq!(r.status, 400, "{bad}");
+            assert_eq!(r.body["i18nErrorMessage"]["parameters"], json!(["displayName"]));
+        }
+        // Seed 001's own rule still holds on its own contract.
+        let r = app.post("/api/v1/external-users", &json!({
+            "channelId": app.email_channel_id, "externalId": null, "identifier": "x@example.com",
+            "name": "Al", "tierId": null, "externalUserGroupId": null
+        })).await;
+        assert_eq!(r.status, 400, "{:?}", r.body);
+    }
+
+    async fn an_agent_key_is_forbidden_before_its_body_is_read(app) {
+        let agent = agent_key(&app).await;
+        for body in ["{not json", "{}", r#"{"displayName": "", "email": "nope"}"#] {
+            let r = app.send("POST", "/rest/servicedeskapi/customer", Some(&agent), Some(body)).await;
+            assert_eq!(r.status, 403, "{body}: {:?}", r.body);
+        }
+    }
+
+    async fn a_customers_limit_above_the_maximum_is_capped(app) {
+        create(&app, Some(&app.key), "", &fred()).await;
+        let r = app.get(&format!("{}?limit=1000", desk_path(&app))).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["limit"], 100);
+        assert_eq!(r.body["size"], 1);
+        assert_eq!(app.get(&format!("{}?limit=0", desk_path(&app))).await.status, 400);
+    }
+
+    async fn unknown_methods_are_405_in_the_jsm_envelope(app) {
+        let paths = [
+            "/rest/servicedeskapi/customer".to_owned(),
+            desk_path(&app),
+            "/rest/servicedeskapi/request/FD-1/participant".to_owned(),
+            "/rest/servicedeskapi/servicedesk".to_owned(),
+            "/rest/servicedeskapi/info".to_owned(),
+            "/rest/api/2/serverInfo".to_owned(),
+            "/rest/api/2/user".to_owned(),
+        ];
+        for path in paths {
+            let r = app.send("PATCH", &path, Some(&app.key), Some("{}")).await;
+            assert_eq!(r.status, 405, "{path}");
+            assert!(r.body["errorMessage"].is_string(), "{path}: {:?}", r.body);
+            assert!(r.body["i18nErrorMessage"]["i18nKey"].is_string());
+        }
     }
 }

@@ -124,9 +124,9 @@ on_both_backends! {
         assert_eq!(r.status, 400, "{}", r.text);
         assert!(r.content_type.starts_with("application/xml"), "{}", r.content_type);
         assert!(r.text.contains("<UserResponse><ResponseStatus><ErrorCode>ValidationException</ErrorCode>"), "{}", r.text);
-        // Email "String" is no address, WebsiteRole "String" no role, Password "String" too short;
-        // the nil GUIDs in Groups/Folders and Id, CompanyId, Status are placeholders and ignored.
-        assert_eq!(r.xml_field_names(), ["Email", "WebsiteRole", "Password"]);
+        // Email "String" is no address, WebsiteRole "String" no role (Password "String" is a fine
+        // six characters); the nil GUIDs in Groups/Folders and Id, CompanyId, Status are placeholders.
+        assert_eq!(r.xml_field_names(), ["Email", "WebsiteRole"]);
         assert!(r.text.contains("<Errors><ResponseError><ErrorCode>Email</ErrorCode><FieldName>Email</FieldName>"), "{}", r.text);
     }
 
@@ -238,6 +238,69 @@ on_both_backends! {
         let r = raw(&app, "POST", "/api/v1/suser/search?format=json", Some(&app.key), None, None).await;
         assert_eq!(r.status, 405);
         assert_eq!(r.json()["ResponseStatus"]["ErrorCode"], "MethodNotAllowed");
+    }
+
+    async fn the_seed_example_with_only_email_and_role_filled_in_passes(app) {
+        let body = SEED_XML
+            .replace("<Email>String</Email>", "<Email>fixture@example.com</Email>")
+            .replace("<WebsiteRole>String</WebsiteRole>", "<WebsiteRole>Agent</WebsiteRole>");
+        let r = raw(&app, "POST", "/api/v1/suser", Some(&app.key), None, Some(body)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.xml("Status").as_deref(), Some("Invited"));
+    }
+
+    async fn a_user_beside_other_keys_is_unwrapped_in_json_and_xml(app) {
+        let body = json!({"ProviderId": 0, "IntegrationKey": app.key, "User": {"Email": "wrapped@example.com", "FirstName": "Wren"}});
+        let r = raw(&app, "POST", "/api/v1/suser", None, Some("application/json"), Some(body.to_string())).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let id = r.json()["User"]["Id"].as_str().unwrap().to_owned();
+        let got = raw(&app, "GET", &format!("/api/v1/suser?Id={id}&format=json"), Some(&app.key), None, None).await;
+        assert_eq!(got.json()["User"]["FirstName"], "Wren");
+
+        let xml = format!("<UserRequest><ProviderId>0</ProviderId><IntegrationKey>{}</IntegrationKey>\
+                           <SUser><Email>wrapped-xml@example.com</Email></SUser></UserRequest>", app.key);
+        let r = raw(&app, "POST", "/api/v1/suser", None, Some("application/xml"), Some(xml)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let two = "<UserRequest><User><Email>a@example.com</Email></User><User><Email>b@example.com</Email></User></UserRequest>";
+        let r = raw(&app, "POST", "/api/v1/suser", Some(&app.key), Some("application/xml"), Some(two.into())).await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert_eq!(r.xml_field_names(), ["Body"]);
+    }
+
+    async fn curl_default_media_types_are_sniffed(app) {
+        for ct in ["application/x-www-form-urlencoded", "text/plain; charset=utf-8", "application/octet-stream"] {
+            let email = format!("json-{}@example.com", ct.len());
+            let r = raw(&app, "POST", "/api/v1/suser", Some(&app.key), Some(ct), Some(json!({"Email": email}).to_string())).await;
+            assert_eq!(r.status, 200, "{ct}: {}", r.text);
+            assert_eq!(r.json()["User"]["Status"], "Invited", "answered in the body's format");
+            let xml = format!("  <User><Email>xml-{}@example.com</Email></User>", ct.len());
+            let r = raw(&app, "POST", "/api/v1/suser", Some(&app.key), Some(ct), Some(xml)).await;
+            assert_eq!(r.status, 200, "{ct}: {}", r.text);
+            assert_eq!(r.xml("Status").as_deref(), Some("Invited"));
+        }
+    }
+
+    async fn an_agent_key_is_forbidden_before_its_body_is_read(app) {
+        let agent = app.post("/api/v1/api-keys", &json!({"name": "agent", "role": "agent"})).await.body["key"].as_str().unwrap().to_owned();
+        for (ct, body) in [("application/json", "{not json"), ("application/json", r#"{"Email": "nope"}"#), ("application/xml", "<User><Email>")] {
+            let r = raw(&app, "POST", "/api/v1/suser", Some(&agent), Some(ct), Some(body.into())).await;
+            assert_eq!(r.status, 403, "{body}: {}", r.text);
+        }
+    }
+
+    async fn id_parameters_accept_any_guid_with_or_without_dashes(app) {
+        let (id, _) = invited(&app, "guid@example.com", None).await;
+        for form in [id.to_string(), id.simple().to_string(), id.to_string().to_uppercase()] {
+            let r = raw(&app, "GET", &format!("/api/v1/suser?Id={form}&format=json"), Some(&app.key), None, None).await;
+            assert_eq!(r.status, 200, "{form}: {}", r.text);
+        }
+        // A GUID outside versions 1-8 names nobody here but is a well-formed GUID: 404, not 400.
+        let r = raw(&app, "GET", "/api/v1/suser?Id=12345678-1234-0234-c234-123456789012&format=json", Some(&app.key), None, None).await;
+        assert_eq!(r.status, 404, "{}", r.text);
+        let r = raw(&app, "DELETE", &format!("/api/v1/suser?Id={}&format=json", id.simple()), Some(&app.key), None, None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = raw(&app, "GET", "/api/v1/suser?Id=not-a-guid&format=json", Some(&app.key), None, None).await;
+        assert_eq!(r.status, 400);
     }
 
     async fn other_media_types_are_415(app) {

@@ -309,7 +309,7 @@ on_both_backends! {
         let path = format!("/settings/invitation/{token}");
         let short = b.post(&path, &[("csrf_token", &page.csrf()), ("password", "short"), ("confirm", "short")], &[]).await;
         assert_eq!(short.status, 422);
-        assert!(short.body.contains("must be at least 8 characters"));
+        assert!(short.body.contains("must be at least 6 characters"));
         let mismatch = b.post(&path, &[("csrf_token", &page.csrf()), ("password", PASSWORD), ("confirm", "other one!")], &[]).await;
         assert!(mismatch.body.contains("does not match"));
         let done = b.post(&path, &[("csrf_token", &page.csrf()), ("password", PASSWORD), ("confirm", PASSWORD)], &[]).await;

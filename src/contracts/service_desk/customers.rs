@@ -9,25 +9,36 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::error::{DeskError, DeskResult};
+use super::error::{DeskError, DeskResult, not_allowed};
 use crate::app::{AppError, Principal, credential};
 use crate::contracts::AppState;
 use crate::contracts::body::{Fields, QueryParams, parsed};
 use crate::contracts::extract::{RawBody, authorization, basic_credentials};
-use crate::domain::{DisplayName, EmailAddress, ExternalUser};
+use crate::domain::{CustomerName, EmailAddress, ExternalUser, Role};
 use crate::store::{Entity, Page, Paging};
 
-pub(super) const DEFAULT_LIMIT: i64 = 50;
-pub(super) const MAX_LIMIT: i64 = 100;
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 100;
 /// Customers carry no time zone of their own until one is set; the server speaks UTC.
 const DEFAULT_TIME_ZONE: &str = "UTC";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/rest/servicedeskapi/customer", post(create))
-        .route("/rest/servicedeskapi/servicedesk/{service_desk_id}/customer", get(list))
-        .route("/rest/servicedeskapi/customer/{account_id}/avatar", get(avatar))
-        .route("/rest/api/2/user", get(get_user))
+        .route("/rest/servicedeskapi/customer", post(create).fallback(not_allowed))
+        .route(
+            "/rest/servicedeskapi/servicedesk/{service_desk_id}/customer",
+            super::desk::customer_routes().get(list).fallback(not_allowed),
+        )
+        .route("/rest/servicedeskapi/customer/{account_id}/avatar", get(avatar).fallback(not_allowed))
+        .route("/rest/api/2/user", get(get_user).fallback(not_allowed))
+}
+
+/// `start` (0-based, default 0) and `limit` (default 50) from the query string. A `limit` above 100 is
+/// capped, as JSM does (the page's `limit` shows the cap); below 1 or no integer is an error.
+pub(super) fn read_paging(q: &mut QueryParams) -> Paging {
+    let offset = q.integer("start", 0, i64::from(i32::MAX), 0);
+    let limit = q.integer("limit", 1, i64::MAX, DEFAULT_LIMIT).min(MAX_LIMIT);
+    Paging { offset, limit }
 }
 
 /// JSM's `accountId`: `qm:<workspace id>:<external user id as 32 hex digits>`.
@@ -91,8 +102,10 @@ async fn create(
     let strict_conflict = q.string("strictConflictStatusCode").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let strict = |error: AppError| DeskError { error, strict_conflict };
     let who = principal(&s, &headers).await.map_err(strict)?;
+    // The permission before the body: a key that may not create learns nothing about its body.
+    who.require(Role::Admin).map_err(strict)?;
     let mut f = Fields::parse(&body).map_err(strict)?;
-    let display_name = f.required("displayName", parsed(|v| DisplayName::parse(v.trim())));
+    let display_name = f.required("displayName", parsed(CustomerName::parse));
     let email = f.required("email", parsed(|v| EmailAddress::parse(v.trim()).map_err(str::to_owned)));
     let (display_name, email) = f.complete((|| Some((display_name?, email?)))()).map_err(strict)?;
     let user = s.app.create_customer(&who, display_name, email).await.map_err(strict)?;
@@ -111,8 +124,7 @@ async fn list(
         return Err(AppError::NotFound(Entity::Workspace).into());
     }
     let mut q = QueryParams::parse(raw.as_deref());
-    let start = q.integer("start", 0, i64::from(i32::MAX), 0);
-    let limit = q.integer("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
+    let Paging { offset: start, limit } = read_paging(&mut q);
     let query = q.search("query");
     q.finish()?;
     let page = s.app.list_customers(&who, query.clone(), Paging { offset: start, limit }).await?;

@@ -80,3 +80,8 @@ impl IntoResponse for DeskError {
 }
 
 pub type DeskResult<T> = Result<T, DeskError>;
+
+/// Any method a JSM route does not answer: 405 in the JSM envelope.
+pub async fn not_allowed() -> Response {
+    body(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.", "sd.api.error.method.not.allowed", vec![])
+}

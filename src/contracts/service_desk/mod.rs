@@ -5,6 +5,7 @@
 //! clients send `email:api_token`). See docs/contracts.md.
 
 mod customers;
+mod desk;
 pub mod error;
 mod participants;
 
@@ -15,6 +16,13 @@ use super::AppState;
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/rest/servicedeskapi/customer"),
     ("GET", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer"),
+    ("POST", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer"),
+    ("DELETE", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer"),
+    ("GET", "/rest/api/2/serverInfo"),
+    ("GET", "/rest/api/3/serverInfo"),
+    ("GET", "/rest/servicedeskapi/info"),
+    ("GET", "/rest/servicedeskapi/servicedesk"),
+    ("GET", "/rest/servicedeskapi/servicedesk/{serviceDeskId}"),
     ("GET", "/rest/servicedeskapi/customer/{accountId}/avatar"),
     ("GET", "/rest/api/2/user"),
     ("GET", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
@@ -25,5 +33,5 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router() -> Router<AppState> {
-    customers::router().merge(participants::router())
+    customers::router().merge(participants::router()).merge(desk::router())
 }

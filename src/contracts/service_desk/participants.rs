@@ -8,8 +8,8 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::customers::{DEFAULT_LIMIT, MAX_LIMIT, base, paged_users, parse_account_id, principal};
-use super::error::{DeskError, DeskResult};
+use super::customers::{base, paged_users, parse_account_id, principal, read_paging};
+use super::error::{DeskError, DeskResult, not_allowed};
 use crate::app::{AccountList, AppError, Principal};
 use crate::contracts::AppState;
 use crate::contracts::body::{Fields, QueryParams};
@@ -21,8 +21,10 @@ use crate::store::{Entity, Page, Paging, RequestRef};
 pub const KEY_PREFIX: &str = "FD-";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/rest/servicedeskapi/request/{issue_id_or_key}/participant", get(list).post(add).delete(remove))
+    Router::new().route(
+        "/rest/servicedeskapi/request/{issue_id_or_key}/participant",
+        get(list).post(add).delete(remove).fallback(not_allowed),
+    )
 }
 
 /// `issueIdOrKey`: the ticket's id (a UUID), its number (JSM's numeric issue id) or `FD-<number>`
@@ -42,18 +44,16 @@ fn request_ref(raw: &str) -> Result<RequestRef, AppError> {
     number(digits).map(RequestRef::Number).ok_or(AppError::NotFound(Entity::Ticket))
 }
 
-/// `start` (0-based, default 0) and `limit` (1..100, default 50) from the query string.
 fn paging(raw: Option<&str>) -> Result<Paging, AppError> {
     let mut q = QueryParams::parse(raw);
-    let offset = q.integer("start", 0, i64::from(i32::MAX), 0);
-    let limit = q.integer("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
+    let paging = read_paging(&mut q);
     q.finish()?;
-    Ok(Paging { offset, limit })
+    Ok(paging)
 }
 
 /// `{"accountIds": [...]}`, or the legacy `{"usernames": [...]}` (JSM Cloud's usernames are account ids
 /// too). Every entry that is no string or no account id of `who`'s workspace is reported by its index.
-fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountList<'static>, AppError> {
+pub(super) fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountList<'static>, AppError> {
     let mut f = Fields::parse(body)?;
     let field = if f.has("accountIds") || !f.has("usernames") { "accountIds" } else { "usernames" };
     if field == "accountIds" && f.has("usernames") {

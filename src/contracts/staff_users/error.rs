@@ -27,29 +27,50 @@ impl Format {
         }
     }
 
-    /// The request body's format: `Content-Type` JSON or XML, XML when none is given (seed 003);
-    /// `None` for any other media type.
-    pub fn of_request(headers: &HeaderMap) -> Option<Self> {
-        match headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::trim) {
-            None | Some("") => Some(Format::Xml),
-            Some(ct) => Self::from_media_type(ct),
+    /// The request body's format: `Content-Type` JSON or XML, XML when none is given (seed 003). The
+    /// media types clients send without being asked (`curl -d`'s form type, `text/plain`,
+    /// `application/octet-stream`) are sniffed: a leading `<` is XML, `{` is JSON. `None` otherwise.
+    pub fn of_request(headers: &HeaderMap, body: &[u8]) -> Option<Self> {
+        let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
+        if ct.is_empty() {
+            return Some(Format::Xml);
+        }
+        if let Some(f) = Self::from_media_type(ct) {
+            return Some(f);
+        }
+        let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if !matches!(essence.as_str(), "application/x-www-form-urlencoded" | "text/plain" | "application/octet-stream")
+        {
+            return None;
+        }
+        Self::sniff(body)
+    }
+
+    /// The format a body's first character shows (after white space and a byte order mark).
+    fn sniff(body: &[u8]) -> Option<Self> {
+        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+        match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'<') => Some(Format::Xml),
+            Some(b'{') => Some(Format::Json),
+            _ => None,
         }
     }
 
     /// The response's format: `?format=json|xml` (the product's own switch), else an `Accept` naming
     /// JSON or XML, else the request's `Content-Type`, else XML.
     pub fn of_response(headers: &HeaderMap, format_param: Option<&str>) -> Self {
+        Self::asked_for(headers, format_param).unwrap_or(Format::Xml)
+    }
+
+    /// The response format the request names, if it names one (see [`Format::of_response`]).
+    pub fn asked_for(headers: &HeaderMap, format_param: Option<&str>) -> Option<Self> {
         if let Some(f) = format_param.and_then(Self::from_media_type) {
-            return f;
+            return Some(f);
         }
         if let Some(f) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).and_then(Self::from_media_type) {
-            return f;
+            return Some(f);
         }
-        headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Self::from_media_type)
-            .unwrap_or(Format::Xml)
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(Self::from_media_type)
     }
 
     pub fn respond(self, status: StatusCode, root: &str, body: &Out) -> Response {
@@ -136,7 +157,7 @@ impl IntoResponse for UsersError {
             Failure::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UnsupportedMediaType",
-                "The body must be application/json or application/xml.".into(),
+                "The body must be JSON or XML (application/json or application/xml).".into(),
                 vec![],
             ),
             Failure::MethodNotAllowed => {

@@ -80,12 +80,22 @@ impl Query {
 /// One request's format and response root, so every failure renders the same way.
 struct Ctx {
     format: Format,
+    /// Whether the request named the response format (else the body's sniffed format is used).
+    asked: bool,
     root: &'static str,
 }
 
 impl Ctx {
     fn new(headers: &HeaderMap, q: &Query, root: &'static str) -> Self {
-        Ctx { format: Format::of_response(headers, q.get("format")), root }
+        let asked = Format::asked_for(headers, q.get("format"));
+        Ctx { format: asked.unwrap_or(Format::Xml), asked: asked.is_some(), root }
+    }
+
+    /// Answers in the body's format when the request named none (a sniffed `curl -d` body).
+    fn answer_like(&mut self, body: Format) {
+        if !self.asked {
+            self.format = body;
+        }
     }
 
     fn fail(&self, e: impl Into<FailureOf>) -> UsersError {
@@ -125,23 +135,15 @@ async fn principal(
     s.app.api_key_principal(header.or(q.get("IntegrationKey")).or(body_key)).await
 }
 
-/// Reads a JSON or XML user body into an object keyed by the seed's names.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, FailureOf> {
-    let format = Format::of_request(headers).ok_or(Failure::UnsupportedMediaType)?;
+/// Reads a JSON or XML user body into an object keyed by the seed's names; also says which format it
+/// was in.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<(Format, Map<String, Value>), FailureOf> {
     let bytes = read_limited(body).await?;
+    let format = Format::of_request(headers, &bytes).ok_or(Failure::UnsupportedMediaType)?;
     let object = match format {
         Format::Xml => xml::parse(&bytes, USER_ROOTS)?.1,
         Format::Json => match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(mut o)) => {
-                // `{"User": {...}}` as well as the bare user.
-                match o.keys().find(|k| USER_ROOTS.iter().any(|r| r.eq_ignore_ascii_case(k))).cloned() {
-                    Some(k) if o.len() == 1 && o[&k].is_object() => match o.remove(&k) {
-                        Some(Value::Object(inner)) => inner,
-                        _ => o,
-                    },
-                    _ => o,
-                }
-            }
+            Ok(Value::Object(o)) => unwrap_user(o),
             Ok(_) => return Err(AppError::invalid("body", "must be a JSON object").into()),
             Err(e) => return Err(AppError::invalid("body", format!("is not valid JSON: {e}")).into()),
         },
@@ -152,7 +154,28 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>
             canonical.insert((*name).to_owned(), v);
         }
     }
-    Ok(canonical)
+    Ok((format, canonical))
+}
+
+/// `{"User": {...}}` as well as the bare user, also beside other keys (the request DTO's
+/// `{"ProviderId": 0, "IntegrationKey": "…", "User": {...}}`): the user's own keys win, the others
+/// (`IntegrationKey`) are taken from the top level.
+fn unwrap_user(mut o: Map<String, Value>) -> Map<String, Value> {
+    let key = o.iter().find(|(k, v)| USER_ROOTS.iter().any(|r| r.eq_ignore_ascii_case(k)) && v.is_object());
+    let Some(key) = key.map(|(k, _)| k.clone()) else { return o };
+    let Some(Value::Object(mut inner)) = o.remove(&key) else { return o };
+    for (k, v) in o {
+        if !inner.keys().any(|i| i.eq_ignore_ascii_case(&k)) {
+            inner.insert(k, v);
+        }
+    }
+    inner
+}
+
+/// A GUID query parameter: any GUID, with or without dashes (ServiceStack reads them so), not only
+/// seed 000's version 1-8 pattern.
+fn guid(raw: &str) -> Option<Uuid> {
+    Uuid::try_parse(raw.trim()).ok()
 }
 
 /// A text value; `null` and empty text (an empty XML element) count as absent.
@@ -278,10 +301,16 @@ async fn create(
     body: Body,
 ) -> UsersResult<Response> {
     let q = Query::parse(raw.as_deref());
-    let ctx = Ctx::new(&headers, &q, USER_RESPONSE);
-    let o = read_body(&headers, body).await.map_err(|e| ctx.fail(e))?;
-    let body_key = o.get("IntegrationKey").and_then(Value::as_str);
+    let mut ctx = Ctx::new(&headers, &q, USER_RESPONSE);
+    let read = read_body(&headers, body).await;
+    if let Ok((format, _)) = &read {
+        ctx.answer_like(*format);
+    }
+    // Who asks, and whether they may, before what the body says: an agent key gets 403 for any body.
+    let body_key = read.as_ref().ok().and_then(|(_, o)| o.get("IntegrationKey")).and_then(Value::as_str);
     let who = principal(&s, &headers, &q, body_key).await.map_err(|e| ctx.fail(e))?;
+    who.require(Role::Admin).map_err(|e| ctx.fail(e))?;
+    let (_, o) = read.map_err(|e| ctx.fail(e))?;
     let invite = read_invite(&o).map_err(|e| ctx.fail(e))?;
     let created = s.app.invite_staff_user(&who, invite).await.map_err(|e| ctx.fail(e))?;
     let user = Out::Object(vec![
@@ -294,7 +323,7 @@ async fn create(
 /// Which of `Id`, `Email`, `ExternalId` names the user (the first given, in that order).
 fn user_key(q: &Query) -> Result<StaffKey<'_>, AppError> {
     if let Some(id) = q.get("Id") {
-        return parse_uuid(id).map(StaffKey::Id).ok_or_else(|| AppError::invalid("Id", "must be a valid GUID"));
+        return guid(id).map(StaffKey::Id).ok_or_else(|| AppError::invalid("Id", "must be a valid GUID"));
     }
     if let Some(email) = q.get("Email") {
         return Ok(StaffKey::Email(email));
@@ -320,7 +349,7 @@ async fn remove(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): Ra
     let ctx = Ctx::new(&headers, &q, USER_RESPONSE);
     let who = principal(&s, &headers, &q, None).await.map_err(|e| ctx.fail(e))?;
     let id = match q.get("Id") {
-        Some(id) => parse_uuid(id).ok_or_else(|| AppError::invalid("Id", "must be a valid GUID")),
+        Some(id) => guid(id).ok_or_else(|| AppError::invalid("Id", "must be a valid GUID")),
         None => Err(AppError::invalid("Id", "is required")),
     }
     .map_err(|e| ctx.fail(e))?;
@@ -386,8 +415,9 @@ async fn accept(
     body: Body,
 ) -> UsersResult<Response> {
     let q = Query::parse(raw.as_deref());
-    let ctx = Ctx::new(&headers, &q, USER_RESPONSE);
-    let o = read_body(&headers, body).await.map_err(|e| ctx.fail(e))?;
+    let mut ctx = Ctx::new(&headers, &q, USER_RESPONSE);
+    let (format, o) = read_body(&headers, body).await.map_err(|e| ctx.fail(e))?;
+    ctx.answer_like(format);
     let mut f = Fields::from_object(Map::new());
     let token = text(&o, "Token", &mut f);
     if token.is_none() {

@@ -119,15 +119,36 @@ pub fn parse(body: &[u8], roots: &[&str]) -> Result<(String, Map<String, Value>)
         return Err(bad("is not well-formed XML: unclosed element"));
     }
     let root = root.ok_or_else(|| bad("must be an XML document"))?;
-    if !roots.iter().any(|r| r.eq_ignore_ascii_case(&root.name)) {
-        return Err(bad(format!("must have the root element <{}>", roots.first().copied().unwrap_or_default())));
+    let is_payload = |n: &Node| roots.iter().any(|r| r.eq_ignore_ascii_case(&n.name));
+    if is_payload(&root) {
+        return Ok((root.name.clone(), children(root.children)));
     }
+    // A request DTO around the payload (`<UserRequest><IntegrationKey>…</IntegrationKey><User>…</User>
+    // </UserRequest>`): its one payload child, plus the wrapper's other elements it does not have.
+    let (mut payload, others): (Vec<Node>, Vec<Node>) = root.children.into_iter().partition(is_payload);
+    let (Some(inner), true) = (payload.pop(), payload.is_empty()) else {
+        return Err(bad(format!(
+            "must have the root element <{0}> or hold a single <{0}>",
+            roots.first().copied().unwrap_or_default()
+        )));
+    };
+    let name = inner.name.clone();
+    let mut object = children(inner.children);
+    for (k, v) in children(others) {
+        if !object.keys().any(|i| i.eq_ignore_ascii_case(&k)) {
+            object.insert(k, v);
+        }
+    }
+    Ok((name, object))
+}
+
+fn children(nodes: Vec<Node>) -> Map<String, Value> {
     let mut object = Map::new();
-    for child in root.children {
+    for child in nodes {
         let name = child.name.clone();
         object.insert(name, to_value(child));
     }
-    Ok((root.name, object))
+    object
 }
 
 /// A leaf is its text (`null` when `nil`); an element with children is a list of ids: each `<Id>`
@@ -244,12 +265,25 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_payload_inside_a_request_wrapper() {
+        let (root, o) = parse(
+            b"<UserRequest><IntegrationKey>k</IntegrationKey><User><Email>a@b.co</Email></User></UserRequest>",
+            &["User", "SUser"],
+        )
+        .unwrap();
+        assert_eq!(root, "User");
+        assert_eq!(o["Email"], "a@b.co");
+        assert_eq!(o["IntegrationKey"], "k");
+    }
+
+    #[test]
     fn refuses_doctype_unknown_entities_depth_and_wrong_root() {
         assert!(parse(b"<!DOCTYPE User [<!ENTITY a \"b\">]><User/>", &["User"]).is_err());
         assert!(parse(b"<User><Email>&xxe;</Email></User>", &["User"]).is_err());
         let deep = format!("<User>{}{}</User>", "<a>".repeat(40), "</a>".repeat(40));
         assert!(parse(deep.as_bytes(), &["User"]).is_err());
         assert!(parse(b"<Other/>", &["User"]).is_err());
+        assert!(parse(b"<Req><User/><User/></Req>", &["User"]).is_err());
         assert!(parse(b"<User><Email>x</User>", &["User"]).is_err());
     }
 
