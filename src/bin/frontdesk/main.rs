@@ -1,0 +1,239 @@
+//! The `frontdesk` command: run the server (here), or administer a workspace from the console
+//! (`admin`).
+
+mod admin;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use frontdesk::app::{App, Principal, StaffInvite, invitation_url};
+use frontdesk::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DatabaseUrl, FileSettings};
+use frontdesk::domain::{CollectionKind, EmailAddress, Role};
+use frontdesk::{PostgresOptions, ServerOptions, open_store};
+
+#[derive(Parser)]
+#[command(name = "frontdesk", version, about = "A self-hosted support-desk server")]
+struct Cli {
+    /// sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB
+    #[arg(long, global = true, env = "FRONTDESK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// A `key = value` file with bind, database_url, public_url, db_max_connections,
+    /// db_statement_timeout_ms, db_acquire_timeout_ms, db_schema, migrate, rate_limit_per_second
+    /// (each also read from FRONTDESK_<KEY> in the environment)
+    #[arg(long, global = true, env = "FRONTDESK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (creating and migrating the database on first start)
+    Serve(ServeArgs),
+    /// Workspaces: the tenants of this server
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// API keys of a workspace
+    #[command(subcommand, name = "api-key")]
+    ApiKey(admin::ApiKeyCommand),
+    /// Channels of a workspace
+    #[command(subcommand)]
+    Channel(admin::ChannelCommand),
+    /// Tiers of a workspace
+    #[command(subcommand)]
+    Tier(admin::TierCommand),
+    /// External user groups of a workspace
+    #[command(subcommand)]
+    Group(admin::GroupCommand),
+    /// Locations of a workspace (what support tickets refer to)
+    #[command(subcommand)]
+    Location(admin::LocationCommand),
+    /// Staff users (the team) of a workspace
+    #[command(subcommand)]
+    Staff(admin::StaffCommand),
+    /// Staff groups of a workspace (seed 003 `Groups`)
+    #[command(subcommand, name = "staff-group")]
+    StaffGroup(admin::CollectionCommand),
+    /// Staff folders of a workspace (seed 003 `Folders`)
+    #[command(subcommand, name = "staff-folder")]
+    StaffFolder(admin::CollectionCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "FRONTDESK_BIND")]
+    bind: Option<String>,
+    /// The address clients reach this server at, used in links inside responses
+    #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    /// Create a workspace with its e-mail channel; prints its id and an admin API key
+    Create { name: String },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), String>;
+
+struct Settings {
+    file: FileSettings,
+    database_url: DatabaseUrl,
+    pg: PostgresOptions,
+    /// Seed 002's per-credential limit on the support tickets contract; 0 = none.
+    ticket_rate_limit: u32,
+}
+
+fn settings(cli: &Cli) -> Result<Settings, String> {
+    let file = match &cli.config {
+        Some(path) => FileSettings::load(path)?,
+        None => FileSettings::default(),
+    };
+    // A setting without a flag of its own: `FRONTDESK_<KEY>` in the environment, else the file's `key`.
+    let setting = |key: &str| {
+        std::env::var(format!("FRONTDESK_{}", key.to_ascii_uppercase()))
+            .ok()
+            .or_else(|| file.get(key).map(str::to_owned))
+    };
+    let number = |key: &str| -> Result<Option<u64>, String> {
+        setting(key).map(|v| v.parse().map_err(|_| format!("{key} must be a whole number"))).transpose()
+    };
+    let database_url =
+        cli.database_url.clone().or_else(|| setting("database_url")).unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+    let mut pg = PostgresOptions::default();
+    if let Some(n) = number("db_max_connections")? {
+        pg.max_connections = u32::try_from(n).map_err(|_| "db_max_connections is too large")?;
+    }
+    if let Some(ms) = number("db_statement_timeout_ms")? {
+        pg.statement_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = number("db_acquire_timeout_ms")? {
+        pg.acquire_timeout = Duration::from_millis(ms);
+    }
+    if let Some(m) = setting("migrate") {
+        pg.migrate = m.parse().map_err(|_| "migrate must be true or false")?;
+    }
+    pg.schema = setting("db_schema");
+    let ticket_rate_limit = number("rate_limit_per_second")?.unwrap_or(0);
+    let ticket_rate_limit = u32::try_from(ticket_rate_limit).map_err(|_| "rate_limit_per_second is too large")?;
+    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg, ticket_rate_limit })
+}
+
+async fn run(cli: Cli) -> CliResult {
+    let settings = settings(&cli)?;
+    let store = open_store(&settings.database_url.0, &settings.pg)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", settings.database_url))?;
+    let app = App::new(Arc::clone(&store));
+    match cli.command {
+        Command::Serve(args) => serve(app, &settings, args).await,
+        Command::Workspace(WorkspaceCommand::Create { name }) => {
+            let created = app.create_workspace(&name).await.map_err(|e| e.to_string())?;
+            println!("{}", created.workspace.id);
+            println!("{}", created.admin_key.secret);
+            Ok(())
+        }
+        Command::ApiKey(cmd) => admin::api_key(&app, cmd).await,
+        Command::Channel(cmd) => admin::channel(&app, cmd).await,
+        Command::Tier(cmd) => admin::tier(&app, cmd).await,
+        Command::Group(cmd) => admin::group(&app, cmd).await,
+        Command::Location(cmd) => admin::location(&app, cmd).await,
+        Command::Staff(cmd) => admin::staff(&app, settings.file.get("public_url"), cmd).await,
+        Command::StaffGroup(cmd) => admin::staff_collection(&app, CollectionKind::Group, cmd).await,
+        Command::StaffFolder(cmd) => admin::staff_collection(&app, CollectionKind::Folder, cmd).await,
+    }
+}
+
+async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
+    let bind =
+        args.bind.or_else(|| settings.file.get("bind").map(str::to_owned)).unwrap_or_else(|| DEFAULT_BIND.into());
+    let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let public_url = args
+        .public_url
+        .or_else(|| settings.file.get("public_url").map(str::to_owned))
+        .unwrap_or_else(|| format!("http://{local}"));
+    bootstrap(&app, &public_url).await?;
+    tracing::info!(address = %local, database = %settings.database_url, "Frontdesk is listening");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    let options =
+        ServerOptions { public_base_url: public_url, ticket_rate_limit_per_second: settings.ticket_rate_limit };
+    frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())
+}
+
+/// On the first start of an empty database: a workspace, its e-mail channel and an admin key.
+async fn bootstrap(app: &App, public_url: &str) -> CliResult {
+    let chosen = std::env::var("FRONTDESK_BOOTSTRAP_API_KEY").ok().filter(|k| !k.trim().is_empty());
+    let from_env = chosen.is_some();
+    let Some(created) = app.bootstrap(chosen).await.map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    println!("Created workspace {} with its e-mail channel {}.", created.workspace.id, created.email_channel.id);
+    if from_env {
+        println!("Its admin API key is the one in FRONTDESK_BOOTSTRAP_API_KEY.");
+    } else {
+        println!("Admin API key (shown only this once): {}", created.admin_key.secret);
+    }
+    println!("Try: curl -H 'authorization: <api key>' {public_url}/api/v1/external-users");
+    // The first admin of the settings page, so nobody has to edit the database to get in. A failure
+    // here leaves a working server: `frontdesk staff invite` does the same later.
+    let email = std::env::var("FRONTDESK_BOOTSTRAP_ADMIN_EMAIL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BOOTSTRAP_ADMIN_EMAIL.into());
+    let email = EmailAddress::parse(email.trim()).map_err(|e| format!("FRONTDESK_BOOTSTRAP_ADMIN_EMAIL {e}"))?;
+    let invite = StaffInvite {
+        email,
+        first_name: None,
+        last_name: None,
+        external_id: None,
+        role: Role::Admin,
+        password: None,
+        group_ids: vec![],
+        folder_ids: vec![],
+    };
+    let who = Principal::Operator { workspace_id: created.workspace.id };
+    match app.invite_staff_user(&who, invite).await {
+        Ok(invited) => {
+            println!(
+                "First admin {} — open this one-time link to choose a password and sign in to the settings page:",
+                invited.user.email
+            );
+            println!("{}", invitation_url(public_url, &invited.invitation_token));
+        }
+        Err(e) => eprintln!("warning: could not invite the first admin ({e}); use `frontdesk staff invite`"),
+    }
+    Ok(())
+}
+
+/// Who the first admin is unless FRONTDESK_BOOTSTRAP_ADMIN_EMAIL says otherwise.
+const DEFAULT_BOOTSTRAP_ADMIN_EMAIL: &str = "admin@example.com";
