@@ -49,6 +49,16 @@ impl App {
         Ok(created)
     }
 
+    /// The server's only workspace, for console commands that do not name one; `None` when there are
+    /// none or several.
+    pub async fn sole_workspace(&self) -> AppResult<Option<Uuid>> {
+        let ids = self.store.workspace_ids(2).await?;
+        Ok(match ids.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        })
+    }
+
     /// The first start of an empty server: creates the first workspace unless one exists or another
     /// node is creating it right now. `key_secret` lets automation choose the admin key
     /// (`FRONTDESK_BOOTSTRAP_API_KEY`); otherwise one is generated.

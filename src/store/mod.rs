@@ -105,6 +105,8 @@ pub trait Store: TicketStore + StaffStore + WebStore + RequestParticipantStore +
     /// starting at the same moment; `false` when it was.
     async fn bootstrap_workspace(&self, new: &NewWorkspace) -> StoreResult<bool>;
     async fn count_workspaces(&self) -> StoreResult<i64>;
+    /// The ids of up to `limit` workspaces, oldest first.
+    async fn workspace_ids(&self, limit: i64) -> StoreResult<Vec<Uuid>>;
     async fn builtin_email_channel(&self, workspace_id: Uuid) -> StoreResult<Channel>;
 
     async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8]) -> StoreResult<()>;

@@ -226,6 +226,13 @@ macro_rules! impl_store {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM workspaces").fetch_one(&self.read).await?)
             }
 
+            async fn workspace_ids(&self, limit: i64) -> StoreResult<Vec<Uuid>> {
+                Ok(sqlx::query_scalar("SELECT id FROM workspaces ORDER BY created_at, id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
             #[tracing::instrument(skip_all)]
             async fn builtin_email_channel(&self, workspace_id: Uuid) -> StoreResult<Channel> {
                 let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE workspace_id = $1 AND builtin");

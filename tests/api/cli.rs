@@ -142,3 +142,19 @@ async fn first_start_bootstraps_once_with_the_chosen_key_and_config_file_setting
     wait_ready(&base).await;
     assert!(!second.stop().contains("Created workspace"));
 }
+
+#[tokio::test]
+async fn the_first_admin_is_invited_without_naming_the_only_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("invite.db").display());
+    stdout_lines(&frontdesk(&url, &["workspace", "create", "Acme support"]));
+    let link = stdout_lines(&frontdesk(&url, &["staff", "invite", "boss@example.com", "--role", "admin"]));
+    assert_eq!(link.len(), 1, "{link:?}");
+    assert!(link[0].contains("/settings/invitation/"), "{link:?}");
+
+    // With two workspaces the command must be told which one.
+    stdout_lines(&frontdesk(&url, &["workspace", "create", "Second desk"]));
+    let ambiguous = frontdesk(&url, &["staff", "invite", "other@example.com", "--role", "admin"]);
+    assert!(!ambiguous.status.success());
+    assert!(String::from_utf8_lossy(&ambiguous.stderr).contains("--workspace"));
+}

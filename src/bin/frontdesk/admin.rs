@@ -55,9 +55,9 @@ pub(crate) enum CollectionCommand {
 
 #[derive(Args)]
 pub(crate) struct WorkspaceArg {
-    /// The workspace's id
+    /// The workspace's id; may be left out while the server has only one workspace
     #[arg(long, env = "FRONTDESK_WORKSPACE")]
-    pub(crate) workspace: String,
+    pub(crate) workspace: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -147,9 +147,17 @@ pub(crate) enum LocationCommand {
     },
 }
 
-fn operator(ws: &WorkspaceArg) -> Result<Principal, String> {
-    let id = parse_uuid(&ws.workspace).ok_or("--workspace must be a workspace id (UUID)")?;
-    Ok(Principal::Operator { workspace_id: id })
+/// The operator acting in the named workspace, or in the server's only one when none is named.
+async fn operator(app: &App, ws: &WorkspaceArg) -> Result<Principal, String> {
+    let workspace_id = match &ws.workspace {
+        Some(raw) => parse_uuid(raw).ok_or("--workspace must be a workspace id (UUID)")?,
+        None => app
+            .sole_workspace()
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("this server has several workspaces (or none): name one with --workspace ID")?,
+    };
+    Ok(Principal::Operator { workspace_id })
 }
 
 fn print_json(value: serde_json::Value) -> CliResult {
@@ -165,7 +173,8 @@ pub(crate) async fn api_key(app: &App, cmd: ApiKeyCommand) -> CliResult {
     match cmd {
         ApiKeyCommand::Create { ws, name, role } => {
             let role = Role::parse(&role).ok_or("--role must be admin or agent")?;
-            let created = app.create_api_key(&operator(&ws)?, &name, role).await.map_err(|e| e.to_string())?;
+            let created =
+                app.create_api_key(&operator(app, &ws).await?, &name, role).await.map_err(|e| e.to_string())?;
             eprintln!(
                 "API key {} ({}) created; the secret is shown only this once:",
                 created.key.id,
@@ -175,7 +184,7 @@ pub(crate) async fn api_key(app: &App, cmd: ApiKeyCommand) -> CliResult {
             Ok(())
         }
         ApiKeyCommand::List { ws } => {
-            let keys = app.list_api_keys(&operator(&ws)?).await.map_err(|e| e.to_string())?;
+            let keys = app.list_api_keys(&operator(app, &ws).await?).await.map_err(|e| e.to_string())?;
             let rows: Vec<_> = keys
                 .iter()
                 .map(|k| {
@@ -188,8 +197,10 @@ pub(crate) async fn api_key(app: &App, cmd: ApiKeyCommand) -> CliResult {
             print_json(json!(rows))
         }
         ApiKeyCommand::Revoke { ws, id } => {
-            let key =
-                app.revoke_api_key(&operator(&ws)?, uuid_arg(&id, "the key id")?).await.map_err(|e| e.to_string())?;
+            let key = app
+                .revoke_api_key(&operator(app, &ws).await?, uuid_arg(&id, "the key id")?)
+                .await
+                .map_err(|e| e.to_string())?;
             eprintln!("API key {} revoked.", key.id);
             Ok(())
         }
@@ -204,12 +215,12 @@ pub(crate) async fn channel(app: &App, cmd: ChannelCommand) -> CliResult {
                 kind: ChannelType::parse(&kind)
                     .ok_or("--type must be one of email, web, api, phone, chat, sms, whatsapp, other")?,
             };
-            let c = app.create_channel(&operator(&ws)?, input).await.map_err(|e| e.to_string())?;
+            let c = app.create_channel(&operator(app, &ws).await?, input).await.map_err(|e| e.to_string())?;
             println!("{}", c.id);
             Ok(())
         }
         ChannelCommand::List { ws } => {
-            let channels = app.list_channels(&operator(&ws)?).await.map_err(|e| e.to_string())?;
+            let channels = app.list_channels(&operator(app, &ws).await?).await.map_err(|e| e.to_string())?;
             let rows: Vec<_> = channels
                 .iter()
                 .map(|c| json!({"id": c.id, "name": c.name, "type": c.kind, "builtIn": c.builtin}))
@@ -223,12 +234,12 @@ pub(crate) async fn tier(app: &App, cmd: TierCommand) -> CliResult {
     match cmd {
         TierCommand::Create { ws, name, description } => {
             let input = TierInput { name: DisplayName::parse(&name).map_err(|e| format!("--name {e}"))?, description };
-            let t = app.create_tier(&operator(&ws)?, input).await.map_err(|e| e.to_string())?;
+            let t = app.create_tier(&operator(app, &ws).await?, input).await.map_err(|e| e.to_string())?;
             println!("{}", t.id);
             Ok(())
         }
         TierCommand::List { ws } => {
-            let tiers = app.list_tiers(&operator(&ws)?, &[], None).await.map_err(|e| e.to_string())?;
+            let tiers = app.list_tiers(&operator(app, &ws).await?, &[], None).await.map_err(|e| e.to_string())?;
             let rows: Vec<_> =
                 tiers.iter().map(|t| json!({"id": t.id, "name": t.name, "description": t.description})).collect();
             print_json(json!(rows))
@@ -244,14 +255,16 @@ pub(crate) async fn group(app: &App, cmd: GroupCommand) -> CliResult {
                 name: DisplayName::parse(&name).map_err(|e| format!("--name {e}"))?,
                 tier_id: tier.as_deref().map(|t| uuid_arg(t, "--tier")).transpose()?,
             };
-            let g = app.create_group(&operator(&ws)?, input).await.map_err(|e| e.to_string())?;
+            let g = app.create_group(&operator(app, &ws).await?, input).await.map_err(|e| e.to_string())?;
             println!("{}", g.id);
             Ok(())
         }
         GroupCommand::List { ws } => {
             let paging = frontdesk::store::Paging { offset: 0, limit: i64::MAX };
-            let page =
-                app.list_groups(&operator(&ws)?, &GroupFilter::default(), paging).await.map_err(|e| e.to_string())?;
+            let page = app
+                .list_groups(&operator(app, &ws).await?, &GroupFilter::default(), paging)
+                .await
+                .map_err(|e| e.to_string())?;
             let rows: Vec<_> = page
                 .items
                 .iter()
@@ -266,12 +279,12 @@ pub(crate) async fn location(app: &App, cmd: LocationCommand) -> CliResult {
     match cmd {
         LocationCommand::Create { ws, name } => {
             let name = LocationName::parse(name.trim()).map_err(|e| format!("--name {e}"))?;
-            let l = app.create_location(&operator(&ws)?, name).await.map_err(|e| e.to_string())?;
+            let l = app.create_location(&operator(app, &ws).await?, name).await.map_err(|e| e.to_string())?;
             println!("{}", l.id);
             Ok(())
         }
         LocationCommand::List { ws } => {
-            let locations = app.list_locations(&operator(&ws)?).await.map_err(|e| e.to_string())?;
+            let locations = app.list_locations(&operator(app, &ws).await?).await.map_err(|e| e.to_string())?;
             let rows: Vec<_> = locations.iter().map(|l| json!({"id": l.id, "name": l.name})).collect();
             print_json(json!(rows))
         }
@@ -282,7 +295,7 @@ pub(crate) async fn location(app: &App, cmd: LocationCommand) -> CliResult {
 pub(crate) async fn staff(app: &App, configured_public_url: Option<&str>, cmd: StaffCommand) -> CliResult {
     match cmd {
         StaffCommand::Invite { ws, email, role, public_url } => {
-            let who = operator(&ws)?;
+            let who = operator(app, &ws).await?;
             let email = EmailAddress::parse(email.trim()).map_err(|e| format!("EMAIL {e}"))?;
             let role = parse_website_role(&role).map_err(|e| format!("--role {e}"))?;
             let public_url = public_url
@@ -318,7 +331,7 @@ pub(crate) async fn staff(app: &App, configured_public_url: Option<&str>, cmd: S
             Ok(())
         }
         StaffCommand::Disable { ws, user } => {
-            let who = operator(&ws)?;
+            let who = operator(app, &ws).await?;
             let key = match parse_uuid(&user) {
                 Some(id) => StaffKey::Id(id),
                 None => StaffKey::Email(user.as_str()),
@@ -335,12 +348,13 @@ pub(crate) async fn staff_collection(app: &App, kind: CollectionKind, cmd: Colle
     match cmd {
         CollectionCommand::Create { ws, name } => {
             let name = DisplayName::parse(name.trim()).map_err(|e| format!("--name {e}"))?;
-            let c = app.create_staff_collection(&operator(&ws)?, kind, name).await.map_err(|e| e.to_string())?;
+            let c =
+                app.create_staff_collection(&operator(app, &ws).await?, kind, name).await.map_err(|e| e.to_string())?;
             println!("{}", c.id);
             Ok(())
         }
         CollectionCommand::List { ws } => {
-            let all = app.list_staff_collections(&operator(&ws)?, kind).await.map_err(|e| e.to_string())?;
+            let all = app.list_staff_collections(&operator(app, &ws).await?, kind).await.map_err(|e| e.to_string())?;
             print_json(json!(all.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>()))
         }
     }
