@@ -61,15 +61,21 @@ macro_rules! impl_store {
 
         type Tx = sqlx::Transaction<'static, $db>;
 
-        /// Fails with `NotFound(entity)` unless `id` names a row of `table` in the workspace.
-        async fn require(tx: &mut Tx, table: &'static str, entity: Entity, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
+        /// Whether `id` names a row of `table` in the workspace. The other areas' store macros expand
+        /// in modules inside this one and use it (and [`require`]) as `super::exists`.
+        async fn exists(tx: &mut Tx, table: &'static str, workspace_id: Uuid, id: Uuid) -> StoreResult<bool> {
             let sql = format!("SELECT 1 FROM {table} WHERE id = $1 AND workspace_id = $2");
             let found: Option<i32> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .bind(workspace_id)
                 .fetch_optional(&mut **tx)
                 .await?;
-            found.map(|_| ()).ok_or(StoreError::NotFound(entity))
+            Ok(found.is_some())
+        }
+
+        /// Fails with `NotFound(entity)` unless `id` names a row of `table` in the workspace.
+        async fn require(tx: &mut Tx, table: &'static str, entity: Entity, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
+            if exists(tx, table, workspace_id, id).await? { Ok(()) } else { Err(StoreError::NotFound(entity)) }
         }
 
         /// Checks the channel, tier and group a user refers to in one round trip: each must be in the

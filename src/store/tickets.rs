@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::rows::corrupt;
 use super::{StoreError, StoreResult};
 use crate::domain::{
     ActivityKind, Attachment, Location, MemberRef, Membership, Ticket, TicketActivity, TicketParticipant, TicketStatus,
@@ -167,10 +168,6 @@ pub(super) const ACTIVITY_COLUMNS: &str = "id, workspace_id, ticket_id, type, ac
 pub(super) const PARTICIPANT_SELECT: &str = "SELECT p.id, p.workspace_id, p.ticket_id, p.external_user_id, \
      u.identifier AS email, p.created_at, p.created_by, p.updated_at, p.updated_by \
      FROM ticket_participants p JOIN external_users u ON u.id = p.external_user_id";
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Other(format!("unexpected {what} in database: {value:?}"))
-}
 
 fn status(s: &str) -> Result<TicketStatus, StoreError> {
     TicketStatus::from_stored(s).ok_or_else(|| corrupt("ticket status", s))
@@ -367,19 +364,8 @@ macro_rules! impl_ticket_store {
 
             type Tx = sqlx::Transaction<'static, $db>;
 
-            async fn exists(tx: &mut Tx, table: &'static str, workspace_id: Uuid, id: Uuid) -> StoreResult<bool> {
-                let sql = format!("SELECT 1 FROM {table} WHERE id = $1 AND workspace_id = $2");
-                let found: Option<i32> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .bind(id)
-                    .bind(workspace_id)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                Ok(found.is_some())
-            }
-
-            async fn require(tx: &mut Tx, table: &'static str, entity: Entity, ws: Uuid, id: Uuid) -> StoreResult<()> {
-                if exists(tx, table, ws, id).await? { Ok(()) } else { Err(StoreError::NotFound(entity)) }
-            }
+            // Defined by `impl_store!` in the backend module this one is expanded in.
+            use super::{exists, require};
 
             fn push_in<T>(qb: &mut QueryBuilder<$db>, column: &str, values: &[T])
             where
