@@ -34,6 +34,8 @@ impl<const MIN: usize, const MAX: usize> fmt::Display for BoundedText<MIN, MAX> 
 
 /// Seed 001: "External reference in the integrated system", 3 to 250 characters.
 pub type ExternalId = BoundedText<3, 250>;
+/// The product's rule for a tier's description (seed 001's sibling tiers API): 3 to 250 characters.
+pub type TierDescription = BoundedText<3, 250>;
 /// Seed 001: the display name of an external user (and of groups and tiers), 3 to 50 characters.
 pub type DisplayName = BoundedText<3, 50>;
 /// Seed 001: "usernames, emails, phone numbers and etc". The seed sets no bounds; an empty identifier

@@ -14,7 +14,7 @@ use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_bad
 use super::{Ctx, Draft, Form, error_page, field_errors, html, see_other, signed_in, signed_in_form};
 use crate::app::{AppError, ChannelInput, CreatedApiKey, GroupInput, TierInput};
 use crate::contracts::AppState;
-use crate::domain::{ApiKey, BoundedText, ChannelType, DisplayName, ExternalId, FieldError, Role, parse_uuid};
+use crate::domain::{ApiKey, ChannelType, DisplayName, ExternalId, FieldError, Role, TierDescription, parse_uuid};
 use crate::store::{GroupFilter, Paging};
 
 /// `?done=…` after a form succeeded: which confirmation to show (never free text from the URL).
@@ -399,9 +399,6 @@ async fn render_channels(
 
 // ---------------------------------------------------------------------------------------------- tiers
 
-/// The product's rule for a tier description (as in the admin API): 3 to 250 characters.
-type Description = BoundedText<3, 250>;
-
 pub async fn tiers(State(s): State<AppState>, headers: HeaderMap, Query(done): Query<Done>) -> Response {
     let ctx = match signed_in(&s, &headers).await {
         Ok(ctx) => ctx,
@@ -421,7 +418,7 @@ pub async fn create_tier(State(s): State<AppState>, headers: HeaderMap, body: By
     let description = match form.optional("description") {
         None => Some(None),
         Some(d) => {
-            parse_with(&form, "description", &mut errors, |_| Description::parse(&d)).map(|d| Some(d.into_string()))
+            parse_with(&form, "description", &mut errors, |_| TierDescription::parse(&d)).map(|d| Some(d.into_string()))
         }
     };
     let (Some(name), Some(description)) = (name, description) else {

@@ -13,10 +13,7 @@ use crate::app::TierInput;
 use crate::contracts::AppState;
 use crate::contracts::body::{Fields, QueryParams, nullable, parsed};
 use crate::contracts::extract::{RawBody, authorization, path_id};
-use crate::domain::{BoundedText, DisplayName, Tier, Timestamp};
-
-/// The product's rule for a tier description: 3 to 250 characters.
-type Description = BoundedText<3, 250>;
+use crate::domain::{DisplayName, Tier, TierDescription, Timestamp};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,7 +46,7 @@ impl From<Tier> for TierBody {
 }
 
 fn description(s: &str) -> Result<String, String> {
-    Description::parse(s).map(Description::into_string)
+    TierDescription::parse(s).map(TierDescription::into_string)
 }
 
 async fn list(
