@@ -142,6 +142,25 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// How many rows match, up to [`COUNT_CAP`], and whether that is exact. `count` selects the
+        /// matching rows (`SELECT COUNT(*) FROM (SELECT 1 FROM ... WHERE ...`). A page that came back
+        /// short already tells the total, so the count query runs only when the list goes on.
+        async fn capped_total(
+            read: &sqlx::Pool<$db>,
+            paging: Paging,
+            page_len: usize,
+            mut count: QueryBuilder<$db>,
+        ) -> StoreResult<(i64, bool)> {
+            let page_len = page_len as i64;
+            let ends_here = page_len < paging.limit && (page_len > 0 || paging.offset == 0);
+            if ends_here && paging.offset + page_len <= COUNT_CAP {
+                return Ok((paging.offset + page_len, true));
+            }
+            count.push(" LIMIT ").push_bind(COUNT_CAP + 1).push(") AS matches");
+            let counted: i64 = count.build_query_scalar().fetch_one(read).await?;
+            Ok((counted.min(COUNT_CAP), counted <= COUNT_CAP))
+        }
+
         fn push_in(qb: &mut QueryBuilder<$db>, column: &str, ids: &[Uuid]) {
             if ids.is_empty() {
                 return;
@@ -468,9 +487,7 @@ macro_rules! impl_store {
                 let rows: Vec<GroupRow> = qb.build_query_as().fetch_all(&self.read).await?;
                 let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM external_user_groups");
                 push_group_filter(&mut count, workspace_id, filter);
-                count.push(" LIMIT ").push_bind(COUNT_CAP + 1).push(") AS matches");
-                let counted: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
-                let (total, total_is_exact) = (counted.min(COUNT_CAP), counted <= COUNT_CAP);
+                let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), count).await?;
                 Ok(Page { items: convert(rows)?, total, total_is_exact })
             }
 
@@ -540,9 +557,7 @@ macro_rules! impl_store {
                 let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
                 let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM external_users");
                 push_user_filter(&mut count, workspace_id, filter);
-                count.push(" LIMIT ").push_bind(COUNT_CAP + 1).push(") AS matches");
-                let counted: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
-                let (total, total_is_exact) = (counted.min(COUNT_CAP), counted <= COUNT_CAP);
+                let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), count).await?;
                 Ok(Page { items: convert(rows)?, total, total_is_exact })
             }
 
