@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod contracts;
 pub mod domain;
+pub mod http;
 pub mod store;
 pub mod web;
 
@@ -14,8 +15,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::contracts::AppState;
-pub use crate::contracts::ServerOptions;
+use crate::http::AppState;
+pub use crate::http::ServerOptions;
 use crate::store::{PostgresStore, SqliteStore, Store};
 
 pub use crate::store::postgres::PostgresOptions;
@@ -39,6 +40,8 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = contracts::router(AppState::new(app, options));
+    let state = AppState::new(app, &options, &contracts::openapi_document());
+    // The settings page is HTML for people, not an API contract, so it is not in `contracts::routes()`.
+    let router = http::shell(contracts::router(&options).merge(web::router()), state);
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -32,6 +32,12 @@ pub use web_sessions::{
 };
 
 use crate::store::Store;
+/// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
+/// adapter imports from `store`.
+pub use crate::store::{
+    Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter, StaffKey, TicketCursor,
+    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey,
+};
 
 /// Everything a use case needs; cheap to clone into every request.
 #[derive(Clone)]

@@ -1,10 +1,7 @@
 //! HTTP: one module per API contract, each translating its own paths, field names, paging, auth
-//! header and error envelope onto the shared use cases.
+//! header and error envelope onto the shared use cases. Each depends on `http` (the shell) and `app`,
+//! never on another contract or on the settings page.
 
-pub mod body;
-pub mod extract;
-mod metrics;
-mod ops;
 pub mod service_desk;
 pub mod staff_users;
 pub mod support_tickets;
@@ -12,47 +9,9 @@ pub mod ticket_external_users;
 pub mod workspace_api;
 
 use axum::Router;
-use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::app::App;
-
-/// What every handler gets: the use cases and how the server presents itself.
-#[derive(Clone)]
-pub struct AppState {
-    pub app: App,
-    /// The server's public address, for links in responses (seed 004's `_links`).
-    pub public_base_url: String,
-    /// The OpenAPI document, serialized once at start-up.
-    pub openapi: bytes::Bytes,
-    pub metrics: std::sync::Arc<metrics::Metrics>,
-    /// Seed 002's per-credential request limit (per node).
-    pub ticket_rate_limit: std::sync::Arc<support_tickets::RateLimiter>,
-}
-
-/// How a server presents itself and what it allows.
-#[derive(Debug, Clone, Default)]
-pub struct ServerOptions {
-    /// The address clients reach the server at, for links in responses.
-    pub public_base_url: String,
-    /// Requests a second each credential may make to the support tickets contract; 0 = no limit.
-    pub ticket_rate_limit_per_second: u32,
-}
-
-impl AppState {
-    pub fn new(app: App, options: ServerOptions) -> Self {
-        let openapi = serde_json::to_vec(&ops::openapi_document()).unwrap_or_default().into();
-        Self {
-            app,
-            public_base_url: options.public_base_url,
-            openapi,
-            metrics: Default::default(),
-            ticket_rate_limit: std::sync::Arc::new(support_tickets::RateLimiter::new(
-                options.ticket_rate_limit_per_second,
-            )),
-        }
-    }
-}
+use crate::http::{AppState, ServerOptions, ops};
 
 /// Every route Frontdesk serves, as (method, path template), contract by contract. The OpenAPI
 /// document must describe exactly these; a test holds the two together.
@@ -68,23 +27,54 @@ pub fn routes() -> Vec<(&'static str, &'static str)> {
     .concat()
 }
 
-pub fn router(state: AppState) -> Router {
+/// Every contract's routes, each with its own middleware.
+pub fn router(options: &ServerOptions) -> Router<AppState> {
     Router::new()
-        .merge(ops::router())
         .merge(workspace_api::router())
-        .merge(support_tickets::router(&state))
+        .merge(support_tickets::router(options.ticket_rate_limit_per_second))
         .merge(ticket_external_users::router())
         .merge(staff_users::router())
         .merge(service_desk::router())
-        // The settings page: HTML for people, not an API contract, so not in `routes()`.
-        .merge(crate::web::router())
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
-        .route("/metrics", axum::routing::get(metrics::expose))
-        .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })
-        // Contracts with an envelope of their own for 405 set it on their routes (seed 003 does).
-        .method_not_allowed_fallback(|| async {
-            (StatusCode::METHOD_NOT_ALLOWED, axum::Json(json!({"code": 405, "message": "Method not allowed."})))
-        })
-        .with_state(state)
-        .layer(axum::middleware::from_fn(ops::observe))
+}
+
+/// The OpenAPI 3.1 document of every route in [`routes`]: each contract keeps its own part
+/// beside its code, and the parts' `paths` and `components` are merged here.
+pub fn openapi_document() -> Value {
+    let mut doc = json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Frontdesk", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "A self-hosted support desk speaking several helpdesk API contracts."},
+        "paths": {},
+        "components": {},
+    });
+    for part in [
+        crate::http::ops::OPENAPI,
+        workspace_api::OPENAPI,
+        workspace_api::LOCATIONS_OPENAPI,
+        support_tickets::OPENAPI,
+        ticket_external_users::OPENAPI,
+        staff_users::OPENAPI,
+        service_desk::OPENAPI,
+    ] {
+        // The parts are compiled in and checked by tests; a broken one is a build defect.
+        let part: Value = serde_json::from_str(part).unwrap_or_else(|e| panic!("invalid OpenAPI part: {e}"));
+        merge_objects(&mut doc["paths"], &part["paths"]);
+        if let Some(components) = part["components"].as_object() {
+            for (kind, entries) in components {
+                merge_objects(&mut doc["components"][kind], entries);
+            }
+        }
+    }
+    doc
+}
+
+fn merge_objects(into: &mut Value, from: &Value) {
+    if into.is_null() {
+        *into = json!({});
+    }
+    if let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) {
+        for (k, v) in from {
+            into.insert(k.clone(), v.clone());
+        }
+    }
 }

@@ -23,8 +23,8 @@ use axum::routing::{get, post};
 use maud::Markup;
 
 use crate::app::{AppError, SignedIn};
-use crate::contracts::AppState;
 use crate::domain::FieldError;
+use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

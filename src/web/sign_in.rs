@@ -12,8 +12,8 @@ use super::layout::{self, Field, csrf_input};
 use super::session::{self, CSRF_FIELD, PRESESSION_COOKIE, SESSION_COOKIE};
 use super::{Draft, Form, error_page, forbidden_form, html, see_other};
 use crate::app::{AppError, MAX_FAILED_SIGN_INS, SIGN_IN_WINDOW_SECONDS, SignIn};
-use crate::contracts::AppState;
 use crate::domain::{FieldError, Password};
+use crate::http::AppState;
 
 /// The pre-session secret of a page shown before sign-in: the browser's, or a new one to set.
 fn presession(headers: &HeaderMap) -> (String, Option<String>) {

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_badge, time};
 use super::{Ctx, Draft, Form, error_page, field_errors, html, message_page, see_other, signed_in, signed_in_form};
+use crate::app::Entity;
 use crate::app::{AppError, InvitedStaffUser, StaffInvite, invitation_url};
-use crate::contracts::AppState;
 use crate::domain::{EmailAddress, FieldError, Role, StaffStatus, StaffUser, parse_person_name, parse_uuid};
-use crate::store::Entity;
+use crate::http::AppState;
 
 #[derive(Deserialize)]
 pub struct Done {

@@ -13,9 +13,9 @@ use uuid::Uuid;
 use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_badge, time};
 use super::{Ctx, Draft, Form, error_page, field_errors, html, see_other, signed_in, signed_in_form};
 use crate::app::{AppError, ChannelInput, CreatedApiKey, GroupInput, TierInput};
-use crate::contracts::AppState;
+use crate::app::{GroupFilter, Paging};
 use crate::domain::{ApiKey, ChannelType, DisplayName, ExternalId, FieldError, Role, TierDescription, parse_uuid};
-use crate::store::{GroupFilter, Paging};
+use crate::http::AppState;
 
 /// `?done=…` after a form succeeded: which confirmation to show (never free text from the URL).
 #[derive(Deserialize)]
@@ -185,7 +185,7 @@ async fn key_to_revoke(s: &AppState, ctx: &Ctx, id: &str) -> Result<ApiKey, Resp
     let id = parse_uuid(id);
     keys.into_iter()
         .find(|k| Some(k.id) == id)
-        .ok_or_else(|| error_page(Some(ctx), AppError::NotFound(crate::store::Entity::ApiKey)))
+        .ok_or_else(|| error_page(Some(ctx), AppError::NotFound(crate::app::Entity::ApiKey)))
 }
 
 /// Revoking cannot be undone, so it takes a second, explicit step.
@@ -227,7 +227,7 @@ pub async fn revoke_api_key(
         Err(r) => return r,
     };
     let Some(id) = parse_uuid(&id) else {
-        return error_page(Some(&ctx), AppError::NotFound(crate::store::Entity::ApiKey));
+        return error_page(Some(&ctx), AppError::NotFound(crate::app::Entity::ApiKey));
     };
     match s.app.revoke_api_key(&ctx.who.principal, id).await {
         Ok(_) => see_other("/settings/api-keys?done=key-revoked"),
@@ -305,7 +305,7 @@ pub async fn rename_channel(
         Err(r) => return r,
     };
     let Some(id) = parse_uuid(&id) else {
-        return error_page(Some(&ctx), AppError::NotFound(crate::store::Entity::Channel));
+        return error_page(Some(&ctx), AppError::NotFound(crate::app::Entity::Channel));
     };
     let name = match DisplayName::parse(form.get("name").trim()) {
         Ok(name) => name,
@@ -511,7 +511,7 @@ pub async fn create_group(State(s): State<AppState>, headers: HeaderMap, body: B
     };
     match s.app.create_group(&ctx.who.principal, GroupInput { external_id, name, tier_id }).await {
         Ok(_) => see_other("/settings/groups?done=group-created"),
-        Err(AppError::NotFound(crate::store::Entity::Tier)) => {
+        Err(AppError::NotFound(crate::app::Entity::Tier)) => {
             let draft = Draft::refused(form, vec![FieldError::new("tierId", "no longer exists")]);
             render_groups(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, draft, None).await
         }

@@ -5,12 +5,12 @@
 
 use clap::{Args, Subcommand};
 use frontdesk::app::{App, AppError, ChannelInput, GroupInput, Principal, StaffInvite, TierInput, invitation_url};
+use frontdesk::app::{GroupFilter, StaffKey};
 use frontdesk::config::DEFAULT_BIND;
 use frontdesk::domain::{
     ChannelType, CollectionKind, DisplayName, EmailAddress, ExternalId, LocationName, Role, StaffStatus, parse_uuid,
     parse_website_role,
 };
-use frontdesk::store::{GroupFilter, StaffKey};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -260,7 +260,7 @@ pub(crate) async fn group(app: &App, cmd: GroupCommand) -> CliResult {
             Ok(())
         }
         GroupCommand::List { ws } => {
-            let paging = frontdesk::store::Paging { offset: 0, limit: i64::MAX };
+            let paging = frontdesk::app::Paging { offset: 0, limit: i64::MAX };
             let page = app
                 .list_groups(&operator(app, &ws).await?, &GroupFilter::default(), paging)
                 .await

@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::error::{DeskError, DeskResult, not_allowed};
 use crate::app::{AppError, Principal, credential};
-use crate::contracts::AppState;
-use crate::contracts::body::{Fields, QueryParams, parsed};
-use crate::contracts::extract::{RawBody, authorization, basic_credentials};
+use crate::app::{Entity, Page, Paging};
 use crate::domain::{CustomerName, EmailAddress, ExternalUser, Role};
-use crate::store::{Entity, Page, Paging};
+use crate::http::AppState;
+use crate::http::body::{Fields, QueryParams, parsed};
+use crate::http::extract::{RawBody, authorization, basic_credentials};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 100;

@@ -13,11 +13,11 @@ use uuid::Uuid;
 use super::customers::{base, principal, read_paging};
 use super::error::{DeskError, DeskResult, not_allowed};
 use super::participants::accounts;
-use crate::contracts::AppState;
-use crate::contracts::body::QueryParams;
-use crate::contracts::extract::RawBody;
+use crate::app::Paging;
 use crate::domain::{Timestamp, Workspace};
-use crate::store::Paging;
+use crate::http::AppState;
+use crate::http::body::QueryParams;
+use crate::http::extract::RawBody;
 
 /// The Jira Cloud version this contract mirrors: Cloud reports `1001.0.0`, and clients such as Python's
 /// `jira` choose their code paths by it.

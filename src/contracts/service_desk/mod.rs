@@ -11,7 +11,7 @@ mod participants;
 
 use axum::Router;
 
-use super::AppState;
+use crate::http::AppState;
 
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/rest/servicedeskapi/customer"),

@@ -11,11 +11,11 @@ use uuid::Uuid;
 use super::customers::{base, paged_users, parse_account_id, principal, read_paging};
 use super::error::{DeskError, DeskResult, not_allowed};
 use crate::app::{AccountList, AppError, Principal};
-use crate::contracts::AppState;
-use crate::contracts::body::{Fields, QueryParams};
-use crate::contracts::extract::RawBody;
+use crate::app::{Entity, Page, Paging, RequestRef};
 use crate::domain::{ExternalUser, parse_uuid};
-use crate::store::{Entity, Page, Paging, RequestRef};
+use crate::http::AppState;
+use crate::http::body::{Fields, QueryParams};
+use crate::http::extract::RawBody;
 
 /// The project key of `FD-<number>` request keys (JSM's `issueKey`).
 pub const KEY_PREFIX: &str = "FD-";

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::xml::Out;
 use crate::app::AppError;
+use crate::app::Entity;
 use crate::domain::FieldError;
-use crate::store::Entity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

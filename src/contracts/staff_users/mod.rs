@@ -9,7 +9,7 @@ pub mod xml;
 
 use axum::Router;
 
-use super::AppState;
+use crate::http::AppState;
 
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/suser"),

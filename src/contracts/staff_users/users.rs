@@ -12,14 +12,14 @@ use uuid::Uuid;
 use super::error::{Failure, Format, UsersError, UsersResult};
 use super::xml::{self, Out};
 use crate::app::{AppError, Principal, StaffInvite, StaffMember};
-use crate::contracts::AppState;
-use crate::contracts::body::Fields;
-use crate::contracts::extract::{authorization, read_limited};
+use crate::app::{Paging, StaffFilter, StaffKey};
 use crate::domain::{
     EmailAddress, FieldError, Password, Role, StaffStatus, StaffUser, parse_person_name, parse_staff_external_id,
     parse_uuid, parse_website_role, website_role,
 };
-use crate::store::{Paging, StaffFilter, StaffKey};
+use crate::http::AppState;
+use crate::http::body::Fields;
+use crate::http::extract::{authorization, read_limited};
 
 const USER_RESPONSE: &str = "UserResponse";
 const SEARCH_RESPONSE: &str = "UserSearchResponse";

@@ -9,9 +9,9 @@
 use axum::http::HeaderMap;
 
 use crate::app::{AppError, AppResult, Principal};
-use crate::contracts::AppState;
-use crate::contracts::extract::{authorization, basic_credentials};
 use crate::domain::parse_uuid;
+use crate::http::AppState;
+use crate::http::extract::{authorization, basic_credentials};
 
 pub const NETWORK_HEADER: &str = "spacebring-network-id";
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::AppError;
-use crate::store::Entity;
+use crate::app::Entity;
 
 pub struct TicketsError(pub AppError);
 

@@ -9,7 +9,7 @@ mod tickets;
 
 use axum::Router;
 
-use super::AppState;
+use crate::http::AppState;
 
 /// The routes below, for the OpenAPI check.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -29,6 +29,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub use rate_limit::RateLimiter;
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    tickets::router().route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::enforce))
+/// The contract's routes behind its own per-credential rate limit (`per_second` = 0: no limit).
+pub fn router(per_second: u32) -> Router<AppState> {
+    let limiter = std::sync::Arc::new(RateLimiter::new(per_second));
+    tickets::router().route_layer(axum::middleware::from_fn_with_state(limiter, rate_limit::enforce))
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -13,7 +13,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::rate_limited;
-use crate::contracts::AppState;
 
 /// A token bucket per credential: `per_second` tokens, refilled continuously.
 pub struct RateLimiter {
@@ -60,13 +59,9 @@ impl RateLimiter {
     }
 }
 
-pub async fn enforce(State(s): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn enforce(State(limiter): State<Arc<RateLimiter>>, req: Request, next: Next) -> Response {
     let credential = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if s.ticket_rate_limit.admit(credential, Instant::now()) {
-        next.run(req).await
-    } else {
-        rate_limited(s.ticket_rate_limit.per_second)
-    }
+    if limiter.admit(credential, Instant::now()) { next.run(req).await } else { rate_limited(limiter.per_second) }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use crate::app::TicketDetail;
 use crate::domain::{ActivityKind, EmailAddress, Membership, StaffStatus, Ticket, TicketActivity};
-use crate::store::TicketDetail;
 
 /// The memberships a response refers to, by id.
 pub struct Members<'a>(HashMap<Uuid, &'a Membership>);

@@ -12,11 +12,11 @@ use super::auth::principal;
 use super::error::{TicketsError, TicketsResult, method_not_allowed};
 use super::render;
 use crate::app::{AppError, CommentInput, NewTicketInput, Principal};
-use crate::contracts::AppState;
-use crate::contracts::body::{Check, Fields, QueryParams, boolean, nullable, parsed, uuid};
-use crate::contracts::extract::{RawBody, path_id};
+use crate::app::{TicketCursor, TicketFilter, TicketOrder, TicketPage, TicketSortKey};
 use crate::domain::{Attachment, FieldError, TicketStatus, TicketText, TicketType};
-use crate::store::{TicketCursor, TicketFilter, TicketOrder, TicketPage, TicketSortKey};
+use crate::http::AppState;
+use crate::http::body::{Check, Fields, QueryParams, boolean, nullable, parsed, uuid};
+use crate::http::extract::{RawBody, path_id};
 
 /// At most this many attachments per comment.
 const MAX_ATTACHMENTS: usize = 20;

@@ -14,11 +14,11 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use self::error::{CrmError, CrmResult, method_not_allowed};
-use super::AppState;
 use crate::app::ParticipantRef;
-use crate::contracts::body::{Fields, parsed};
-use crate::contracts::extract::{RawBody, authorization, path_id};
 use crate::domain::{EmailAddress, TicketParticipant};
+use crate::http::AppState;
+use crate::http::body::{Fields, parsed};
+use crate::http::extract::{RawBody, authorization, path_id};
 
 /// The routes below, for the OpenAPI check.
 pub const ROUTES: &[(&str, &str)] = &[

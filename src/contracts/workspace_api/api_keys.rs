@@ -9,10 +9,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
-use crate::contracts::AppState;
-use crate::contracts::body::{Check, Fields, string};
-use crate::contracts::extract::{RawBody, authorization, path_id};
 use crate::domain::{ApiKey, Role, Timestamp};
+use crate::http::AppState;
+use crate::http::body::{Check, Fields, string};
+use crate::http::extract::{RawBody, authorization, path_id};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/api-keys", get(list).post(create)).route("/api/v1/api-keys/{id}", delete(revoke))

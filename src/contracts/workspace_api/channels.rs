@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use crate::app::ChannelInput;
-use crate::contracts::AppState;
-use crate::contracts::body::{Check, Fields, parsed};
-use crate::contracts::extract::{RawBody, authorization, path_id};
 use crate::domain::{Channel, ChannelType, DisplayName, Timestamp};
+use crate::http::AppState;
+use crate::http::body::{Check, Fields, parsed};
+use crate::http::extract::{RawBody, authorization, path_id};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::AppError;
-use crate::store::Entity;
+use crate::app::Entity;
 
 pub struct ApiError(pub AppError);
 

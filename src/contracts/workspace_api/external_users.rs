@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use super::paging;
+use crate::app::ExternalUserFilter;
 use crate::app::{ExternalUserPatch, NewExternalUser};
-use crate::contracts::AppState;
-use crate::contracts::body::{Fields, QueryParams, boolean, nullable, parsed, uuid};
-use crate::contracts::extract::{RawBody, authorization, path_id};
 use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Timestamp};
-use crate::store::ExternalUserFilter;
+use crate::http::AppState;
+use crate::http::body::{Fields, QueryParams, boolean, nullable, parsed, uuid};
+use crate::http::extract::{RawBody, authorization, path_id};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use super::paging;
+use crate::app::GroupFilter;
 use crate::app::GroupInput;
-use crate::contracts::AppState;
-use crate::contracts::body::{Fields, QueryParams, nullable, parsed, uuid};
-use crate::contracts::extract::{RawBody, authorization, path_id};
 use crate::domain::{DisplayName, ExternalId, ExternalUserGroup, Timestamp};
-use crate::store::GroupFilter;
+use crate::http::AppState;
+use crate::http::body::{Fields, QueryParams, nullable, parsed, uuid};
+use crate::http::extract::{RawBody, authorization, path_id};
 
 pub fn router() -> Router<AppState> {
     Router::new()

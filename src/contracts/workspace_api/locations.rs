@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
-use crate::contracts::AppState;
-use crate::contracts::body::{Fields, parsed};
-use crate::contracts::extract::{RawBody, authorization, path_id};
 use crate::domain::{Location, LocationName, Timestamp};
+use crate::http::AppState;
+use crate::http::body::{Fields, parsed};
+use crate::http::extract::{RawBody, authorization, path_id};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,7 +13,7 @@ mod tiers;
 
 use axum::Router;
 
-use super::AppState;
+use crate::http::AppState;
 
 /// The routes below, for the OpenAPI check.
 pub const ROUTES: &[(&str, &str)] = &[

@@ -4,8 +4,8 @@
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 
-use crate::contracts::body::QueryParams;
-use crate::store::Paging;
+use crate::app::Paging;
+use crate::http::body::QueryParams;
 
 /// Far beyond any real page, small enough that the offset cannot overflow.
 const MAX_PAGE_NUMBER: i64 = 1_000_000_000;

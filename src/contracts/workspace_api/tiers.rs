@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use crate::app::TierInput;
-use crate::contracts::AppState;
-use crate::contracts::body::{Fields, QueryParams, nullable, parsed};
-use crate::contracts::extract::{RawBody, authorization, path_id};
 use crate::domain::{DisplayName, Tier, TierDescription, Timestamp};
+use crate::http::AppState;
+use crate::http::body::{Fields, QueryParams, nullable, parsed};
+use crate::http::extract::{RawBody, authorization, path_id};
 
 pub fn router() -> Router<AppState> {
     Router::new()
