@@ -10,6 +10,7 @@ import os
 import uuid
 
 from atlassian import ServiceDesk
+from requests import HTTPError
 
 URL = os.environ["FRONTDESK_URL"]
 KEY = os.environ["FRONTDESK_API_KEY"]
@@ -60,6 +61,21 @@ def main():
     ok("create_customer")
 
     other = sd.create_customer("Grace Hopper", f"grace-{tag}@example.com")["accountId"]
+
+    # The library raises JSM's `errorMessage` as the error's text.
+    try:
+        sd.create_customer("Ada again", email)
+    except HTTPError as e:
+        assert e.response.status_code == 400 and str(e), e
+    else:
+        raise AssertionError("a taken e-mail was accepted")
+    try:
+        sd.get_request_participants("FD-999999")
+    except HTTPError as e:
+        assert e.response.status_code == 404 and "not found" in str(e), e
+    else:
+        raise AssertionError("an unknown request was found")
+    ok("errors (taken e-mail, unknown request) carry JSM's errorMessage")
 
     page = sd.get_customers(desk["id"], query=tag)
     found = {c["accountId"]: c for c in page["values"]}
