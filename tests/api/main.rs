@@ -9,6 +9,7 @@ mod cluster;
 mod external_users;
 mod isolation;
 mod openapi;
+mod real_clients;
 mod request_participants;
 mod resilience;
 mod service_desk;

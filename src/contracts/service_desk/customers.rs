@@ -105,7 +105,12 @@ async fn create(
     // The permission before the body: a key that may not create learns nothing about its body.
     who.require(Role::Admin).map_err(strict)?;
     let mut f = Fields::parse(&body).map_err(strict)?;
-    let display_name = f.required("displayName", parsed(CustomerName::parse));
+    // JSM Server's older `fullName` (still sent by atlassian-python-api) names the same field.
+    let name_key = if !f.has("displayName") && f.has("fullName") { "fullName" } else { "displayName" };
+    if name_key == "displayName" && f.has("fullName") {
+        f.reject("fullName", "cannot be given together with displayName");
+    }
+    let display_name = f.required(name_key, parsed(CustomerName::parse));
     let email = f.required("email", parsed(|v| EmailAddress::parse(v.trim()).map_err(str::to_owned)));
     let (display_name, email) = f.complete((|| Some((display_name?, email?)))()).map_err(strict)?;
     let user = s.app.create_customer(&who, display_name, email).await.map_err(strict)?;

@@ -55,8 +55,16 @@ fn paging(raw: Option<&str>) -> Result<Paging, AppError> {
 /// too). Every entry that is no string or no account id of `who`'s workspace is reported by its index.
 pub(super) fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountList<'static>, AppError> {
     let mut f = Fields::parse(body)?;
-    let field = if f.has("accountIds") || !f.has("usernames") { "accountIds" } else { "usernames" };
-    if field == "accountIds" && f.has("usernames") {
+    // Clients such as atlassian-python-api send both keys, the unused one as an empty list: that one
+    // names nobody and is left out. Two non-empty lists are refused rather than guessed between.
+    let mut listed = |key: &str| f.optional(key, |v| Ok(v.as_array().is_none_or(|a| !a.is_empty()))).unwrap_or(false);
+    let (by_account, by_username) = (listed("accountIds"), listed("usernames"));
+    let field = if (by_username && !by_account) || (!f.has("accountIds") && f.has("usernames")) {
+        "usernames"
+    } else {
+        "accountIds"
+    };
+    if by_account && by_username {
         f.reject("usernames", "cannot be given together with accountIds");
     }
     let workspace = who.workspace_id();
