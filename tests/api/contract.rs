@@ -1,6 +1,7 @@
 //! Every response an API test receives is held against the OpenAPI document: the operation found by
 //! method and path template must document the status (or a `default`), and a JSON body must match
-//! that response's schema. The document is hand-written; this is what keeps it true.
+//! that response's schema, carrying no key the schema does not declare. The document is
+//! hand-written; this is what keeps it true.
 
 use std::sync::OnceLock;
 
@@ -129,7 +130,7 @@ fn conformance(method: &str, path: &str, status: u16, content_type: Option<&str>
     }
     let Some(schema) = described.get("schema") else { return Ok(()) };
     let value: Value = serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
-    let Err(violations) = schema::validate(&doc.root, schema, &value) else { return Ok(()) };
+    let Err(violations) = schema::validate_closed(&doc.root, schema, &value) else { return Ok(()) };
     let lines: Vec<String> =
         violations.iter().filter(|v| !is_known_defect(method, template, v)).map(ToString::to_string).collect();
     if lines.is_empty() {

@@ -26,12 +26,32 @@ const ANNOTATIONS: &[&str] =
 
 /// Checks `instance` against `schema`; `root` is the document `$ref`s point into.
 pub fn validate(root: &Value, schema: &Value, instance: &Value) -> Result<(), Vec<Violation>> {
+    run(&Cx { root, closed: false }, schema, instance)
+}
+
+/// Like [`validate`], and besides an object may carry only the keys its schema declares (in
+/// `properties`, also through `allOf` and `$ref`) unless `additionalProperties` says otherwise:
+/// a hand-written document that forgets a field the code sends is wrong too.
+pub fn validate_closed(root: &Value, schema: &Value, instance: &Value) -> Result<(), Vec<Violation>> {
+    run(&Cx { root, closed: true }, schema, instance)
+}
+
+struct Cx<'a> {
+    root: &'a Value,
+    closed: bool,
+}
+
+fn run(cx: &Cx, schema: &Value, instance: &Value) -> Result<(), Vec<Violation>> {
     let mut out = Vec::new();
-    check(root, schema, instance, "$", &mut out);
+    check(cx, schema, instance, "$", true, &mut out);
     if out.is_empty() { Ok(()) } else { Err(out) }
 }
 
-fn check(root: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<Violation>) {
+/// `owner`: this schema is the whole description of `v`, not one `allOf` part of it, so it may
+/// judge which keys are undeclared.
+fn check(cx: &Cx, schema: &Value, v: &Value, at: &str, owner: bool, out: &mut Vec<Violation>) {
+    let root = cx.root;
+    let whole = schema;
     let mut fail = |rule: String| out.push(Violation { at: at.to_owned(), rule });
     let schema = match schema {
         Value::Bool(true) => return,
@@ -46,7 +66,8 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<Violat
     for (keyword, rule) in schema {
         match keyword.as_str() {
             "$ref" => match rule.as_str().and_then(|r| resolve(root, r)) {
-                Some(target) => check(root, target, v, at, out),
+                // The referring schema judges undeclared keys, following the reference.
+                Some(target) => check(cx, target, v, at, false, out),
                 None => out.push(Violation { at: at.to_owned(), rule: format!("$ref {rule} does not resolve") }),
             },
             "type" => {
@@ -72,7 +93,7 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<Violat
                 if let (Some(props), Some(obj)) = (rule.as_object(), v.as_object()) {
                     for (name, sub) in props {
                         if let Some(value) = obj.get(name) {
-                            check(root, sub, value, &format!("{at}.{name}"), out);
+                            check(cx, sub, value, &format!("{at}.{name}"), true, out);
                         }
                     }
                 }
@@ -99,14 +120,14 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<Violat
                                 rule: format!("additionalProperties: `{name}` is not allowed"),
                             });
                         } else {
-                            check(root, rule, value, &format!("{at}.{name}"), out);
+                            check(cx, rule, value, &format!("{at}.{name}"), true, out);
                         }
                     }
                 }
             }
             "items" => {
                 for (i, item) in v.as_array().into_iter().flatten().enumerate() {
-                    check(root, rule, item, &format!("{at}[{i}]"), out);
+                    check(cx, rule, item, &format!("{at}[{i}]"), true, out);
                 }
             }
             "minItems" | "maxItems" => {
@@ -147,7 +168,7 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<Violat
             }
             "allOf" => {
                 for sub in rule.as_array().into_iter().flatten() {
-                    check(root, sub, v, at, out);
+                    check(cx, sub, v, at, false, out);
                 }
             }
             "anyOf" | "oneOf" => {
@@ -155,7 +176,7 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<Violat
                 let mut reasons = Vec::new();
                 let mut passed = 0;
                 for sub in options {
-                    match validate(root, sub, v).map_err(|e| e.into_iter().map(|x| x.to_string())) {
+                    match run(cx, sub, v).map_err(|e| e.into_iter().map(|x| x.to_string())) {
                         Ok(()) => passed += 1,
                         Err(e) => reasons.extend(e),
                     }
@@ -174,6 +195,45 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<Violat
             other => out.push(Violation { at: at.to_owned(), rule: format!("unsupported keyword `{other}`") }),
         }
     }
+    if cx.closed
+        && owner
+        && let Some(obj) = v.as_object()
+    {
+        let mut declared = Vec::new();
+        // A schema that declares nothing (`{"type": "object"}`) leaves the object open.
+        if declares(root, whole, &mut declared) {
+            for name in obj.keys().filter(|k| !declared.contains(k)) {
+                out.push(Violation { at: at.to_owned(), rule: format!("undeclared key `{name}`") });
+            }
+        }
+    }
+}
+
+/// Collects the property names `schema` declares, through `$ref` and `allOf`; false when any part
+/// leaves the object open (`additionalProperties`) or nothing is declared at all.
+fn declares(root: &Value, schema: &Value, names: &mut Vec<String>) -> bool {
+    let Some(s) = schema.as_object() else { return false };
+    if s.contains_key("additionalProperties") {
+        return false;
+    }
+    let mut any = false;
+    if let Some(props) = s.get("properties").and_then(Value::as_object) {
+        names.extend(props.keys().cloned());
+        any = true;
+    }
+    if let Some(target) = s.get("$ref").and_then(Value::as_str).and_then(|r| resolve(root, r)) {
+        if !declares(root, target, names) {
+            return false;
+        }
+        any = true;
+    }
+    for part in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        if !declares(root, part, names) {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 /// A local reference (`#/components/schemas/X`) into `root`.
@@ -351,6 +411,19 @@ mod tests {
         let any_of = json!({"anyOf": [{"type": "null"}, {"const": 1}]});
         assert!(validate(&root, &any_of, &json!(1)).is_ok());
         assert!(validate(&root, &any_of, &json!(2)).is_err());
+    }
+
+    #[test]
+    fn closed_objects_refuse_keys_no_part_of_the_schema_declares() {
+        let root = doc();
+        let both = json!({"allOf": [{"$ref": "#/components/schemas/Named"}, {"properties": {"b": {}}}]});
+        let root = json!({"components": {"schemas": {"Named": {"properties": {"a": {"type": "string"}}}}}, "x": root});
+        assert!(super::validate_closed(&root, &both, &json!({"a": "x", "b": 1})).is_ok());
+        let extra = super::validate_closed(&root, &both, &json!({"a": "x", "c": 1})).unwrap_err();
+        assert_eq!(extra.iter().map(ToString::to_string).collect::<Vec<_>>(), ["$: undeclared key `c`"]);
+        assert!(validate(&root, &both, &json!({"c": 1})).is_ok(), "plain validation leaves objects open");
+        let open = json!({"type": "object"});
+        assert!(super::validate_closed(&root, &open, &json!({"c": 1})).is_ok(), "nothing declared: open");
     }
 
     #[test]
