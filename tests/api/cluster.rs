@@ -4,9 +4,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{new_schema_name, postgres_url};
+use crate::helpers::{exchange, new_schema_name, postgres_url};
 
 /// A `frontdesk serve` process, stopped when dropped.
 struct Node {
@@ -42,8 +42,8 @@ fn start_node(url: &str, schema: &str, bootstrap_key: &str) -> Node {
 async fn wait_ready(client: &reqwest::Client, node: &Node) {
     let started = Instant::now();
     loop {
-        if let Ok(r) = client.get(format!("{}/readyz", node.base)).send().await
-            && r.status() == 200
+        if let Ok(r) = exchange(client.get(format!("{}/readyz", node.base))).await
+            && r.status == 200
         {
             return;
         }
@@ -63,15 +63,11 @@ async fn three_nodes_on_one_database_keep_numbers_and_uniqueness_and_lose_nothin
     for node in &nodes {
         wait_ready(&client, node).await;
     }
-    let channels: Value = client
-        .get(format!("{}/api/v1/channels", nodes[0].base))
-        .header("authorization", &key)
-        .send()
+    let channels = exchange(client.get(format!("{}/api/v1/channels", nodes[0].base)).header("authorization", &key))
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .into_reply()
+        .body;
     assert_eq!(channels.as_array().unwrap().len(), 1, "one workspace, one e-mail channel: {channels}");
     let channel = channels[0]["id"].as_str().unwrap().to_owned();
 
@@ -81,15 +77,9 @@ async fn three_nodes_on_one_database_keep_numbers_and_uniqueness_and_lose_nothin
         async move {
             let body = json!({"channelId": channel, "externalId": null, "identifier": identifier,
                 "name": null, "tierId": null, "externalUserGroupId": null});
-            let r = client
-                .post(format!("{base}/api/v1/external-users"))
-                .header("authorization", &key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            (status, r.json::<Value>().await.unwrap())
+            let req = client.post(format!("{base}/api/v1/external-users")).header("authorization", &key).json(&body);
+            let r = exchange(req).await.unwrap().into_reply();
+            (r.status, r.body)
         }
     };
     let distinct = join_all((0..90).map(|i| create(i, format!("user{i}@example.com")))).await;
@@ -101,36 +91,21 @@ async fn three_nodes_on_one_database_keep_numbers_and_uniqueness_and_lose_nothin
 
     // Every acknowledged user is visible from every node.
     for node in &nodes {
-        let r = client
-            .get(format!("{}/api/v1/external-users?pageSize=1", node.base))
-            .header("authorization", &key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.headers()["x-total-count"], "91");
+        let req = client.get(format!("{}/api/v1/external-users?pageSize=1", node.base)).header("authorization", &key);
+        assert_eq!(exchange(req).await.unwrap().headers["x-total-count"], "91");
     }
     for (_, user) in &distinct {
         let id = user["id"].as_str().unwrap();
-        let r = client
-            .get(format!("{}/api/v1/external-users/{id}", nodes[2].base))
-            .header("authorization", &key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let req = client.get(format!("{}/api/v1/external-users/{id}", nodes[2].base)).header("authorization", &key);
+        assert_eq!(exchange(req).await.unwrap().status, 200);
     }
 
     // Tickets created concurrently through all three nodes are numbered 1..N, no gap, no repeat.
-    let location: Value = client
+    let req = client
         .post(format!("{}/api/v1/locations", nodes[1].base))
         .header("authorization", &key)
-        .json(&json!({"name": "Front desk"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json(&json!({"name": "Front desk"}));
+    let location = exchange(req).await.unwrap().into_reply().body;
     let requester = distinct[0].1["id"].as_str().unwrap().to_owned();
     const TICKETS: usize = 45;
     let tickets = join_all((0..TICKETS).map(|i| {
@@ -138,9 +113,9 @@ async fn three_nodes_on_one_database_keep_numbers_and_uniqueness_and_lose_nothin
         let body = json!({"ticket": {"locationRef": location["id"], "text": format!("ticket {i}"), "userRefRequester": requester}});
         let req = client.post(format!("{base}/support/tickets/v1")).bearer_auth(&key).json(&body);
         async move {
-            let r = req.send().await.unwrap();
-            assert_eq!(r.status(), 201);
-            r.json::<Value>().await.unwrap()["ticket"]["number"].as_i64().unwrap()
+            let r = exchange(req).await.unwrap().into_reply();
+            assert_eq!(r.status, 201);
+            r.body["ticket"]["number"].as_i64().unwrap()
         }
     }))
     .await;

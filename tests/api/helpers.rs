@@ -54,6 +54,49 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// A response with its body as text, already held against the OpenAPI document.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON, or as a JSON string when it is not JSON, or `null` when empty.
+    pub fn into_reply(self) -> Reply {
+        let body = if self.text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&self.text).unwrap_or(Value::String(self.text))
+        };
+        Reply { status: self.status, headers: self.headers, body }
+    }
+}
+
+/// Sends `req` and reads the answer whole; panics when the answer breaks the OpenAPI document
+/// (see `contract`). Every request the API tests make goes through here.
+pub async fn exchange(req: reqwest::RequestBuilder) -> reqwest::Result<Answer> {
+    let (client, req) = req.build_split();
+    let req = req?;
+    let method = req.method().as_str().to_owned();
+    let path = match req.url().query() {
+        Some(query) => format!("{}?{query}", req.url().path()),
+        None => req.url().path().to_owned(),
+    };
+    let res = client.execute(req).await?;
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await?;
+    let answer = Answer { status, headers, text };
+    crate::contract::check_response(&method, &path, status, answer.content_type(), &answer.text);
+    Ok(answer)
+}
+
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -124,13 +167,7 @@ impl TestApp {
         if let Some(body) = body {
             req = req.header("content-type", "application/json").body(body.to_owned());
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        let body =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        exchange(req).await.expect("request").into_reply()
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -1,6 +1,8 @@
 //! HTTP integration tests: each starts a real server on port 0 against a fresh database.
 
+mod contract;
 mod helpers;
+mod schema;
 
 mod admin;
 mod browser;
