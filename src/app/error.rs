@@ -59,7 +59,6 @@ impl From<StoreError> for AppError {
                 };
                 AppError::Conflict { field, message }
             }
-            StoreError::Rejected(errors) => AppError::Invalid(errors),
             StoreError::InUse(Entity::StaffUser) => AppError::Conflict {
                 field: "id",
                 message: "The staff user is still referenced (for example as a ticket assignee); disable it instead.",

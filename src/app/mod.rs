@@ -31,13 +31,13 @@ pub use web_sessions::{
     MAX_FAILED_SIGN_INS, SESSION_TTL_SECONDS, SIGN_IN_WINDOW_SECONDS, SignIn, SignedIn, WebSession,
 };
 
-use crate::store::Store;
 /// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
 /// adapter imports from `store`.
-pub use crate::store::{
+pub use crate::domain::query::{
     Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter, StaffKey, TicketCursor,
     TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey,
 };
+use crate::store::Store;
 
 /// Everything a use case needs; cheap to clone into every request.
 #[derive(Clone)]
