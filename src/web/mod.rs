@@ -14,12 +14,14 @@ mod workspace;
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::Bytes;
 use maud::Markup;
 
 use crate::app::{AppError, SignedIn};
@@ -91,6 +93,31 @@ pub(crate) struct Ctx {
 impl Ctx {
     fn is_admin(&self) -> bool {
         self.who.user.role == crate::domain::Role::Admin
+    }
+}
+
+/// A page request's signed-in staff user; without a live session the answer is a redirect to the
+/// sign-in page.
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        signed_in(s, &parts.headers).await
+    }
+}
+
+/// A form submission of a signed-in staff user (same origin, the session's CSRF token) and the form.
+pub(crate) struct SignedInForm(pub Ctx, pub Form);
+
+impl FromRequest<AppState> for SignedInForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, s).await.map_err(IntoResponse::into_response)?;
+        let form = Form::parse(&body);
+        let ctx = signed_in_form(s, &headers, &form).await?;
+        Ok(SignedInForm(ctx, form))
     }
 }
 
