@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierInput};
 pub use auth::{Principal, Secret, credential, hash_secret};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Conflict};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
 pub use participants::ParticipantRef;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};
@@ -36,7 +36,7 @@ use crate::store::Store;
 /// adapter imports from `store`.
 pub use crate::store::{
     Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter, StaffKey, TicketCursor,
-    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey,
+    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
 };
 
 /// Everything a use case needs; cheap to clone into every request.

@@ -27,6 +27,7 @@ use maud::Markup;
 use crate::app::{AppError, SignedIn};
 use crate::domain::FieldError;
 use crate::http::AppState;
+use crate::http::status::conflict_field;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -204,7 +205,7 @@ impl Draft {
 fn field_errors(e: &AppError) -> Option<Vec<FieldError>> {
     match e {
         AppError::Invalid(errors) => Some(errors.clone()),
-        AppError::Conflict { field, message } => Some(vec![FieldError::new(*field, *message)]),
+        AppError::Conflict(c) => Some(vec![FieldError::new(conflict_field(*c), c.message())]),
         _ => None,
     }
 }
@@ -222,7 +223,7 @@ fn error_page(ctx: Option<&Ctx>, e: AppError) -> Response {
             "Temporarily unavailable",
             "The database cannot be reached right now. Try again in a moment.".to_owned(),
         ),
-        AppError::Invalid(_) | AppError::Conflict { .. } => {
+        AppError::Invalid(_) | AppError::Conflict(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "Could not save", e.to_string())
         }
         AppError::Internal(detail) => {
