@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod external_users;
+mod extractors;
 mod isolation;
 mod openapi;
 mod request_participants;

@@ -18,9 +18,6 @@ use crate::http::AppState;
 use crate::http::body::{Check, Fields, QueryParams, boolean, nullable, parsed, uuid};
 use crate::http::extract::{PathId, RawBody};
 
-/// At most this many attachments per comment.
-const MAX_ATTACHMENTS: usize = 20;
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/support/tickets/v1", get(list).post(create).fallback(method_not_allowed))
@@ -158,9 +155,7 @@ async fn unassign(
 
 fn attachments(v: &Value) -> Check<Vec<Attachment>> {
     let items = v.as_array().ok_or("must be an array")?;
-    if items.len() > MAX_ATTACHMENTS {
-        return Err(format!("must hold at most {MAX_ATTACHMENTS} attachments"));
-    }
+    Attachment::check_count(items.len())?;
     items.iter().enumerate().map(|(i, item)| attachment(item).map_err(|e| format!("[{i}].{e}"))).collect()
 }
 
@@ -169,8 +164,9 @@ fn attachment(v: &Value) -> Check<Attachment> {
     let text = |key: &str| -> Check<Option<String>> {
         match o.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.chars().count() <= 2048 => Ok(Some(s.clone())),
-            Some(Value::String(_)) => Err(format!("{key} must be at most 2048 characters")),
+            Some(Value::String(s)) => {
+                Attachment::check_text(s).map(|()| Some(s.clone())).map_err(|rule| format!("{key} {rule}"))
+            }
             Some(_) => Err(format!("{key} must be a string")),
         }
     };
