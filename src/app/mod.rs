@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierInput};
 pub use auth::{Principal, Secret, credential, hash_secret};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Conflict};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
 pub use participants::ParticipantRef;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};
@@ -35,7 +35,7 @@ pub use web_sessions::{
 /// adapter imports from `store`.
 pub use crate::domain::query::{
     Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter, StaffKey, TicketCursor,
-    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey,
+    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
 };
 use crate::store::Store;
 

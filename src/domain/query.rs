@@ -162,3 +162,19 @@ pub enum RequestRef {
     Id(Uuid),
     Number(i64),
 }
+
+/// A uniqueness rule the database enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    ExternalUserExternalId,
+    ExternalUserIdentifier,
+    GroupExternalId,
+    BuiltinChannel,
+    StaffEmail,
+    StaffExternalId,
+    Bootstrap,
+    TicketParticipant,
+    TicketNumber,
+    StaffCollectionName,
+    Other,
+}

@@ -1,22 +1,6 @@
 use thiserror::Error;
 
-use crate::domain::query::Entity;
-
-/// A uniqueness rule the database enforces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unique {
-    ExternalUserExternalId,
-    ExternalUserIdentifier,
-    GroupExternalId,
-    BuiltinChannel,
-    StaffEmail,
-    StaffExternalId,
-    Bootstrap,
-    TicketParticipant,
-    TicketNumber,
-    StaffCollectionName,
-    Other,
-}
+use crate::domain::query::{Entity, Unique};
 
 impl Unique {
     /// Tells which rule a unique violation broke from the database's own words: PostgreSQL names the

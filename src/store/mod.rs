@@ -25,10 +25,11 @@ mod workspaces;
 
 pub use crate::domain::query::{
     COUNT_CAP, Entity, ExternalUserFilter, GroupFilter, Page, Paging, ParticipantKey, RequestRef, StaffFilter,
-    StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, UserKey, Viewer,
+    StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique, UserKey,
+    Viewer,
 };
 pub use channels::ChannelStore;
-pub use error::{StoreError, Unique};
+pub use error::StoreError;
 pub use external_users::{AccessToken, ExternalUserStore};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod external_users;
+mod extractors;
 mod isolation;
 mod openapi;
 mod real_clients;
