@@ -85,7 +85,7 @@ async fn staff_by_id(tx: &mut Conn, workspace_id: Uuid, id: Uuid) -> StoreResult
 
 #[async_trait]
 impl StaffStore for Backend {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_staff_user(&self, u: &StaffUser) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_staff_user(&mut tx, u, None).await?;
@@ -93,13 +93,13 @@ impl StaffStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<StaffUser> {
         let mut conn = self.read.acquire().await?;
         staff_by_id(&mut conn, workspace_id, id).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_staff_users(&self, workspace_id: Uuid) -> StoreResult<Vec<StaffUser>> {
         let sql = format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE workspace_id = $1 ORDER BY created_at, id");
         let rows: Vec<StaffRow> =
@@ -107,7 +107,7 @@ impl StaffStore for Backend {
         convert(rows)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_staff_collection(&self, c: &StaffCollection) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO staff_collections (id, workspace_id, kind, name, created_at, updated_at) \
@@ -124,7 +124,7 @@ impl StaffStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_staff_collections(
         &self,
         workspace_id: Uuid,
@@ -141,7 +141,7 @@ impl StaffStore for Backend {
         convert(rows)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_staff_collection(
         &self,
         workspace_id: Uuid,
@@ -160,7 +160,7 @@ impl StaffStore for Backend {
         row.ok_or(StoreError::NotFound(collection_entity(kind)))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_staff_collection(&self, workspace_id: Uuid, kind: CollectionKind, id: Uuid) -> StoreResult<()> {
         let done = sqlx::query("DELETE FROM staff_collections WHERE id = $1 AND workspace_id = $2 AND kind = $3")
             .bind(id)
@@ -174,7 +174,7 @@ impl StaffStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_staff_member(&self, new: &NewStaffMember) -> StoreResult<StaffMemberOutcome> {
         let mut tx = self.begin_write().await?;
         let u = &new.user;
@@ -217,7 +217,7 @@ impl StaffStore for Backend {
         Ok(StaffMemberOutcome::Created)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn find_staff_user(&self, workspace_id: Uuid, key: StaffKey<'_>) -> StoreResult<Option<StaffUser>> {
         let base = format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE workspace_id = $1 AND ");
         let condition = match key {
@@ -235,7 +235,7 @@ impl StaffStore for Backend {
         row.map(StaffUser::try_from).transpose()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn staff_memberships(&self, workspace_id: Uuid, user_id: Uuid) -> StoreResult<Vec<(CollectionKind, Uuid)>> {
         let rows: Vec<(String, Uuid)> = sqlx::query_as(
             "SELECT c.kind, c.id FROM staff_memberships m JOIN staff_collections c ON c.id = m.collection_id \
@@ -254,7 +254,7 @@ impl StaffStore for Backend {
             .collect()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn search_staff_users(
         &self,
         workspace_id: Uuid,
@@ -272,7 +272,7 @@ impl StaffStore for Backend {
         Ok(Page { items: convert(rows)?, total, total_is_exact: true })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         // Memberships and invitations go with the user (ON DELETE CASCADE); anything else
@@ -296,7 +296,7 @@ impl StaffStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn set_staff_status(
         &self,
         workspace_id: Uuid,
@@ -321,7 +321,7 @@ impl StaffStore for Backend {
         Ok(user)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_staff_invitation(
         &self,
         workspace_id: Uuid,
@@ -339,12 +339,11 @@ impl StaffStore for Backend {
         Ok(true)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn find_staff_invitation(&self, token_hash: &[u8]) -> StoreResult<Option<FoundInvitation>> {
         let sql = format!(
-            "SELECT {}, i.expires_at, i.accepted_at, u.password_hash IS NOT NULL AS has_password \
-             FROM staff_invitations i JOIN staff_users u ON u.id = i.staff_user_id WHERE i.token_hash = $1",
-            STAFF_COLUMNS_OF_U
+            "SELECT {STAFF_COLUMNS_OF_U}, i.expires_at, i.accepted_at, u.password_hash IS NOT NULL AS has_password \
+             FROM staff_invitations i JOIN staff_users u ON u.id = i.staff_user_id WHERE i.token_hash = $1"
         );
         let row: Option<InvitationRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token_hash).fetch_optional(&self.read).await?;
@@ -359,7 +358,7 @@ impl StaffStore for Backend {
         .transpose()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn accept_staff_invitation(
         &self,
         token_hash: &[u8],
@@ -395,11 +394,11 @@ impl StaffStore for Backend {
         Ok(user)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn staff_credentials(&self, email: &str) -> StoreResult<Vec<StaffCredentials>> {
         let sql = format!(
-            "SELECT {}, u.password_hash FROM staff_users u WHERE lower(u.email) = lower($1) ORDER BY u.created_at, u.id",
-            STAFF_COLUMNS_OF_U
+            "SELECT {STAFF_COLUMNS_OF_U}, u.password_hash FROM staff_users u WHERE lower(u.email) = lower($1) \
+             ORDER BY u.created_at, u.id"
         );
         let rows: Vec<CredentialsRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(email).fetch_all(&self.read).await?;

@@ -92,7 +92,7 @@ async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreResult<()> {
 
 #[async_trait]
 impl TicketStore for Backend {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_location(&self, l: &Location) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO locations (id, workspace_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
@@ -107,7 +107,7 @@ impl TicketStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_locations(&self, workspace_id: Uuid) -> StoreResult<Vec<Location>> {
         let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 ORDER BY created_at, id");
         let rows: Vec<LocationRow> =
@@ -115,7 +115,7 @@ impl TicketStore for Backend {
         Ok(rows.into_iter().map(Location::from).collect())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Location> {
         let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1 AND workspace_id = $2");
         let row: Option<LocationRow> =
@@ -123,7 +123,7 @@ impl TicketStore for Backend {
         row.map(Location::from).ok_or(StoreError::NotFound(Entity::Location))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_location(&self, l: &Location) -> StoreResult<()> {
         let done = sqlx::query("UPDATE locations SET name = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
             .bind(&l.name)
@@ -138,7 +138,7 @@ impl TicketStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let used: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE location_id = $1 LIMIT 1")
@@ -160,12 +160,12 @@ impl TicketStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn memberships(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
         members(&self.read, workspace_id, ids).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_ticket(&self, new: &NewTicket) -> StoreResult<TicketDetail> {
         let ws = new.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -255,7 +255,7 @@ impl TicketStore for Backend {
         Ok(TicketDetail { ticket, activities, members })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_ticket(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<Ticket> {
         let mut qb = QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = "));
         qb.push_bind(id).push(" AND workspace_id = ").push_bind(workspace_id);
@@ -264,7 +264,7 @@ impl TicketStore for Backend {
         row.ok_or(StoreError::NotFound(Entity::Ticket))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail> {
         let ticket = self.get_ticket(workspace_id, id, viewer).await?;
         let internal = if viewer == Viewer::Team { "" } else { " AND NOT internal" };
@@ -279,7 +279,7 @@ impl TicketStore for Backend {
         Ok(TicketDetail { ticket, activities, members })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_tickets(
         &self,
         workspace_id: Uuid,
@@ -339,7 +339,7 @@ impl TicketStore for Backend {
         Ok(TicketPage { tickets, members, more })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_ticket(&self, u: &TicketUpdate) -> StoreResult<Option<TicketDetail>> {
         let t = &u.ticket;
         let mut tx = self.begin_write().await?;
