@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::app::AppError;
-use crate::domain::{FieldError, parse_uuid};
+use crate::domain::{FieldError, Refusal, Rule, parse_uuid};
 
 /// The keys of a JSON object body, read one by one; errors accumulate until [`Fields::finish`].
 pub struct Fields {
@@ -14,15 +14,15 @@ pub struct Fields {
     errors: Vec<FieldError>,
 }
 
-pub type Check<T> = Result<T, String>;
+pub type Check<T> = Result<T, Refusal>;
 
 impl Fields {
     /// Parses `body` as a JSON object; anything else is a single error on the field `body`.
     pub fn parse(body: &Bytes) -> Result<Self, AppError> {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(object)) => Ok(Self { object, errors: Vec::new() }),
-            Ok(_) => Err(AppError::invalid("body", "must be a JSON object")),
-            Err(e) => Err(AppError::invalid("body", format!("is not valid JSON: {e}"))),
+            Ok(_) => Err(AppError::invalid("body", Refusal::new(Rule::Type, "must be a JSON object"))),
+            Err(e) => Err(AppError::invalid("body", Refusal::new(Rule::Format, format!("is not valid JSON: {e}")))),
         }
     }
 
@@ -34,7 +34,7 @@ impl Fields {
     pub fn required<T>(&mut self, key: &str, check: impl FnOnce(&Value) -> Check<T>) -> Option<T> {
         match self.object.get(key) {
             None => {
-                self.errors.push(FieldError::new(key, "is required"));
+                self.errors.push(FieldError::new(key, Refusal::required()));
                 None
             }
             Some(v) => self.record(key, check(v)),
@@ -51,12 +51,12 @@ impl Fields {
         self.object.contains_key(key)
     }
 
-    pub fn reject(&mut self, key: &str, message: impl Into<String>) {
-        self.errors.push(FieldError::new(key, message));
+    pub fn reject(&mut self, key: &str, refusal: Refusal) {
+        self.errors.push(FieldError::new(key, refusal));
     }
 
     fn record<T>(&mut self, key: &str, checked: Check<T>) -> Option<T> {
-        checked.map_err(|message| self.errors.push(FieldError::new(key, message))).ok()
+        checked.map_err(|refusal| self.errors.push(FieldError::new(key, refusal))).ok()
     }
 
     /// Fails with every error recorded so far.
@@ -73,16 +73,16 @@ impl Fields {
 }
 
 pub fn uuid(v: &Value) -> Check<Uuid> {
-    let s = v.as_str().ok_or("must be a string (UUID)")?;
-    parse_uuid(s).ok_or_else(|| "must be a valid UUID".to_owned())
+    let s = v.as_str().ok_or_else(|| Refusal::new(Rule::Type, "must be a string (UUID)"))?;
+    parse_uuid(s).ok_or_else(|| Refusal::new(Rule::Format, "must be a valid UUID"))
 }
 
 pub fn string(v: &Value) -> Check<String> {
-    v.as_str().map(str::to_owned).ok_or_else(|| "must be a string".to_owned())
+    v.as_str().map(str::to_owned).ok_or_else(|| Refusal::new(Rule::Type, "must be a string"))
 }
 
 pub fn boolean(v: &Value) -> Check<bool> {
-    v.as_bool().ok_or_else(|| "must be a boolean".to_owned())
+    v.as_bool().ok_or_else(|| Refusal::new(Rule::Type, "must be a boolean"))
 }
 
 /// `check`, or `None` for an explicit JSON `null`.
@@ -91,8 +91,8 @@ pub fn nullable<T>(check: impl FnOnce(&Value) -> Check<T>) -> impl FnOnce(&Value
 }
 
 /// A string that must also satisfy a domain type's `parse`.
-pub fn parsed<T>(parse: impl FnOnce(&str) -> Result<T, String>) -> impl FnOnce(&Value) -> Check<T> {
-    move |v| parse(v.as_str().ok_or("must be a string")?)
+pub fn parsed<T>(parse: impl FnOnce(&str) -> Check<T>) -> impl FnOnce(&Value) -> Check<T> {
+    move |v| parse(v.as_str().ok_or_else(|| Refusal::new(Rule::Type, "must be a string"))?)
 }
 
 /// Query string parameters, with repeated keys kept (`?ids=a&ids=b`, `?ids[]=a`).
@@ -138,7 +138,7 @@ impl QueryParams {
             }
         }
         if bad {
-            self.errors.push(FieldError::new(key, "must be a UUID or a list of UUIDs"));
+            self.errors.push(FieldError::new(key, Refusal::new(Rule::Format, "must be a UUID or a list of UUIDs")));
         }
         ids
     }
@@ -149,22 +149,24 @@ impl QueryParams {
         match raw.trim().parse::<f64>() {
             Ok(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => n as i64,
             Ok(n) if n.fract() == 0.0 && n < min as f64 => {
-                self.errors.push(FieldError::new(key, format!("must be greater than or equal to {min}")));
+                let message = format!("must be greater than or equal to {min}");
+                self.errors.push(FieldError::new(key, Refusal::new(Rule::Range, message)));
                 default
             }
             Ok(n) if n.fract() == 0.0 => {
-                self.errors.push(FieldError::new(key, format!("must be less than or equal to {max}")));
+                let message = format!("must be less than or equal to {max}");
+                self.errors.push(FieldError::new(key, Refusal::new(Rule::Range, message)));
                 default
             }
             _ => {
-                self.errors.push(FieldError::new(key, "must be an integer"));
+                self.errors.push(FieldError::new(key, Refusal::new(Rule::Type, "must be an integer")));
                 default
             }
         }
     }
 
-    pub fn reject(&mut self, key: &str, message: impl Into<String>) {
-        self.errors.push(FieldError::new(key, message));
+    pub fn reject(&mut self, key: &str, refusal: Refusal) {
+        self.errors.push(FieldError::new(key, refusal));
     }
 
     pub fn finish(self) -> Result<(), AppError> {
