@@ -1,5 +1,7 @@
 use std::fmt;
 
+use super::{Refusal, Rule};
+
 /// An e-mail address that satisfies seed 000's rule: at most 254 characters and the pattern
 /// `^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$`.
 ///
@@ -11,11 +13,15 @@ pub struct EmailAddress(String);
 pub const EMAIL_MAX_LEN: usize = 254;
 
 impl EmailAddress {
-    pub fn parse(s: &str) -> Result<Self, &'static str> {
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
         if s.chars().count() > EMAIL_MAX_LEN {
-            return Err("must be at most 254 characters");
+            return Err(Refusal::too_long(EMAIL_MAX_LEN));
         }
-        if matches_seed_pattern(s) { Ok(Self(s.to_owned())) } else { Err("must be a valid e-mail address") }
+        if matches_seed_pattern(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Refusal::new(Rule::Email, "must be a valid e-mail address"))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -99,6 +105,9 @@ mod tests {
         assert_eq!(at_limit.len(), 254);
         assert!(EmailAddress::parse(&at_limit).is_ok());
         let over = format!("{}@{domain}", local(255 - 1 - domain.len()));
-        assert_eq!(EmailAddress::parse(&over), Err("must be at most 254 characters"));
+        assert_eq!(
+            EmailAddress::parse(&over),
+            Err(Refusal::new(Rule::TooLong { max: 254 }, "must be at most 254 characters"))
+        );
     }
 }

@@ -14,7 +14,7 @@ use super::auth::DeskPrincipal;
 use super::error::{DeskError, DeskResult, not_allowed};
 use super::{base, read_paging};
 use crate::app::{AppError, Entity, Paging, Principal};
-use crate::domain::{CustomerName, EmailAddress, Role};
+use crate::domain::{CustomerName, EmailAddress, Refusal, Role, Rule};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, parsed};
 use crate::http::extract::{PathText, RawBody};
@@ -45,10 +45,10 @@ async fn create(
     // JSM Server's older `fullName` (still sent by atlassian-python-api) names the same field.
     let name_key = if !f.has("displayName") && f.has("fullName") { "fullName" } else { "displayName" };
     if name_key == "displayName" && f.has("fullName") {
-        f.reject("fullName", "cannot be given together with displayName");
+        f.reject("fullName", Refusal::new(Rule::Combination, "cannot be given together with displayName"));
     }
     let display_name = f.required(name_key, parsed(CustomerName::parse));
-    let email = f.required("email", parsed(|v| EmailAddress::parse(v.trim()).map_err(str::to_owned)));
+    let email = f.required("email", parsed(|v| EmailAddress::parse(v.trim())));
     let (display_name, email) = f.complete((|| Some((display_name?, email?)))()).map_err(strict)?;
     let user = s.app.create_customer(&who, display_name, email).await.map_err(strict)?;
     Ok((StatusCode::CREATED, Json(user_dto(base(&s), &user))).into_response())
@@ -118,7 +118,7 @@ async fn get_user(
         .string("accountId")
         .or_else(|| q.string("username"))
         .or_else(|| q.string("key"))
-        .ok_or_else(|| AppError::invalid("accountId", "is required"))?;
+        .ok_or_else(|| AppError::invalid("accountId", Refusal::required()))?;
     let id = parse_account_id(account.trim(), who.workspace_id()).ok_or(AppError::NotFound(Entity::ExternalUser))?;
     let user = s.app.get_customer(&who, id).await?;
     Ok(Json(user_dto(base(&s), &user)))
