@@ -10,6 +10,7 @@ mod cli;
 mod cluster;
 mod external_users;
 mod extractors;
+mod identities;
 mod isolation;
 mod openapi;
 mod real_clients;
