@@ -56,6 +56,8 @@ pub enum Conflict {
     BuiltinChannel,
     /// Others changed the record at the same moment, every retry included.
     Contended,
+    /// The super identity was merged into another: it has no external users to merge or link.
+    Merged,
 }
 
 impl Conflict {
@@ -83,6 +85,7 @@ impl Conflict {
             Conflict::InUse(_) => "Record is still in use.",
             Conflict::BuiltinChannel => "The built-in e-mail channel cannot be removed.",
             Conflict::Contended => "The ticket is being changed by others; try again.",
+            Conflict::Merged => "The super identity was merged into another; use the one it was merged into.",
         }
     }
 }

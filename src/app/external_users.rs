@@ -51,7 +51,7 @@ impl App {
     ) -> AppResult<ExternalUser> {
         who.require(Role::Agent)?;
         let now = Timestamp::now();
-        let user = ExternalUser {
+        let mut user = ExternalUser {
             id: Uuid::new_v4(),
             workspace_id: who.workspace_id(),
             channel_id: new.channel_id,
@@ -66,7 +66,8 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_external_user(&user).await?;
+        // Automatic matching may have put the user in another person's super identity.
+        user.super_identity_id = self.store.insert_external_user(&user).await?;
         Ok(user)
     }
 

@@ -9,6 +9,7 @@ mod auth;
 mod customers;
 mod error;
 mod external_users;
+mod identities;
 mod participants;
 mod request_participants;
 mod staff;
@@ -22,6 +23,7 @@ pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierI
 pub use auth::{Principal, Secret, credential, hash_secret};
 pub use error::{AppError, AppResult, Conflict};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
+pub use identities::{ExternalUserUpsert, MergeDone, Upserted};
 pub use participants::ParticipantRef;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};
 pub use staff::NewStaffUser;

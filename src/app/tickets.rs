@@ -50,7 +50,7 @@ impl Principal {
     }
 
     /// The membership acting, when the principal is a person.
-    fn member(&self) -> Option<MemberRef> {
+    pub(super) fn member(&self) -> Option<MemberRef> {
         match self {
             Principal::ExternalUser { user_id, .. } => Some(MemberRef::External(*user_id)),
             _ => None,

@@ -4,6 +4,7 @@
 //! functions that refuse anything else.
 
 mod email;
+mod identity;
 mod ids;
 mod model;
 pub mod query;
@@ -13,6 +14,7 @@ mod ticket;
 mod time;
 
 pub use email::EmailAddress;
+pub use identity::{AuditAction, AuditRecord, SuperIdentity, match_key};
 pub use ids::parse_uuid;
 pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};
 pub use staff::{

@@ -14,6 +14,7 @@ pub enum Entity {
     Tier,
     ExternalUserGroup,
     ExternalUser,
+    SuperIdentity,
     StaffUser,
     Location,
     Ticket,

@@ -145,15 +145,19 @@ pub enum ActivityKind {
     StatusChange,
     AssigneeChange,
     TypeChange,
+    /// The requester's or a participant's super identity was merged into another; `text` says which
+    /// into which, by id.
+    IdentityMerged,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 5] = [
+    pub const ALL: [ActivityKind; 6] = [
         ActivityKind::Created,
         ActivityKind::Comment,
         ActivityKind::StatusChange,
         ActivityKind::AssigneeChange,
         ActivityKind::TypeChange,
+        ActivityKind::IdentityMerged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -163,6 +167,7 @@ impl ActivityKind {
             ActivityKind::StatusChange => "statusChange",
             ActivityKind::AssigneeChange => "assigneeChange",
             ActivityKind::TypeChange => "typeChange",
+            ActivityKind::IdentityMerged => "identityMerged",
         }
     }
 

@@ -31,7 +31,7 @@ pub fn conflict_field(c: Conflict) -> &'static str {
             Unique::TicketNumber => "number",
             Unique::Bootstrap | Unique::Other => "id",
         },
-        Conflict::InUse(_) | Conflict::BuiltinChannel | Conflict::Contended => "id",
+        Conflict::InUse(_) | Conflict::BuiltinChannel | Conflict::Contended | Conflict::Merged => "id",
     }
 }
 

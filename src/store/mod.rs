@@ -13,6 +13,7 @@ mod channels;
 mod dialect;
 mod error;
 mod external_users;
+mod identities;
 mod migrations;
 mod participants;
 pub mod postgres;
@@ -31,6 +32,7 @@ pub use crate::domain::query::{
 pub use channels::ChannelStore;
 pub use error::StoreError;
 pub use external_users::{AccessToken, ExternalUserStore};
+pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -48,6 +50,7 @@ pub trait Store:
     WorkspaceStore
     + ChannelStore
     + ExternalUserStore
+    + IdentityStore
     + TicketStore
     + ParticipantStore
     + StaffStore
@@ -62,6 +65,8 @@ impl<T> Store for T where
     T: WorkspaceStore
         + ChannelStore
         + ExternalUserStore
+        + IdentityStore
+        + IdentityStore
         + TicketStore
         + ParticipantStore
         + StaffStore

@@ -26,6 +26,7 @@ mod run;
 
 use run::Tx;
 use run::external_users::{insert_super_identity, insert_user_row, require_user_refs};
+use run::identities::matching_identity;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -38,7 +39,7 @@ pub struct SqliteStore {
 /// A create waiting for its batch, and who to tell how it ended.
 struct UserInsert {
     user: ExternalUser,
-    done: oneshot::Sender<StoreResult<()>>,
+    done: oneshot::Sender<StoreResult<Uuid>>,
 }
 
 /// At most this many creates share one commit.
@@ -58,7 +59,10 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .statement_cache_capacity(256)
             .pragma("cache_size", "-8000")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Deleted and overwritten content is zeroed, so an erased person's data is not left in
+            // free pages of the file (docs/privacy.md).
+            .pragma("secure_delete", "on");
         let write =
             SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
         super::migrations::sqlite().run(&write).await?;
@@ -82,11 +86,31 @@ impl Dialect for SqliteStore {
     }
 
     /// Hands the user to the batch writer and waits for the commit that includes it.
-    async fn insert_external_user(&self, user: &ExternalUser) -> StoreResult<()> {
+    async fn insert_external_user(&self, user: &ExternalUser) -> StoreResult<Uuid> {
         let (done, outcome) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the database writer has stopped".into());
         self.user_inserts.send(UserInsert { user: user.clone(), done }).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
+    }
+
+    /// Merges the full-text index's segments into one, which drops the deleted entries for good.
+    async fn after_erasure_in(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO external_user_search (external_user_search) VALUES ('optimize')")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Copies the log into the database file and truncates it. With `secure_delete` the pages the
+    /// erasure freed were zeroed, so afterwards neither file holds the erased text. A reader still on an
+    /// older snapshot can hold the log back; it is truncated at the next checkpoint then.
+    async fn after_erasure(&self) -> StoreResult<()> {
+        let (busy, _, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.write).await?;
+        if busy != 0 {
+            tracing::warn!("write-ahead log still in use after an erasure; it is truncated at the next checkpoint");
+        }
+        Ok(())
     }
 }
 
@@ -111,7 +135,7 @@ async fn commit_user_batches(write: Pool<Sqlite>, mut queue: mpsc::Receiver<User
 }
 
 /// Runs the batch in one transaction; the outcome of each create, in order.
-async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreResult<()>> {
+async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreResult<Uuid>> {
     let everyone = |e: &StoreError| batch.iter().map(|_| Err(e.same_kind())).collect();
     let mut tx = match write.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
@@ -134,10 +158,15 @@ async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreRe
     }
 }
 
-async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
+async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser) -> StoreResult<Uuid> {
     require_user_refs(tx, u).await?;
-    insert_user_row(tx, u).await?;
-    insert_super_identity(tx, u).await
+    if let Some(found) = matching_identity(tx, u).await? {
+        insert_user_row(tx, u, found).await?;
+        return Ok(found);
+    }
+    insert_user_row(tx, u, u.super_identity_id).await?;
+    insert_super_identity(tx, u).await?;
+    Ok(u.super_identity_id)
 }
 /// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
 /// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no

@@ -13,6 +13,7 @@ mod crash;
 mod external_users;
 mod extractors;
 mod hostile;
+mod identities;
 mod isolation;
 mod openapi;
 mod real_clients;

@@ -50,6 +50,12 @@ enum Command {
     /// Locations of a workspace (what support tickets refer to)
     #[command(subcommand)]
     Location(admin::LocationCommand),
+    /// Automatic matching of new external users by e-mail or phone (off by default)
+    #[command(subcommand)]
+    Matching(admin::MatchingCommand),
+    /// Erase a person or an external user (the right to be forgotten; docs/privacy.md)
+    #[command(subcommand)]
+    Erase(admin::EraseCommand),
     /// Staff users (the team) of a workspace
     #[command(subcommand)]
     Staff(admin::StaffCommand),
@@ -129,6 +135,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Tier(cmd) => admin::tier(&app, cmd).await,
         Command::Group(cmd) => admin::group(&app, cmd).await,
         Command::Location(cmd) => admin::location(&app, cmd).await,
+        Command::Matching(cmd) => admin::matching(&app, cmd).await,
+        Command::Erase(cmd) => admin::erase(&app, cmd).await,
         Command::Staff(cmd) => admin::staff(&app, settings.public_url.as_deref(), cmd).await,
         Command::StaffGroup(cmd) => admin::staff_collection(&app, CollectionKind::Group, cmd).await,
         Command::StaffFolder(cmd) => admin::staff_collection(&app, CollectionKind::Folder, cmd).await,

@@ -114,6 +114,8 @@ pub fn activity(a: &TicketActivity, members: &Members) -> Value {
             data.insert("type".into(), json!(a.ticket_type));
             data.insert("previousAttributes".into(), json!({"type": a.previous_ticket_type}));
         }
+        // Its sentence is already in `text`.
+        ActivityKind::IdentityMerged => {}
     }
     json!({
         "createDate": a.created_at.to_rfc3339_seconds(),

@@ -19,9 +19,9 @@ use crate::http::extract::{AccessToken, ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/external-users", get(list).post(create))
+        .route("/api/v1/external-users", get(list).post(create).put(super::identities::upsert))
         .route("/api/v1/external-users/authenticate", post(authenticate))
-        .route("/api/v1/external-users/{id}", get(get_one).patch(update))
+        .route("/api/v1/external-users/{id}", get(get_one).patch(update).delete(erase))
         .route("/api/v1/me", get(me))
 }
 
@@ -151,6 +151,16 @@ async fn update(
     };
     f.finish()?;
     Ok(Json(s.app.update_external_user(&who, id, patch).await?.into()))
+}
+
+/// Erases the external user (docs/privacy.md): its tickets stay, naming it as a deleted person.
+async fn erase(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<serde_json::Value>> {
+    s.app.erase_external_user(&who, id).await?;
+    Ok(Json(serde_json::json!({"message": "The external user was erased."})))
 }
 
 async fn authenticate(

@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in};
-use crate::domain::{ExternalUser, Timestamp};
+use crate::domain::{ExternalUser, Timestamp, match_key};
 use crate::store::external_users::*;
 use crate::store::support::convert;
 use crate::store::{Entity, ExternalUserFilter, Page, Paging, StoreError, StoreResult, UserKey};
@@ -13,7 +13,7 @@ use crate::store::{Entity, ExternalUserFilter, Page, Paging, StoreError, StoreRe
 #[async_trait]
 impl ExternalUserStore for Backend {
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
+    async fn insert_external_user(&self, u: &ExternalUser) -> StoreResult<Uuid> {
         Dialect::insert_external_user(self, u).await
     }
 
@@ -77,6 +77,7 @@ impl ExternalUserStore for Backend {
             .bind(u.blocked)
             .bind(&u.time_zone)
             .bind(u.updated_at.micros())
+            .bind(u.identifier.as_deref().and_then(match_key))
             .bind(u.id)
             .bind(u.workspace_id)
             .execute(&mut *tx)
@@ -142,13 +143,18 @@ pub(in crate::store) async fn insert_super_identity(tx: &mut Tx, u: &ExternalUse
     Ok(())
 }
 
-/// The one insert of an external user's row (its super identity is [`insert_super_identity`]'s).
-pub(in crate::store) async fn insert_user_row(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
+/// The one insert of an external user's row, in `super_identity_id` (the new one of
+/// [`insert_super_identity`], or the one automatic matching found).
+pub(in crate::store) async fn insert_user_row(
+    tx: &mut Tx,
+    u: &ExternalUser,
+    super_identity_id: Uuid,
+) -> StoreResult<()> {
     sqlx::query(INSERT_EXTERNAL_USER)
         .bind(u.id)
         .bind(u.workspace_id)
         .bind(u.channel_id)
-        .bind(u.super_identity_id)
+        .bind(super_identity_id)
         .bind(&u.external_id)
         .bind(&u.identifier)
         .bind(&u.name)
@@ -158,6 +164,7 @@ pub(in crate::store) async fn insert_user_row(tx: &mut Tx, u: &ExternalUser) -> 
         .bind(&u.time_zone)
         .bind(u.created_at.micros())
         .bind(u.updated_at.micros())
+        .bind(u.identifier.as_deref().and_then(match_key))
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -174,4 +181,5 @@ fn push_user_filter(qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &ExternalU
     push_in(qb, "group_id", &f.external_user_group_ids);
     push_in(qb, "super_identity_id", &f.super_identity_ids);
     push_in(qb, "tier_id", &f.tier_ids);
+    qb.push(" AND erased_at IS NULL");
 }

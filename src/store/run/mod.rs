@@ -7,6 +7,7 @@
 
 mod channels;
 pub(super) mod external_users;
+pub(super) mod identities;
 mod participants;
 mod staff;
 mod tickets;

@@ -5,6 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::external_users::{insert_super_identity, insert_user_row};
+use super::identities::matching_identity;
 use super::{Backend, Conn, Db, Dialect, Tx, require};
 use crate::domain::{ExternalUser, TicketParticipant};
 use crate::store::channels::BUILTIN_CHANNEL_ID;
@@ -176,8 +177,14 @@ async fn email_user(tx: &mut Tx, new: &NewParticipant<'_>, email: &str) -> Store
         created_at: new.at,
         updated_at: new.at,
     };
-    insert_super_identity(tx, &user).await?;
-    insert_user_row(tx, &user).await?;
+    let joined = match matching_identity(tx, &user).await? {
+        Some(found) => found,
+        None => {
+            insert_super_identity(tx, &user).await?;
+            user.super_identity_id
+        }
+    };
+    insert_user_row(tx, &user, joined).await?;
     Ok(user.id)
 }
 

@@ -60,7 +60,7 @@ async fn members(pool: &sqlx::Pool<Db>, ws: Uuid, ids: &[Uuid]) -> StoreResult<V
     Ok(found)
 }
 
-async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreResult<()> {
+pub(super) async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreResult<()> {
     let (actor_staff, actor_user) = MemberRef::columns(a.actor);
     sqlx::query(INSERT_ACTIVITY)
         .bind(a.id)
