@@ -66,7 +66,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_external_user(&user).await?;
+        self.store.insert_external_user(&user, who.actor()).await?;
         Ok(user)
     }
 
@@ -118,8 +118,7 @@ impl App {
             user.external_user_group_id = v;
         }
         user.updated_at = Timestamp::now().max(user.updated_at);
-        self.store.update_external_user(&user).await?;
-        Ok(user)
+        Ok(self.store.update_external_user(&user, who.actor()).await?)
     }
 
     /// Seed 001 authenticate: finds the user on the channel by `id`, else `externalId`, else

@@ -128,6 +128,7 @@ impl App {
             created_by: who.actor_id(),
             created_at: Timestamp::now(),
             activity_id: Uuid::new_v4(),
+            actor: who.actor(),
         };
         Ok(self.store.create_ticket(&new).await?)
     }
@@ -274,7 +275,7 @@ impl App {
             };
             next.version = current.version + 1;
             next.updated_at = at;
-            let update = TicketUpdate { ticket: next, expected_version: current.version, activity };
+            let update = TicketUpdate { ticket: next, expected_version: current.version, activity, actor: who.actor() };
             if let Some(done) = self.store.update_ticket(&update).await? {
                 return Ok(done);
             }

@@ -4,6 +4,7 @@
 //! functions that refuse anything else.
 
 mod email;
+pub mod event;
 mod ids;
 mod model;
 pub mod query;
@@ -13,6 +14,7 @@ mod ticket;
 mod time;
 
 pub use email::EmailAddress;
+pub use event::{Actor, Event, EventType, NewEvent};
 pub use ids::parse_uuid;
 pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};
 pub use staff::{

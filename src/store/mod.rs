@@ -12,6 +12,7 @@
 mod channels;
 mod dialect;
 mod error;
+mod events;
 mod external_users;
 mod migrations;
 mod participants;
@@ -30,6 +31,7 @@ pub use crate::domain::query::{
 };
 pub use channels::ChannelStore;
 pub use error::StoreError;
+pub use events::EventStore;
 pub use external_users::{AccessToken, ExternalUserStore};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;
@@ -52,6 +54,7 @@ pub trait Store:
     + ParticipantStore
     + StaffStore
     + WebSessionStore
+    + EventStore
     + Send
     + Sync
     + 'static
@@ -66,6 +69,7 @@ impl<T> Store for T where
         + ParticipantStore
         + StaffStore
         + WebSessionStore
+        + EventStore
         + Send
         + Sync
         + 'static

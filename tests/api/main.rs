@@ -8,6 +8,7 @@ mod admin;
 mod browser;
 mod cli;
 mod cluster;
+mod events;
 mod external_users;
 mod extractors;
 mod isolation;

@@ -4,6 +4,7 @@
 mod api_keys;
 mod channels;
 pub mod error;
+mod events;
 pub mod external_users;
 mod groups;
 mod locations;
@@ -53,12 +54,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/staff-folders"),
     ("GET", "/api/v1/staff-folders/{id}"),
     ("DELETE", "/api/v1/staff-folders/{id}"),
+    ("GET", "/api/v1/events"),
 ];
 
 /// This contract's part of the OpenAPI document.
 pub const OPENAPI: &str = include_str!("openapi.json");
 /// The locations' part, kept apart from the rest so each area edits its own file.
 pub const LOCATIONS_OPENAPI: &str = include_str!("locations_openapi.json");
+/// The events' and webhooks' part.
+pub const EVENTS_OPENAPI: &str = include_str!("events_openapi.json");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -69,4 +73,5 @@ pub fn router() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(locations::router())
         .merge(staff_collections::router())
+        .merge(events::router())
 }

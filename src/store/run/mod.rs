@@ -6,6 +6,7 @@
 //! statically typed implementations, and anything backend-specific goes through [`Dialect`].
 
 mod channels;
+pub(super) mod events;
 pub(super) mod external_users;
 mod participants;
 mod staff;

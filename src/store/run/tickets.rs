@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+use super::events::record;
 use super::{Backend, Db, Dialect, Tx, exists, require};
+use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{ActivityKind, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
 use crate::store::external_users::ExternalUserRow;
 use crate::store::staff::StaffRow;
@@ -249,6 +251,8 @@ impl TicketStore for Backend {
             created_at: ticket.created_at,
         };
         insert_activity(&mut tx, &activity).await?;
+        let created = NewEvent::new(EventType::TicketCreated, new.actor, event::ticket(&ticket));
+        record(&mut tx, ws, &[created]).await?;
         tx.commit().await?;
         let activities = vec![activity];
         let members = members(&self.read, ws, &member_ids([&ticket], &activities)).await?;
@@ -365,9 +369,30 @@ impl TicketStore for Backend {
             return Ok(None);
         }
         insert_activity(&mut tx, &u.activity).await?;
+        record(&mut tx, t.workspace_id, &[change_event(u)]).await?;
         tx.commit().await?;
         let activities = vec![u.activity.clone()];
         let members = members(&self.read, t.workspace_id, &member_ids([t], &activities)).await?;
         Ok(Some(TicketDetail { ticket: t.clone(), activities, members }))
     }
+}
+
+/// The event of a ticket's change, told by its activity.
+fn change_event(u: &TicketUpdate) -> NewEvent {
+    let (t, a) = (&u.ticket, &u.activity);
+    let (kind, previous) = match a.kind {
+        ActivityKind::StatusChange => {
+            (EventType::TicketStatusChanged, serde_json::json!({ "status": a.previous_status.map(|s| s.as_str()) }))
+        }
+        ActivityKind::AssigneeChange => {
+            (EventType::TicketAssigned, serde_json::json!({ "assigneeId": a.previous_assignee_id }))
+        }
+        ActivityKind::TypeChange => {
+            (EventType::TicketTypeChanged, serde_json::json!({ "type": a.previous_ticket_type }))
+        }
+        ActivityKind::Comment | ActivityKind::Created => {
+            return NewEvent::new(EventType::TicketCommented, u.actor, event::comment(t, a));
+        }
+    };
+    NewEvent { kind, actor: u.actor, resource: event::ticket(t), previous: Some(previous) }
 }
