@@ -21,8 +21,6 @@ pub enum Actor {
     ExternalUser(Uuid),
     /// Whoever runs the CLI on the server.
     Operator,
-    /// The server itself (a webhook subscription disabled after repeated failures).
-    System,
 }
 
 impl Actor {
@@ -79,9 +77,6 @@ event_types! {
     LocationCreated => "location.created",
     LocationUpdated => "location.updated",
     LocationDeleted => "location.deleted",
-    WebhookCreated => "webhook.created",
-    WebhookUpdated => "webhook.updated",
-    WebhookDeleted => "webhook.deleted",
 }
 
 impl EventType {

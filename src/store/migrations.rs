@@ -18,7 +18,7 @@ const SQLITE: Steps = &[
         "ticket types and update order",
         include_str!("../../migrations/sqlite/0008_ticket_types_and_update_order.sql"),
     ),
-    (10, "events and webhooks", include_str!("../../migrations/sqlite/0010_events_and_webhooks.sql")),
+    (10, "events", include_str!("../../migrations/sqlite/0010_events.sql")),
 ];
 
 const POSTGRES: Steps = &[
@@ -33,7 +33,7 @@ const POSTGRES: Steps = &[
         "ticket types and update order",
         include_str!("../../migrations/postgres/0008_ticket_types_and_update_order.sql"),
     ),
-    (10, "events and webhooks", include_str!("../../migrations/postgres/0010_events_and_webhooks.sql")),
+    (10, "events", include_str!("../../migrations/postgres/0010_events.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

@@ -41,12 +41,12 @@ pub struct TicketUpdate {
 
 #[async_trait]
 pub trait TicketStore: Send + Sync {
-    async fn insert_location(&self, location: &Location) -> StoreResult<()>;
+    async fn insert_location(&self, location: &Location, actor: Actor) -> StoreResult<()>;
     async fn list_locations(&self, workspace_id: Uuid) -> StoreResult<Vec<Location>>;
     async fn get_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Location>;
-    async fn update_location(&self, location: &Location) -> StoreResult<()>;
+    async fn update_location(&self, location: &Location, actor: Actor) -> StoreResult<Location>;
     /// Refuses (`InUse`) while tickets refer to the location.
-    async fn delete_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()>;
+    async fn delete_location(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()>;
 
     /// The staff and external users of the workspace with these ids (unknown ids are left out).
     async fn memberships(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>>;

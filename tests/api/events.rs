@@ -138,4 +138,37 @@ on_both_backends! {
         sequences.sort();
         assert_eq!(sequences, (1..=60).collect::<Vec<_>>());
     }
+
+    async fn workspace_settings_changes_fire_created_updated_deleted_and_revoked_once(app) {
+        let channel = app.post("/api/v1/channels", &json!({"name": "Web chat", "type": "web"})).await.body;
+        let path = format!("/api/v1/channels/{}", channel["id"].as_str().unwrap());
+        assert_eq!(app.patch(&path, &json!({"name": "Web chat"})).await.status, 200);
+        assert_eq!(app.patch(&path, &json!({"name": "Live chat"})).await.status, 200);
+        assert_eq!(app.delete(&path).await.status, 200);
+        let tier = app.post("/api/v1/tiers", &json!({"name": "Gold", "description": null})).await.body;
+        let tier_path = format!("/api/v1/tiers/{}", tier["id"].as_str().unwrap());
+        assert_eq!(app.patch(&tier_path, &json!({"description": "Best"})).await.status, 200);
+        let location = app.location("Desk").await;
+        let location_path = format!("/api/v1/locations/{location}");
+        assert_eq!(app.patch(&location_path, &json!({"name": "Front desk"})).await.status, 200);
+        assert!(app.delete(&location_path).await.status < 300);
+        let key = app.post("/api/v1/api-keys", &json!({"name": "CI", "role": "agent"})).await.body;
+        let key_path = format!("/api/v1/api-keys/{}", key["id"].as_str().unwrap());
+        assert_eq!(app.delete(&key_path).await.status, 200);
+        assert_eq!(app.delete(&key_path).await.status, 200);
+        // A refused delete (the built-in channel stays) fires nothing.
+        assert_eq!(app.delete(&format!("/api/v1/channels/{}", app.email_channel_id)).await.status, 409);
+
+        let events = all_events(&app).await;
+        assert_eq!(types(&events), ["channel.created", "channel.updated", "channel.deleted", "tier.created",
+                                    "tier.updated", "location.created", "location.updated", "location.deleted",
+                                    "api_key.created", "api_key.revoked"]);
+        assert_eq!(events[1]["previous"], json!({"name": "Web chat"}));
+        assert_eq!(events[2]["data"]["name"], "Live chat");
+        assert_eq!(events[4]["previous"], json!({"description": null}));
+        assert_eq!(events[4]["data"], app.get(&tier_path).await.body);
+        assert_eq!(events[9]["previous"], json!({"revokedAt": null}));
+        assert!(events[9]["data"]["revokedAt"].is_string());
+        assert!(events[8]["data"].get("key").is_none(), "an event never carries a secret");
+    }
 }

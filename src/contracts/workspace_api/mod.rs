@@ -61,7 +61,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub const OPENAPI: &str = include_str!("openapi.json");
 /// The locations' part, kept apart from the rest so each area edits its own file.
 pub const LOCATIONS_OPENAPI: &str = include_str!("locations_openapi.json");
-/// The events' and webhooks' part.
+/// The events' part.
 pub const EVENTS_OPENAPI: &str = include_str!("events_openapi.json");
 
 pub fn router() -> Router<AppState> {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::events::record;
 use super::{Backend, Db, Dialect, Tx, exists, require};
 use crate::domain::event::{self, EventType, NewEvent};
-use crate::domain::{ActivityKind, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
+use crate::domain::{ActivityKind, Actor, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
 use crate::store::external_users::ExternalUserRow;
 use crate::store::staff::StaffRow;
 use crate::store::tickets::*;
@@ -95,7 +95,8 @@ async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreResult<()> {
 #[async_trait]
 impl TicketStore for Backend {
     #[tracing::instrument(skip_all)]
-    async fn insert_location(&self, l: &Location) -> StoreResult<()> {
+    async fn insert_location(&self, l: &Location, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO locations (id, workspace_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -104,8 +105,11 @@ impl TicketStore for Backend {
         .bind(&l.name)
         .bind(l.created_at.micros())
         .bind(l.updated_at.micros())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        record(&mut tx, l.workspace_id, &[NewEvent::new(EventType::LocationCreated, actor, event::location(l))])
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -126,22 +130,28 @@ impl TicketStore for Backend {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn update_location(&self, l: &Location) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE locations SET name = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
+    async fn update_location(&self, l: &Location, actor: Actor) -> StoreResult<Location> {
+        let mut tx = self.begin_write().await?;
+        let before = locked_location(&mut tx, l.workspace_id, l.id).await?;
+        let Some(updated) =
+            NewEvent::updated(EventType::LocationUpdated, actor, &event::location(&before), event::location(l))
+        else {
+            return Ok(before);
+        };
+        sqlx::query("UPDATE locations SET name = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
             .bind(&l.name)
             .bind(l.updated_at.micros())
             .bind(l.id)
             .bind(l.workspace_id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(Entity::Location));
-        }
-        Ok(())
+        record(&mut tx, l.workspace_id, &[updated]).await?;
+        tx.commit().await?;
+        Ok(l.clone())
     }
 
     #[tracing::instrument(skip_all)]
-    async fn delete_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_location(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let used: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE location_id = $1 LIMIT 1")
             .bind(id)
@@ -150,14 +160,14 @@ impl TicketStore for Backend {
         if used.is_some() && exists(&mut tx, "locations", workspace_id, id).await? {
             return Err(StoreError::InUse(Entity::Location));
         }
-        let done = sqlx::query("DELETE FROM locations WHERE id = $1 AND workspace_id = $2")
+        let gone = locked_location(&mut tx, workspace_id, id).await?;
+        sqlx::query("DELETE FROM locations WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(Entity::Location));
-        }
+        record(&mut tx, workspace_id, &[NewEvent::new(EventType::LocationDeleted, actor, event::location(&gone))])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -395,4 +405,12 @@ fn change_event(u: &TicketUpdate) -> NewEvent {
         }
     };
     NewEvent { kind, actor: u.actor, resource: event::ticket(t), previous: Some(previous) }
+}
+
+async fn locked_location(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> StoreResult<Location> {
+    let sql =
+        format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1 AND workspace_id = $2{}", Backend::LOCK_ROW);
+    let row: Option<LocationRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_optional(&mut **tx).await?;
+    row.map(Location::from).ok_or(StoreError::NotFound(Entity::Location))
 }
