@@ -2,15 +2,18 @@
 
 mod contract;
 mod helpers;
+mod rows;
 mod schema;
 
 mod admin;
 mod browser;
 mod cli;
 mod cluster;
+mod crash;
 mod events;
 mod external_users;
 mod extractors;
+mod hostile;
 mod isolation;
 mod openapi;
 mod real_clients;
