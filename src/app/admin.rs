@@ -93,7 +93,7 @@ impl App {
             last_used_at: None,
             revoked_at: None,
         };
-        self.store.insert_api_key(&key, &secret.hash).await?;
+        self.store.insert_api_key(&key, &secret.hash, who.actor()).await?;
         Ok(CreatedApiKey { key, secret: secret.plain })
     }
 
@@ -104,7 +104,7 @@ impl App {
 
     pub async fn revoke_api_key(&self, who: &Principal, id: Uuid) -> AppResult<ApiKey> {
         who.require(Role::Admin)?;
-        Ok(self.store.revoke_api_key(who.workspace_id(), id, Timestamp::now()).await?)
+        Ok(self.store.revoke_api_key(who.workspace_id(), id, Timestamp::now(), who.actor()).await?)
     }
 
     pub async fn create_channel(&self, who: &Principal, input: ChannelInput) -> AppResult<Channel> {
@@ -119,7 +119,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_channel(&channel).await?;
+        self.store.insert_channel(&channel, who.actor()).await?;
         Ok(channel)
     }
 
@@ -155,8 +155,7 @@ impl App {
             channel.kind = kind;
         }
         channel.updated_at = Timestamp::now();
-        self.store.update_channel(&channel).await?;
-        Ok(channel)
+        Ok(self.store.update_channel(&channel, who.actor()).await?)
     }
 
     pub async fn delete_channel(&self, who: &Principal, id: Uuid) -> AppResult<()> {
@@ -165,7 +164,7 @@ impl App {
         if channel.builtin {
             return Err(AppError::Conflict(Conflict::BuiltinChannel));
         }
-        Ok(self.store.delete_channel(who.workspace_id(), id).await?)
+        Ok(self.store.delete_channel(who.workspace_id(), id, who.actor()).await?)
     }
 
     pub async fn create_tier(&self, who: &Principal, input: TierInput) -> AppResult<Tier> {
@@ -179,7 +178,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_tier(&tier).await?;
+        self.store.insert_tier(&tier, who.actor()).await?;
         Ok(tier)
     }
 
@@ -209,13 +208,12 @@ impl App {
             tier.description = description;
         }
         tier.updated_at = Timestamp::now();
-        self.store.update_tier(&tier).await?;
-        Ok(tier)
+        Ok(self.store.update_tier(&tier, who.actor()).await?)
     }
 
     pub async fn delete_tier(&self, who: &Principal, id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
-        Ok(self.store.delete_tier(who.workspace_id(), id).await?)
+        Ok(self.store.delete_tier(who.workspace_id(), id, who.actor()).await?)
     }
 
     pub async fn create_group(&self, who: &Principal, input: GroupInput) -> AppResult<ExternalUserGroup> {
@@ -230,7 +228,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_group(&group).await?;
+        self.store.insert_group(&group, who.actor()).await?;
         Ok(group)
     }
 
@@ -251,7 +249,7 @@ impl App {
 
     pub async fn delete_group(&self, who: &Principal, id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
-        Ok(self.store.delete_group(who.workspace_id(), id).await?)
+        Ok(self.store.delete_group(who.workspace_id(), id, who.actor()).await?)
     }
 }
 

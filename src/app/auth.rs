@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{App, AppError, AppResult};
-use crate::domain::{ApiKey, ExternalUser, Role, Timestamp};
+use crate::domain::{Actor, ApiKey, ExternalUser, Role, Timestamp};
 
 /// The acting principal of a request. `createdBy`/`updatedBy` fields record [`Principal::actor_id`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,16 @@ impl Principal {
             Principal::ApiKey { key_id, .. } => *key_id,
             Principal::ExternalUser { user_id, .. } | Principal::Staff { user_id, .. } => *user_id,
             Principal::Operator { .. } => Uuid::nil(),
+        }
+    }
+
+    /// Who events name as the author of this principal's changes.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::ApiKey { key_id, .. } => Actor::ApiKey(*key_id),
+            Principal::ExternalUser { user_id, .. } => Actor::ExternalUser(*user_id),
+            Principal::Staff { user_id, .. } => Actor::StaffUser(*user_id),
+            Principal::Operator { .. } => Actor::Operator,
         }
     }
 

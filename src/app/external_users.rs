@@ -67,7 +67,7 @@ impl App {
             updated_at: now,
         };
         // Automatic matching may have put the user in another person's super identity.
-        user.super_identity_id = self.store.insert_external_user(&user).await?;
+        user.super_identity_id = self.store.insert_external_user(&user, who.actor()).await?;
         Ok(user)
     }
 
@@ -119,8 +119,7 @@ impl App {
             user.external_user_group_id = v;
         }
         user.updated_at = Timestamp::now().max(user.updated_at);
-        self.store.update_external_user(&user).await?;
-        Ok(user)
+        Ok(self.store.update_external_user(&user, who.actor()).await?)
     }
 
     /// Seed 001 authenticate: finds the user on the channel by `id`, else `externalId`, else

@@ -94,7 +94,15 @@ impl App {
             previous_ticket_type: None,
             created_at: audit.at,
         };
-        let merge = Merge { workspace_id: who.workspace_id(), survivor, absorbed, at: audit.at, audit, activity };
+        let merge = Merge {
+            workspace_id: who.workspace_id(),
+            survivor,
+            absorbed,
+            at: audit.at,
+            audit,
+            activity,
+            actor: who.actor(),
+        };
         match self.store.merge_super_identities(&merge).await? {
             MergeOutcome::Done { survivor, moved_users, tickets } => {
                 Ok(MergeDone { survivor, moved_external_users: moved_users, tickets })
@@ -152,7 +160,7 @@ impl App {
         for _ in 0..UPSERT_ATTEMPTS {
             let key = UserKey::ExternalId(external_id.as_str());
             if let Some(found) = self.store.find_external_user(ws, channel_id, key).await? {
-                return self.update_upserted(found, &fields).await;
+                return self.update_upserted(who, found, &fields).await;
             }
             let new = NewExternalUser {
                 channel_id,
@@ -166,7 +174,7 @@ impl App {
             match self.create_external_user(who, new).await {
                 // Users are created unblocked; a blocked one takes a second write.
                 Ok(user) if fields.blocked == Some(true) => {
-                    return self.update_upserted(user, &fields).await.map(|(u, _)| (u, Upserted::Created));
+                    return self.update_upserted(who, user, &fields).await.map(|(u, _)| (u, Upserted::Created));
                 }
                 Ok(user) => return Ok((user, Upserted::Created)),
                 Err(AppError::Conflict(Conflict::Taken(Unique::ExternalUserExternalId))) => continue,
@@ -178,6 +186,7 @@ impl App {
 
     async fn update_upserted(
         &self,
+        who: &Principal,
         mut user: ExternalUser,
         f: &ExternalUserUpsert,
     ) -> AppResult<(ExternalUser, Upserted)> {
@@ -201,7 +210,7 @@ impl App {
             return Ok((user, Upserted::Unchanged));
         }
         user.updated_at = Timestamp::now().max(user.updated_at);
-        self.store.update_external_user(&user).await?;
+        let user = self.store.update_external_user(&user, who.actor()).await?;
         Ok((user, Upserted::Updated))
     }
 
@@ -209,14 +218,14 @@ impl App {
     pub async fn erase_external_user(&self, who: &Principal, user_id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
         let audit = audit(who, AuditAction::ExternalUserErased, user_id, None);
-        Ok(self.store.erase_external_user(who.workspace_id(), user_id, &audit).await?)
+        Ok(self.store.erase_external_user(who.workspace_id(), user_id, &audit, who.actor()).await?)
     }
 
     /// Erases a person: every external user of the super identity. How many were erased.
     pub async fn erase_person(&self, who: &Principal, super_identity_id: Uuid) -> AppResult<u64> {
         who.require(Role::Admin)?;
         let audit = audit(who, AuditAction::PersonErased, super_identity_id, None);
-        Ok(self.store.erase_person(who.workspace_id(), super_identity_id, &audit).await?)
+        Ok(self.store.erase_person(who.workspace_id(), super_identity_id, &audit, who.actor()).await?)
     }
 
     /// The audit records naming `subject_id` (as subject or target), oldest first.

@@ -69,7 +69,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_location(&location).await?;
+        self.store.insert_location(&location, who.actor()).await?;
         Ok(location)
     }
 
@@ -90,13 +90,12 @@ impl App {
             location.name = name.into_string();
         }
         location.updated_at = Timestamp::now().max(location.updated_at);
-        self.store.update_location(&location).await?;
-        Ok(location)
+        Ok(self.store.update_location(&location, who.actor()).await?)
     }
 
     pub async fn delete_location(&self, who: &Principal, id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
-        Ok(self.store.delete_location(who.workspace_id(), id).await?)
+        Ok(self.store.delete_location(who.workspace_id(), id, who.actor()).await?)
     }
 
     /// Opens a ticket with the next number of the workspace, status `new`, and a first activity
@@ -128,6 +127,7 @@ impl App {
             created_by: who.actor_id(),
             created_at: Timestamp::now(),
             activity_id: Uuid::new_v4(),
+            actor: who.actor(),
         };
         Ok(self.store.create_ticket(&new).await?)
     }
@@ -274,7 +274,7 @@ impl App {
             };
             next.version = current.version + 1;
             next.updated_at = at;
-            let update = TicketUpdate { ticket: next, expected_version: current.version, activity };
+            let update = TicketUpdate { ticket: next, expected_version: current.version, activity, actor: who.actor() };
             if let Some(done) = self.store.update_ticket(&update).await? {
                 return Ok(done);
             }

@@ -52,6 +52,7 @@ pub fn openapi_document() -> Value {
         workspace_api::OPENAPI,
         workspace_api::LOCATIONS_OPENAPI,
         workspace_api::IDENTITIES_OPENAPI,
+        workspace_api::EVENTS_OPENAPI,
         support_tickets::OPENAPI,
         ticket_external_users::OPENAPI,
         staff_users::OPENAPI,

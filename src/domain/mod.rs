@@ -4,6 +4,7 @@
 //! functions that refuse anything else.
 
 mod email;
+pub mod event;
 mod identity;
 mod ids;
 mod model;
@@ -14,6 +15,7 @@ mod ticket;
 mod time;
 
 pub use email::EmailAddress;
+pub use event::{Actor, Event, EventType, NewEvent};
 pub use identity::{AuditAction, AuditRecord, SuperIdentity, match_key};
 pub use ids::parse_uuid;
 pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};

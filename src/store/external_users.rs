@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{ExternalUserFilter, Page, Paging, StoreError, StoreResult, UserKey};
-use crate::domain::{ExternalUser, Timestamp};
+use crate::domain::{Actor, ExternalUser, Timestamp};
 
 /// An external user as authenticated by an access token.
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ pub trait ExternalUserStore: Send + Sync {
     /// Inserts the user together with the new super identity it names, or into the super identity
     /// of a user on another channel with the same e-mail or phone when the workspace matches
     /// automatically; answers the super identity the user is in.
-    async fn insert_external_user(&self, user: &ExternalUser) -> StoreResult<Uuid>;
+    async fn insert_external_user(&self, user: &ExternalUser, actor: Actor) -> StoreResult<Uuid>;
     async fn get_external_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<ExternalUser>;
     async fn find_external_user(
         &self,
@@ -34,7 +34,8 @@ pub trait ExternalUserStore: Send + Sync {
         filter: &ExternalUserFilter,
         paging: Paging,
     ) -> StoreResult<Page<ExternalUser>>;
-    async fn update_external_user(&self, user: &ExternalUser) -> StoreResult<()>;
+    /// Stores `user` unless it equals the stored user but for `updated_at`; the stored user after it.
+    async fn update_external_user(&self, user: &ExternalUser, actor: Actor) -> StoreResult<ExternalUser>;
 
     async fn insert_access_token(
         &self,
@@ -49,6 +50,7 @@ pub trait ExternalUserStore: Send + Sync {
 /// Checks the channel, tier and group a user refers to in one round trip: each must be in the user's
 /// workspace.
 pub(super) const USER_REFS_EXIST: &str = "SELECT EXISTS (SELECT 1 FROM channels WHERE id = $1 AND workspace_id = $4), \
+     EXISTS (SELECT 1 FROM channels WHERE id = $1 AND workspace_id = $4 AND builtin), \
      $2 IS NULL OR EXISTS (SELECT 1 FROM tiers WHERE id = $2 AND workspace_id = $4), \
      $3 IS NULL OR EXISTS (SELECT 1 FROM external_user_groups WHERE id = $3 AND workspace_id = $4)";
 pub(super) const INSERT_SUPER_IDENTITY: &str =

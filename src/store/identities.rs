@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::domain::{AuditRecord, ExternalUser, SuperIdentity, TicketActivity, Timestamp};
+use crate::domain::{Actor, AuditRecord, ExternalUser, SuperIdentity, TicketActivity, Timestamp};
 
 /// A merge to run: `absorbed`'s external users (with their tickets, participations and tokens) move to
 /// `survivor`, and `absorbed` is remembered as merged into it.
@@ -19,6 +19,7 @@ pub struct Merge {
     pub audit: AuditRecord,
     /// The activity each affected ticket gets, with a fresh `id` and its `ticket_id` per ticket.
     pub activity: TicketActivity,
+    pub actor: Actor,
 }
 
 /// Which side of a merge or link refused it because it was merged before.
@@ -69,9 +70,21 @@ pub trait IdentityStore: Send + Sync {
 
     /// Erases one external user: personal fields cleared, participations and tokens removed. The row
     /// stays (tickets still name it as requester). `NotFound` when already erased.
-    async fn erase_external_user(&self, workspace_id: Uuid, user_id: Uuid, audit: &AuditRecord) -> StoreResult<()>;
+    async fn erase_external_user(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        audit: &AuditRecord,
+        actor: Actor,
+    ) -> StoreResult<()>;
     /// Erases every external user of the super identity; how many there were.
-    async fn erase_person(&self, workspace_id: Uuid, super_identity_id: Uuid, audit: &AuditRecord) -> StoreResult<u64>;
+    async fn erase_person(
+        &self,
+        workspace_id: Uuid,
+        super_identity_id: Uuid,
+        audit: &AuditRecord,
+        actor: Actor,
+    ) -> StoreResult<u64>;
 
     /// The workspace's audit records about `subject_id`, oldest first.
     async fn audit_records(&self, workspace_id: Uuid, subject_id: Uuid) -> StoreResult<Vec<AuditRecord>>;
@@ -182,3 +195,8 @@ impl TryFrom<AuditRow> for AuditRecord {
         })
     }
 }
+
+/// The outbox's copies of an erased external user (its own events; tickets' events name it by id only).
+pub(super) const REDACT_USER_EVENTS: &str = "UPDATE events SET resource = $1, previous = NULL \
+     WHERE workspace_id = $2 AND type IN ('external_user.created', 'external_user.updated', \
+     'external_user.blocked', 'external_user.unblocked', 'customer.created') AND resource LIKE $3";

@@ -12,6 +12,7 @@
 mod channels;
 mod dialect;
 mod error;
+mod events;
 mod external_users;
 mod identities;
 mod migrations;
@@ -31,6 +32,7 @@ pub use crate::domain::query::{
 };
 pub use channels::ChannelStore;
 pub use error::StoreError;
+pub use events::EventStore;
 pub use external_users::{AccessToken, ExternalUserStore};
 pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
@@ -55,6 +57,7 @@ pub trait Store:
     + ParticipantStore
     + StaffStore
     + WebSessionStore
+    + EventStore
     + Send
     + Sync
     + 'static
@@ -71,6 +74,7 @@ impl<T> Store for T where
         + ParticipantStore
         + StaffStore
         + WebSessionStore
+        + EventStore
         + Send
         + Sync
         + 'static

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::dialect::Dialect;
 use super::support::contains_pattern;
 use super::{StoreError, StoreResult};
-use crate::domain::ExternalUser;
+use crate::domain::{Actor, ExternalUser};
 
 type Db = Sqlite;
 type Backend = SqliteStore;
@@ -25,7 +25,7 @@ type Backend = SqliteStore;
 mod run;
 
 use run::Tx;
-use run::external_users::{insert_super_identity, insert_user_row, require_user_refs};
+use run::external_users::{insert_super_identity, insert_user_row, record_user_created, require_user_refs};
 use run::identities::matching_identity;
 
 #[derive(Clone)]
@@ -39,6 +39,7 @@ pub struct SqliteStore {
 /// A create waiting for its batch, and who to tell how it ended.
 struct UserInsert {
     user: ExternalUser,
+    actor: Actor,
     done: oneshot::Sender<StoreResult<Uuid>>,
 }
 
@@ -76,6 +77,7 @@ impl SqliteStore {
 
 impl Dialect for SqliteStore {
     type Db = Sqlite;
+    const LOCK_ROW: &'static str = "";
 
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.write.begin_with("BEGIN IMMEDIATE").await
@@ -86,10 +88,10 @@ impl Dialect for SqliteStore {
     }
 
     /// Hands the user to the batch writer and waits for the commit that includes it.
-    async fn insert_external_user(&self, user: &ExternalUser) -> StoreResult<Uuid> {
+    async fn insert_external_user(&self, user: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
         let (done, outcome) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the database writer has stopped".into());
-        self.user_inserts.send(UserInsert { user: user.clone(), done }).await.map_err(|_| stopped())?;
+        self.user_inserts.send(UserInsert { user: user.clone(), actor, done }).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
 
@@ -143,7 +145,7 @@ async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreRe
     };
     let mut outcomes = Vec::with_capacity(batch.len());
     for insert in batch {
-        let outcome = insert_in_batch(&mut tx, &insert.user).await;
+        let outcome = insert_in_batch(&mut tx, &insert.user, insert.actor).await;
         if let Err(e) = &outcome
             && !matches!(e, StoreError::Duplicate(_) | StoreError::NotFound(_))
         {
@@ -158,15 +160,19 @@ async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreRe
     }
 }
 
-async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser) -> StoreResult<Uuid> {
-    require_user_refs(tx, u).await?;
-    if let Some(found) = matching_identity(tx, u).await? {
-        insert_user_row(tx, u, found).await?;
-        return Ok(found);
+async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
+    let on_builtin = require_user_refs(tx, u).await?;
+    let joined = match matching_identity(tx, u).await? {
+        Some(found) => found,
+        None => u.super_identity_id,
+    };
+    insert_user_row(tx, u, joined).await?;
+    if joined == u.super_identity_id {
+        insert_super_identity(tx, u).await?;
     }
-    insert_user_row(tx, u, u.super_identity_id).await?;
-    insert_super_identity(tx, u).await?;
-    Ok(u.super_identity_id)
+    let shown = ExternalUser { super_identity_id: joined, ..u.clone() };
+    record_user_created(tx, &shown, actor, on_builtin).await?;
+    Ok(joined)
 }
 /// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
 /// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::support::corrupt;
 use super::{StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, Viewer};
 use crate::domain::{
-    ActivityKind, Attachment, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus, Timestamp,
+    ActivityKind, Actor, Attachment, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus, Timestamp,
 };
 
 /// A ticket to open. The store resolves `requester_id` to a staff or external membership and hands
@@ -24,6 +24,8 @@ pub struct NewTicket {
     pub created_by: Uuid,
     pub created_at: Timestamp,
     pub activity_id: Uuid,
+    /// Who opens it, for its `ticket.created` event.
+    pub actor: Actor,
 }
 
 /// A change of a ticket decided on `expected_version`, and the activity recording it.
@@ -33,16 +35,18 @@ pub struct TicketUpdate {
     pub ticket: Ticket,
     pub expected_version: i64,
     pub activity: TicketActivity,
+    /// Who changes it, for the change's event.
+    pub actor: Actor,
 }
 
 #[async_trait]
 pub trait TicketStore: Send + Sync {
-    async fn insert_location(&self, location: &Location) -> StoreResult<()>;
+    async fn insert_location(&self, location: &Location, actor: Actor) -> StoreResult<()>;
     async fn list_locations(&self, workspace_id: Uuid) -> StoreResult<Vec<Location>>;
     async fn get_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Location>;
-    async fn update_location(&self, location: &Location) -> StoreResult<()>;
+    async fn update_location(&self, location: &Location, actor: Actor) -> StoreResult<Location>;
     /// Refuses (`InUse`) while tickets refer to the location.
-    async fn delete_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()>;
+    async fn delete_location(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()>;
 
     /// The staff and external users of the workspace with these ids (unknown ids are left out).
     async fn memberships(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>>;

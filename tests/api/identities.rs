@@ -186,6 +186,30 @@ on_both_backends! {
         }
     }
 
+    async fn a_merge_and_an_erasure_are_announced_and_the_outbox_forgets_the_erased(app) {
+        let web = web_channel(&app).await;
+        let a = user_on(&app, &web, "keep.me@example.com").await;
+        let b = app.external_user("merge.me@example.com", "Merged Person").await;
+        assert_eq!(merge(&app, &sid(&a), &sid(&b)).await.status, 200);
+        let merged = app.get("/api/v1/events?types=super_identity.merged").await;
+        let events = merged.body["events"].as_array().expect("events").clone();
+        assert_eq!(events.len(), 1, "{:?}", merged.body);
+        assert_eq!(events[0]["data"]["survivorId"], sid(&a).as_str());
+        assert_eq!(events[0]["data"]["absorbedId"], sid(&b).as_str());
+
+        assert_eq!(app.delete(&format!("/api/v1/external-users/{}", id(&b))).await.status, 200);
+        let all = app.get("/api/v1/events?limit=100").await;
+        assert!(!all.body.to_string().contains("merge.me@example.com"), "{:?}", all.body);
+        let deleted: Vec<_> = all.body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["type"] == "external_user.deleted")
+            .collect();
+        assert_eq!(deleted.len(), 1, "{:?}", all.body);
+        assert_eq!(deleted[0]["data"]["id"], id(&b).as_str());
+    }
+
     async fn unlink_gives_the_user_a_super_identity_of_its_own(app) {
         let web = web_channel(&app).await;
         let a = app.external_user("u@example.com", "Uma").await;

@@ -4,6 +4,7 @@
 mod api_keys;
 mod channels;
 pub mod error;
+mod events;
 pub mod external_users;
 mod groups;
 mod identities;
@@ -64,6 +65,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/staff-folders"),
     ("GET", "/api/v1/staff-folders/{id}"),
     ("DELETE", "/api/v1/staff-folders/{id}"),
+    ("GET", "/api/v1/events"),
 ];
 
 /// This contract's part of the OpenAPI document.
@@ -72,6 +74,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub const LOCATIONS_OPENAPI: &str = include_str!("locations_openapi.json");
 /// The identities' part (super identities, merge, link, upsert, erasure, audit records).
 pub const IDENTITIES_OPENAPI: &str = include_str!("identities_openapi.json");
+/// The events' part.
+pub const EVENTS_OPENAPI: &str = include_str!("events_openapi.json");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,4 +87,5 @@ pub fn router() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(locations::router())
         .merge(staff_collections::router())
+        .merge(events::router())
 }

@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in, require};
-use crate::domain::{Channel, ExternalUserGroup, Tier};
+use super::events::record;
+use super::{Backend, Db, Dialect, Tx, capped_total, locked, push_in, require};
+use crate::domain::event::{self, EventType, NewEvent};
+use crate::domain::{Actor, Channel, ExternalUserGroup, Tier};
 use crate::store::channels::*;
 use crate::store::support::{contains_pattern, convert};
 use crate::store::{Entity, GroupFilter, Page, Paging, StoreError, StoreResult};
@@ -20,9 +22,11 @@ impl ChannelStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_channel(&self, channel: &Channel) -> StoreResult<()> {
+    async fn insert_channel(&self, channel: &Channel, actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_channel(&mut tx, channel).await?;
+        let created = NewEvent::new(EventType::ChannelCreated, actor, event::channel(channel));
+        record(&mut tx, channel.workspace_id, &[created]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -41,33 +45,46 @@ impl ChannelStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn update_channel(&self, c: &Channel) -> StoreResult<()> {
-        let done = sqlx::query(UPDATE_CHANNEL)
+    async fn update_channel(&self, c: &Channel, actor: Actor) -> StoreResult<Channel> {
+        let mut tx = self.begin_write().await?;
+        let before: Channel =
+            locked::<ChannelRow, _>(&mut tx, GET_CHANNEL, c.workspace_id, c.id, Entity::Channel).await?;
+        let Some(updated) =
+            NewEvent::updated(EventType::ChannelUpdated, actor, &event::channel(&before), event::channel(c))
+        else {
+            return Ok(before);
+        };
+        sqlx::query(UPDATE_CHANNEL)
             .bind(&c.name)
             .bind(c.kind.as_str())
             .bind(c.updated_at.micros())
             .bind(c.id)
             .bind(c.workspace_id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        found_one(done.rows_affected(), Entity::Channel)
+        record(&mut tx, c.workspace_id, &[updated]).await?;
+        tx.commit().await?;
+        Ok(c.clone())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_channel(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_channel(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        require(&mut tx, "channels", Entity::Channel, workspace_id, id).await?;
+        let gone: Channel = locked::<ChannelRow, _>(&mut tx, GET_CHANNEL, workspace_id, id, Entity::Channel).await?;
         let used: Option<i32> = sqlx::query_scalar(CHANNEL_HAS_USERS).bind(id).fetch_optional(&mut *tx).await?;
         if used.is_some() {
             return Err(StoreError::InUse(Entity::Channel));
         }
         sqlx::query(DELETE_CHANNEL).bind(id).bind(workspace_id).execute(&mut *tx).await?;
+        record(&mut tx, workspace_id, &[NewEvent::new(EventType::ChannelDeleted, actor, event::channel(&gone))])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_tier(&self, t: &Tier) -> StoreResult<()> {
+    async fn insert_tier(&self, t: &Tier, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(INSERT_TIER)
             .bind(t.id)
             .bind(t.workspace_id)
@@ -75,8 +92,10 @@ impl ChannelStore for Backend {
             .bind(&t.description)
             .bind(t.created_at.micros())
             .bind(t.updated_at.micros())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        record(&mut tx, t.workspace_id, &[NewEvent::new(EventType::TierCreated, actor, event::tier(t))]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -103,26 +122,38 @@ impl ChannelStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn update_tier(&self, t: &Tier) -> StoreResult<()> {
-        let done = sqlx::query(UPDATE_TIER)
+    async fn update_tier(&self, t: &Tier, actor: Actor) -> StoreResult<Tier> {
+        let mut tx = self.begin_write().await?;
+        let before: Tier = locked::<TierRow, _>(&mut tx, GET_TIER, t.workspace_id, t.id, Entity::Tier).await?;
+        let Some(updated) = NewEvent::updated(EventType::TierUpdated, actor, &event::tier(&before), event::tier(t))
+        else {
+            return Ok(before);
+        };
+        sqlx::query(UPDATE_TIER)
             .bind(&t.name)
             .bind(&t.description)
             .bind(t.updated_at.micros())
             .bind(t.id)
             .bind(t.workspace_id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        found_one(done.rows_affected(), Entity::Tier)
+        record(&mut tx, t.workspace_id, &[updated]).await?;
+        tx.commit().await?;
+        Ok(t.clone())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_tier(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let done = sqlx::query(DELETE_TIER).bind(id).bind(workspace_id).execute(&self.write).await?;
-        found_one(done.rows_affected(), Entity::Tier)
+    async fn delete_tier(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let gone: Tier = locked::<TierRow, _>(&mut tx, GET_TIER, workspace_id, id, Entity::Tier).await?;
+        sqlx::query(DELETE_TIER).bind(id).bind(workspace_id).execute(&mut *tx).await?;
+        record(&mut tx, workspace_id, &[NewEvent::new(EventType::TierDeleted, actor, event::tier(&gone))]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_group(&self, g: &ExternalUserGroup) -> StoreResult<()> {
+    async fn insert_group(&self, g: &ExternalUserGroup, actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         if let Some(tier) = g.tier_id {
             require(&mut tx, "tiers", Entity::Tier, g.workspace_id, tier).await?;
@@ -137,6 +168,7 @@ impl ChannelStore for Backend {
             .bind(g.updated_at.micros())
             .execute(&mut *tx)
             .await?;
+        record(&mut tx, g.workspace_id, &[NewEvent::new(EventType::GroupCreated, actor, event::group(g))]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -166,9 +198,14 @@ impl ChannelStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_group(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let done = sqlx::query(DELETE_GROUP).bind(id).bind(workspace_id).execute(&self.write).await?;
-        found_one(done.rows_affected(), Entity::ExternalUserGroup)
+    async fn delete_group(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let gone: ExternalUserGroup =
+            locked::<GroupRow, _>(&mut tx, GET_GROUP, workspace_id, id, Entity::ExternalUserGroup).await?;
+        sqlx::query(DELETE_GROUP).bind(id).bind(workspace_id).execute(&mut *tx).await?;
+        record(&mut tx, workspace_id, &[NewEvent::new(EventType::GroupDeleted, actor, event::group(&gone))]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

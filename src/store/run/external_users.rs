@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+use super::events::record;
 use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in};
-use crate::domain::{ExternalUser, Timestamp, match_key};
+use crate::domain::event::{self, EventType, NewEvent};
+use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
 use crate::store::external_users::*;
 use crate::store::support::convert;
 use crate::store::{Entity, ExternalUserFilter, Page, Paging, StoreError, StoreResult, UserKey};
@@ -13,8 +15,8 @@ use crate::store::{Entity, ExternalUserFilter, Page, Paging, StoreError, StoreRe
 #[async_trait]
 impl ExternalUserStore for Backend {
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_external_user(&self, u: &ExternalUser) -> StoreResult<Uuid> {
-        Dialect::insert_external_user(self, u).await
+    async fn insert_external_user(&self, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
+        Dialect::insert_external_user(self, u, actor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -65,8 +67,16 @@ impl ExternalUserStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn update_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
+    async fn update_external_user(&self, u: &ExternalUser, actor: Actor) -> StoreResult<ExternalUser> {
         let mut tx = self.begin_write().await?;
+        let sql = format!("{GET_EXTERNAL_USER}{}", Backend::LOCK_ROW);
+        let before: Option<ExternalUserRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(u.id).bind(u.workspace_id).fetch_optional(&mut *tx).await?;
+        let before: ExternalUser = before.ok_or(StoreError::NotFound(Entity::ExternalUser))?.try_into()?;
+        let events = event::external_user_changes(actor, &before, u);
+        if events.is_empty() {
+            return Ok(before);
+        }
         require_user_refs(&mut tx, u).await?;
         let done = sqlx::query(UPDATE_EXTERNAL_USER)
             .bind(&u.external_id)
@@ -83,8 +93,9 @@ impl ExternalUserStore for Backend {
             .execute(&mut *tx)
             .await?;
         found_one(done.rows_affected(), Entity::ExternalUser)?;
+        record(&mut tx, u.workspace_id, &events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(u.clone())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -115,9 +126,9 @@ impl ExternalUserStore for Backend {
 }
 
 /// Fails with `NotFound` for the first of the user's channel, tier and group that is not in its
-/// workspace.
-pub(in crate::store) async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
-    let (channel, tier, group): (bool, bool, bool) = sqlx::query_as(USER_REFS_EXIST)
+/// workspace; else whether the channel is the workspace's built-in e-mail channel.
+pub(in crate::store) async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -> StoreResult<bool> {
+    let (channel, builtin, tier, group): (bool, bool, bool, bool) = sqlx::query_as(USER_REFS_EXIST)
         .bind(u.channel_id)
         .bind(u.tier_id)
         .bind(u.external_user_group_id)
@@ -128,8 +139,24 @@ pub(in crate::store) async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -
         (false, _, _) => Err(StoreError::NotFound(Entity::Channel)),
         (_, false, _) => Err(StoreError::NotFound(Entity::Tier)),
         (_, _, false) => Err(StoreError::NotFound(Entity::ExternalUserGroup)),
-        _ => Ok(()),
+        _ => Ok(builtin),
     }
+}
+
+/// `external_user.created`, and `customer.created` for a user of the built-in e-mail channel: seed
+/// 004 calls exactly those users customers, whichever contract created them.
+pub(in crate::store) async fn record_user_created(
+    tx: &mut Tx,
+    u: &ExternalUser,
+    actor: Actor,
+    on_builtin: bool,
+) -> StoreResult<()> {
+    let resource = event::external_user(u);
+    let mut events = vec![NewEvent::new(EventType::ExternalUserCreated, actor, resource.clone())];
+    if on_builtin {
+        events.push(NewEvent::new(EventType::CustomerCreated, actor, resource));
+    }
+    record(tx, u.workspace_id, &events).await
 }
 
 /// The one insert of a super identity: the new one a new external user names.

@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use super::events::record;
 use super::tickets::insert_activity;
 use super::{Backend, Dialect, Tx};
-use crate::domain::{AuditRecord, ExternalUser, SuperIdentity, match_key};
+use crate::domain::{Actor, AuditRecord, EventType, ExternalUser, NewEvent, SuperIdentity, match_key};
 use crate::store::external_users::{ExternalUserRow, GET_EXTERNAL_USER};
 use crate::store::identities::*;
 use crate::store::support::convert;
@@ -67,6 +68,13 @@ impl IdentityStore for Backend {
         insert_audit(&mut tx, &m.audit).await?;
         let survivor: SuperIdentityRow =
             sqlx::query_as(GET_SUPER_IDENTITY).bind(m.survivor).bind(m.workspace_id).fetch_one(&mut *tx).await?;
+        let merged = serde_json::json!({
+            "survivorId": m.survivor,
+            "absorbedId": m.absorbed,
+            "movedExternalUsers": moved,
+            "tickets": tickets.len(),
+        });
+        record(&mut tx, m.workspace_id, &[NewEvent::new(EventType::SuperIdentityMerged, m.actor, merged)]).await?;
         tx.commit().await?;
         Ok(MergeOutcome::Done { survivor: survivor.into(), moved_users: moved, tickets: tickets.len() as u64 })
     }
@@ -159,12 +167,18 @@ impl IdentityStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn erase_external_user(&self, workspace_id: Uuid, user_id: Uuid, audit: &AuditRecord) -> StoreResult<()> {
+    async fn erase_external_user(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        audit: &AuditRecord,
+        actor: Actor,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let found: Option<(Uuid, Option<String>)> =
             sqlx::query_as(ERASABLE_USER).bind(user_id).bind(workspace_id).fetch_optional(&mut *tx).await?;
         let (id, identifier) = found.ok_or(StoreError::NotFound(Entity::ExternalUser))?;
-        scrub(&mut tx, id, identifier, audit).await?;
+        scrub(&mut tx, id, identifier, audit, actor).await?;
         insert_audit(&mut tx, audit).await?;
         Backend::after_erasure_in(&mut tx).await?;
         tx.commit().await?;
@@ -172,7 +186,13 @@ impl IdentityStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn erase_person(&self, workspace_id: Uuid, super_identity_id: Uuid, audit: &AuditRecord) -> StoreResult<u64> {
+    async fn erase_person(
+        &self,
+        workspace_id: Uuid,
+        super_identity_id: Uuid,
+        audit: &AuditRecord,
+        actor: Actor,
+    ) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
         if lock_identity(&mut tx, workspace_id, super_identity_id).await?.is_some() {
             // A merged identity has no users of its own: the person is erased at the survivor.
@@ -184,7 +204,7 @@ impl IdentityStore for Backend {
             .fetch_all(&mut *tx)
             .await?;
         for (id, identifier) in &users {
-            scrub(&mut tx, *id, identifier.clone(), audit).await?;
+            scrub(&mut tx, *id, identifier.clone(), audit, actor).await?;
         }
         insert_audit(&mut tx, audit).await?;
         Backend::after_erasure_in(&mut tx).await?;
@@ -230,7 +250,13 @@ async fn live_user(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> StoreResult<Ext
 }
 
 /// Removes the user's personal data from every table that holds it.
-async fn scrub(tx: &mut Tx, id: Uuid, identifier: Option<String>, audit: &AuditRecord) -> StoreResult<()> {
+async fn scrub(
+    tx: &mut Tx,
+    id: Uuid,
+    identifier: Option<String>,
+    audit: &AuditRecord,
+    actor: Actor,
+) -> StoreResult<()> {
     sqlx::query(DELETE_USER_PARTICIPATIONS).bind(id).execute(&mut **tx).await?;
     sqlx::query(DELETE_USER_TOKENS).bind(id).execute(&mut **tx).await?;
     if let Some(identifier) = identifier {
@@ -238,7 +264,16 @@ async fn scrub(tx: &mut Tx, id: Uuid, identifier: Option<String>, audit: &AuditR
         sqlx::query(DELETE_SIGN_IN_FAILURES).bind(subject).execute(&mut **tx).await?;
     }
     sqlx::query(SCRUB_USER).bind(audit.at.micros()).bind(id).execute(&mut **tx).await?;
-    Ok(())
+    // The outbox showed the person as they were: those copies go too, and what is left says only
+    // that someone was erased (a receiver of earlier events learns the id it must forget).
+    let gone = serde_json::json!({ "id": id, "erased": true });
+    sqlx::query(REDACT_USER_EVENTS)
+        .bind(gone.to_string())
+        .bind(audit.workspace_id)
+        .bind(format!("%{id}%"))
+        .execute(&mut **tx)
+        .await?;
+    record(tx, audit.workspace_id, &[NewEvent::new(EventType::ExternalUserDeleted, actor, gone)]).await
 }
 
 async fn insert_audit(tx: &mut Tx, a: &AuditRecord) -> StoreResult<()> {

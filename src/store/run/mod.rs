@@ -6,6 +6,7 @@
 //! statically typed implementations, and anything backend-specific goes through [`Dialect`].
 
 mod channels;
+pub(super) mod events;
 pub(super) mod external_users;
 pub(super) mod identities;
 mod participants;
@@ -72,4 +73,16 @@ fn push_in(qb: &mut QueryBuilder<Db>, column: &str, ids: &[Uuid]) {
         list.push_bind(*id);
     }
     list.push_unseparated(")");
+}
+
+/// The row `get` (a query on `$1` id and `$2` workspace) reads, held until the commit.
+async fn locked<R, T>(tx: &mut Tx, get: &str, workspace_id: Uuid, id: Uuid, entity: Entity) -> StoreResult<T>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    T: TryFrom<R, Error = StoreError>,
+{
+    let sql = format!("{get}{}", Backend::LOCK_ROW);
+    let row: Option<R> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_optional(&mut **tx).await?;
+    row.ok_or(StoreError::NotFound(entity))?.try_into()
 }

@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+use super::events::record;
 use super::{Backend, Db, Dialect, Tx, exists, require};
-use crate::domain::{ActivityKind, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
+use crate::domain::event::{self, EventType, NewEvent};
+use crate::domain::{ActivityKind, Actor, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
 use crate::store::external_users::ExternalUserRow;
 use crate::store::staff::StaffRow;
 use crate::store::tickets::*;
@@ -88,15 +90,19 @@ pub(super) async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreRes
 #[async_trait]
 impl TicketStore for Backend {
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_location(&self, l: &Location) -> StoreResult<()> {
+    async fn insert_location(&self, l: &Location, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(INSERT_LOCATION)
             .bind(l.id)
             .bind(l.workspace_id)
             .bind(&l.name)
             .bind(l.created_at.micros())
             .bind(l.updated_at.micros())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        record(&mut tx, l.workspace_id, &[NewEvent::new(EventType::LocationCreated, actor, event::location(l))])
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -114,31 +120,37 @@ impl TicketStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn update_location(&self, l: &Location) -> StoreResult<()> {
-        let done = sqlx::query(UPDATE_LOCATION)
+    async fn update_location(&self, l: &Location, actor: Actor) -> StoreResult<Location> {
+        let mut tx = self.begin_write().await?;
+        let before = locked_location(&mut tx, l.workspace_id, l.id).await?;
+        let Some(updated) =
+            NewEvent::updated(EventType::LocationUpdated, actor, &event::location(&before), event::location(l))
+        else {
+            return Ok(before);
+        };
+        sqlx::query(UPDATE_LOCATION)
             .bind(&l.name)
             .bind(l.updated_at.micros())
             .bind(l.id)
             .bind(l.workspace_id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(Entity::Location));
-        }
-        Ok(())
+        record(&mut tx, l.workspace_id, &[updated]).await?;
+        tx.commit().await?;
+        Ok(l.clone())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_location(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let used: Option<i32> = sqlx::query_scalar(LOCATION_HAS_TICKETS).bind(id).fetch_optional(&mut *tx).await?;
         if used.is_some() && exists(&mut tx, "locations", workspace_id, id).await? {
             return Err(StoreError::InUse(Entity::Location));
         }
-        let done = sqlx::query(DELETE_LOCATION).bind(id).bind(workspace_id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(Entity::Location));
-        }
+        let gone = locked_location(&mut tx, workspace_id, id).await?;
+        sqlx::query(DELETE_LOCATION).bind(id).bind(workspace_id).execute(&mut *tx).await?;
+        record(&mut tx, workspace_id, &[NewEvent::new(EventType::LocationDeleted, actor, event::location(&gone))])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -219,6 +231,8 @@ impl TicketStore for Backend {
             created_at: ticket.created_at,
         };
         insert_activity(&mut tx, &activity).await?;
+        let created = NewEvent::new(EventType::TicketCreated, new.actor, event::ticket(&ticket));
+        record(&mut tx, ws, &[created]).await?;
         tx.commit().await?;
         let activities = vec![activity];
         let members = members(&self.read, ws, &member_ids([&ticket], &activities)).await?;
@@ -329,9 +343,39 @@ impl TicketStore for Backend {
             return Ok(None);
         }
         insert_activity(&mut tx, &u.activity).await?;
+        record(&mut tx, t.workspace_id, &[change_event(u)]).await?;
         tx.commit().await?;
         let activities = vec![u.activity.clone()];
         let members = members(&self.read, t.workspace_id, &member_ids([t], &activities)).await?;
         Ok(Some(TicketDetail { ticket: t.clone(), activities, members }))
     }
+}
+
+/// The event of a ticket's change, told by its activity.
+fn change_event(u: &TicketUpdate) -> NewEvent {
+    let (t, a) = (&u.ticket, &u.activity);
+    let (kind, previous) = match a.kind {
+        ActivityKind::StatusChange => {
+            (EventType::TicketStatusChanged, serde_json::json!({ "status": a.previous_status.map(|s| s.as_str()) }))
+        }
+        ActivityKind::AssigneeChange => {
+            (EventType::TicketAssigned, serde_json::json!({ "assigneeId": a.previous_assignee_id }))
+        }
+        ActivityKind::TypeChange => {
+            (EventType::TicketTypeChanged, serde_json::json!({ "type": a.previous_ticket_type }))
+        }
+        ActivityKind::Comment | ActivityKind::Created => {
+            return NewEvent::new(EventType::TicketCommented, u.actor, event::comment(t, a));
+        }
+        // A merge's entry in the timeline: the ticket's requester now belongs to the survivor.
+        ActivityKind::IdentityMerged => (EventType::SuperIdentityMerged, serde_json::json!({})),
+    };
+    NewEvent { kind, actor: u.actor, resource: event::ticket(t), previous: Some(previous) }
+}
+
+async fn locked_location(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> StoreResult<Location> {
+    let sql = format!("{GET_LOCATION}{}", Backend::LOCK_ROW);
+    let row: Option<LocationRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_optional(&mut **tx).await?;
+    row.map(Location::from).ok_or(StoreError::NotFound(Entity::Location))
 }

@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::channels::insert_channel;
+use super::events::record;
 use super::{Backend, Dialect, Tx};
-use crate::domain::{ApiKey, Timestamp, Workspace};
+use crate::domain::event::{self, EventType, NewEvent};
+use crate::domain::{Actor, ApiKey, Timestamp, Workspace};
 use crate::store::support::convert;
 use crate::store::workspaces::*;
 use crate::store::{Entity, StoreError, StoreResult, Unique};
@@ -70,9 +72,11 @@ impl WorkspaceStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8]) -> StoreResult<()> {
+    async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8], actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_api_key(&mut tx, key, secret_hash).await?;
+        record(&mut tx, key.workspace_id, &[NewEvent::new(EventType::ApiKeyCreated, actor, event::api_key(key))])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -97,14 +101,24 @@ impl WorkspaceStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn revoke_api_key(&self, workspace_id: Uuid, id: Uuid, at: Timestamp) -> StoreResult<ApiKey> {
+    async fn revoke_api_key(&self, workspace_id: Uuid, id: Uuid, at: Timestamp, actor: Actor) -> StoreResult<ApiKey> {
+        let mut tx = self.begin_write().await?;
         let row: Option<ApiKeyRow> = sqlx::query_as(REVOKE_API_KEY)
             .bind(at.micros())
             .bind(id)
             .bind(workspace_id)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *tx)
             .await?;
-        row.ok_or(StoreError::NotFound(Entity::ApiKey))?.try_into()
+        let key: ApiKey = row.ok_or(StoreError::NotFound(Entity::ApiKey))?.try_into()?;
+        // A key revoked before keeps its first revocation's time, and its one event.
+        if key.revoked_at == Some(at) {
+            let mut before = event::api_key(&key);
+            before["revokedAt"] = serde_json::Value::Null;
+            let revoked = NewEvent::updated(EventType::ApiKeyRevoked, actor, &before, event::api_key(&key));
+            record(&mut tx, workspace_id, revoked.as_slice()).await?;
+        }
+        tx.commit().await?;
+        Ok(key)
     }
 }
 
