@@ -12,6 +12,7 @@ mod external_users;
 mod extractors;
 mod isolation;
 mod openapi;
+mod paging;
 mod real_clients;
 mod request_participants;
 mod resilience;

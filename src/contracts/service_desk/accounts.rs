@@ -57,7 +57,7 @@ pub(super) fn paged_users(
 ) -> Value {
     let Paging { offset: start, limit } = paging;
     let size = page.items.len() as i64;
-    let is_last = start + size >= page.total;
+    let is_last = !page.more;
     let mut links = json!({"base": format!("{base}/rest/servicedeskapi"), "context": ""});
     if !is_last {
         links["next"] = json!(format!("{here}?start={}&limit={limit}{query_part}", start + limit));

@@ -269,7 +269,8 @@ impl StaffStore for Backend {
         push_staff_filter(&mut count, workspace_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         // A team is small enough to count exactly.
-        Ok(Page { items: convert(rows)?, total, total_is_exact: true })
+        let more = paging.offset + (rows.len() as i64) < total;
+        Ok(Page { items: convert(rows)?, total, total_is_exact: true, more })
     }
 
     #[tracing::instrument(skip_all)]
