@@ -34,8 +34,9 @@ pub(super) fn user_dto(base: &str, u: &ExternalUser) -> Value {
         "accountId": account,
         "name": account,
         "key": account,
-        "emailAddress": u.identifier,
-        "displayName": u.name,
+        // On the e-mail channel the identifier is always an address (`check_identifier`).
+        "emailAddress": u.identifier.as_deref().unwrap_or_default(),
+        "displayName": u.display_name(),
         "active": !u.blocked,
         "timeZone": u.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE),
         "_links": {

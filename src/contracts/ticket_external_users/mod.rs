@@ -69,8 +69,9 @@ impl PathParam for TicketId {
     const NAME: &'static str = "ticketId";
 }
 
+/// This contract's own, stricter pattern (the domain holds looser addresses other contracts accept).
 fn email(s: &str) -> Result<EmailAddress, String> {
-    EmailAddress::parse(s).map_err(str::to_owned)
+    EmailAddress::parse_crm(s).map_err(str::to_owned)
 }
 
 /// `{"email"}` -> 201 with the ticket external user; the same person twice is a 409.
