@@ -582,6 +582,11 @@ on_both_backends! {
         assert_eq!(numbers("status=open".into()).await, [1]);
         assert_eq!(numbers("status=new,inProgress".into()).await, [1, 2, 3]);
         assert_eq!(numbers("status=solved".into()).await, Vec::<i64>::new());
+        // Every value counts, however it is given.
+        assert_eq!(numbers("status=solved&status=inProgress".into()).await, [1]);
+        assert_eq!(numbers("status[]=solved&status[]=inProgress".into()).await, [1]);
+        assert_eq!(numbers("status[0]=inProgress&status[1]=new".into()).await, [1, 2, 3]);
+        assert_eq!(numbers("status=solved&status=new,open".into()).await, [1, 2, 3]);
         assert_eq!(numbers(format!("membershipRefAssignee={ada}")).await, [2]);
         assert_eq!(numbers(format!("userRefAssignee={ada}")).await, [2]);
         assert_eq!(numbers(format!("membershipRefRequester={john}")).await, [2, 3]);
