@@ -169,6 +169,34 @@ on_both_backends! {
         }
     }
 
+    async fn accept_is_honoured_by_order_and_quality_and_xml_stays_the_default(app) {
+        let search = |accept: Option<&'static str>| {
+            let app = &app;
+            async move {
+                let mut req = app.client.get(format!("{}/api/v1/suser/search", app.base)).header("authorization", &app.key);
+                if let Some(accept) = accept {
+                    req = req.header("accept", accept);
+                }
+                let answer = crate::helpers::exchange(req).await.unwrap();
+                assert_eq!(answer.status, 200, "{accept:?}: {}", answer.text);
+                answer.content_type().unwrap_or_default().split(';').next().unwrap().to_owned()
+            }
+        };
+        for (accept, expected) in [
+            (None, "application/xml"),
+            (Some("application/xml, application/json"), "application/xml"),
+            (Some("application/json, application/xml"), "application/json"),
+            (Some("application/json;q=0.5, application/xml;q=0.9"), "application/xml"),
+            (Some("application/xml;q=0.1, application/json"), "application/json"),
+            (Some("text/html, application/json;q=0.8, */*;q=0.1"), "application/json"),
+            (Some("application/json;q=0, application/xml;q=0.2"), "application/xml"),
+            (Some("*/*"), "application/xml"),
+            (Some("text/xml"), "application/xml"),
+        ] {
+            assert_eq!(search(accept).await, expected, "Accept: {accept:?}");
+        }
+    }
+
     async fn every_invalid_field_is_listed_at_once_in_json(app) {
         let r = create_json(&app, json!({
             "Email": "not-an-email", "ExternalId": "x".repeat(51), "WebsiteRole": "Owner",
