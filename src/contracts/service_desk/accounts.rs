@@ -47,6 +47,30 @@ pub(super) fn user_dto(base: &str, u: &ExternalUser) -> Value {
     })
 }
 
+/// Jira's own user resource (`GET /rest/api/2/user`), where a JSM user's `self` and `jiraRest` links
+/// lead: Jira Cloud's `User` with Server's `key` and `name`, the customer's account type and no groups
+/// or application roles (customers hold neither).
+pub(super) fn jira_user(base: &str, u: &ExternalUser) -> Value {
+    let account = account_id(u);
+    let avatar = |size: u32| format!("{base}/rest/servicedeskapi/customer/{account}/avatar?s={size}");
+    json!({
+        "self": format!("{base}/rest/api/2/user?username={account}"),
+        "key": account,
+        "accountId": account,
+        "accountType": "customer",
+        "name": account,
+        "emailAddress": u.identifier.as_deref().unwrap_or_default(),
+        "avatarUrls": {"48x48": avatar(48), "24x24": avatar(24), "16x16": avatar(16), "32x32": avatar(32)},
+        "displayName": u.display_name(),
+        "active": !u.blocked,
+        "timeZone": u.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE),
+        "locale": "en_US",
+        "groups": {"size": 0, "items": []},
+        "applicationRoles": {"size": 0, "items": []},
+        "expand": "groups,applicationRoles",
+    })
+}
+
 /// JSM's `PagedDTO` of users: `{_expands, size, start, limit, isLastPage, _links{base, context, next?,
 /// prev?}, values}`. `here` is the collection's URL, `query_part` further `&key=value`s for the links.
 pub(super) fn paged_users(
