@@ -112,6 +112,8 @@ pub struct StaffUser {
     pub last_name: Option<String>,
     pub external_id: Option<String>,
     pub role: Role,
+    /// Whether the users API's client called this agent's role `User` (see `WebsiteRole`).
+    pub role_named_user: bool,
     pub status: StaffStatus,
     pub phone_number: Option<String>,
     pub created_at: Timestamp,

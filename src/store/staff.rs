@@ -181,13 +181,13 @@ pub(super) struct CredentialsRow {
 }
 
 pub(super) const STAFF_COLUMNS: &str = "id, workspace_id, email, first_name, last_name, external_id, role, status, \
-     phone_number, created_at, updated_at";
+     phone_number, created_at, updated_at, role_named_user";
 /// [`STAFF_COLUMNS`] of the table aliased `u`.
 pub(super) const STAFF_COLUMNS_OF_U: &str = "u.id, u.workspace_id, u.email, u.first_name, u.last_name, \
-     u.external_id, u.role, u.status, u.phone_number, u.created_at, u.updated_at";
+     u.external_id, u.role, u.status, u.phone_number, u.created_at, u.updated_at, u.role_named_user";
 pub(super) const INSERT_STAFF_USER: &str = "INSERT INTO staff_users (id, workspace_id, email, first_name, last_name, \
-     external_id, role, status, phone_number, password_hash, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     external_id, role, status, phone_number, password_hash, created_at, updated_at, role_named_user) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(super) const EMAIL_TAKEN: &str = "SELECT 1 FROM staff_users WHERE workspace_id = $1 AND lower(email) = lower($2)";
 pub(super) const EXTERNAL_ID_TAKEN: &str = "SELECT 1 FROM staff_users WHERE workspace_id = $1 AND external_id = $2";
 
@@ -204,6 +204,7 @@ pub(super) struct StaffRow {
     phone_number: Option<String>,
     created_at: i64,
     updated_at: i64,
+    role_named_user: bool,
 }
 
 impl TryFrom<StaffRow> for StaffUser {
@@ -211,6 +212,7 @@ impl TryFrom<StaffRow> for StaffUser {
     fn try_from(r: StaffRow) -> Result<Self, StoreError> {
         Ok(StaffUser {
             role: Role::parse(&r.role).ok_or_else(|| corrupt("role", &r.role))?,
+            role_named_user: r.role_named_user,
             status: StaffStatus::parse(&r.status).ok_or_else(|| corrupt("staff status", &r.status))?,
             id: r.id,
             workspace_id: r.workspace_id,

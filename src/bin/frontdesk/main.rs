@@ -217,6 +217,7 @@ async fn bootstrap(app: &App, public_url: &str) -> CliResult {
         last_name: None,
         external_id: None,
         role: Role::Admin,
+        role_named_user: false,
         password: None,
         group_ids: vec![],
         folder_ids: vec![],

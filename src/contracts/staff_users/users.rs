@@ -17,8 +17,8 @@ use super::xml::{self, Out};
 use crate::app::{AppError, Principal, StaffInvite, StaffMember};
 use crate::app::{Paging, StaffFilter, StaffKey};
 use crate::domain::{
-    EmailAddress, FieldError, Password, Role, StaffStatus, StaffUser, parse_person_name, parse_staff_external_id,
-    parse_uuid, parse_website_role, website_role,
+    EmailAddress, FieldError, Password, Role, StaffStatus, StaffUser, WebsiteRole, parse_person_name,
+    parse_staff_external_id, parse_uuid, parse_website_role, website_role,
 };
 use crate::http::AppState;
 use crate::http::body::Fields;
@@ -275,7 +275,7 @@ fn read_invite(o: &Map<String, Value>) -> Result<StaffInvite, AppError> {
     let last_name = checked("LastName", &mut f, parse_person_name);
     let external_id = checked("ExternalId", &mut f, parse_staff_external_id);
     let role = match text(o, "WebsiteRole", &mut f) {
-        None => Some(Role::Agent),
+        None => Some(WebsiteRole { role: Role::Agent, named_user: false }),
         Some(r) => parse_website_role(&r).map_err(|m| f.reject("WebsiteRole", m)).ok(),
     };
     let password = match text(o, "Password", &mut f) {
@@ -290,7 +290,8 @@ fn read_invite(o: &Map<String, Value>) -> Result<StaffInvite, AppError> {
             first_name,
             last_name,
             external_id,
-            role: role?,
+            role: role?.role,
+            role_named_user: role?.named_user,
             password: password?,
             group_ids,
             folder_ids,
@@ -315,7 +316,7 @@ fn user_out(u: &StaffUser, memberships: Option<(&[Uuid], &[Uuid])>) -> Out {
         ("FirstName", Out::Text(u.first_name.clone())),
         ("LastName", Out::Text(u.last_name.clone())),
         ("Status", Out::text(u.status.title())),
-        ("WebsiteRole", Out::text(website_role(u.role))),
+        ("WebsiteRole", Out::text(website_role(u.role, u.role_named_user))),
         ("CreatedDate", Out::text(u.created_at.to_rfc3339_seconds())),
         ("UpdatedDate", Out::text(u.updated_at.to_rfc3339_seconds())),
     ];

@@ -425,6 +425,7 @@ async fn insert_staff_user(tx: &mut Tx, u: &StaffUser, password_hash: Option<&st
         .bind(password_hash)
         .bind(u.created_at.micros())
         .bind(u.updated_at.micros())
+        .bind(u.role_named_user)
         .execute(&mut **tx)
         .await?;
     Ok(())
