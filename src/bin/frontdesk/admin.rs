@@ -23,7 +23,7 @@ pub(crate) enum StaffCommand {
         #[command(flatten)]
         ws: WorkspaceArg,
         email: String,
-        /// admin or agent (also Admin, Agent, User as in seed 003)
+        /// admin or agent (also Admin, Agent, User as the users API writes them)
         #[arg(long, default_value = "agent")]
         role: String,
         /// The address people reach this server at; the link points there

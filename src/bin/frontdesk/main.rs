@@ -54,10 +54,10 @@ enum Command {
     /// Staff users (the team) of a workspace
     #[command(subcommand)]
     Staff(admin::StaffCommand),
-    /// Staff groups of a workspace (seed 003 `Groups`)
+    /// Staff groups of a workspace (the users API's `Groups`)
     #[command(subcommand, name = "staff-group")]
     StaffGroup(admin::CollectionCommand),
-    /// Staff folders of a workspace (seed 003 `Folders`)
+    /// Staff folders of a workspace (the users API's `Folders`)
     #[command(subcommand, name = "staff-folder")]
     StaffFolder(admin::CollectionCommand),
 }
@@ -106,7 +106,7 @@ struct Settings {
     file: FileSettings,
     database_url: DatabaseUrl,
     pg: PostgresOptions,
-    /// Seed 002's per-credential limit on the support tickets contract; 0 = none.
+    /// Requests a second each credential may make to the support tickets API (then 429); 0 = no limit.
     ticket_rate_limit: u32,
 }
 
