@@ -70,7 +70,7 @@ pub trait TicketStore: Send + Sync {
 pub(super) const LOCATION_COLUMNS: &str = "id, workspace_id, name, created_at, updated_at";
 /// Followed by the workspace id and `AND id IN (...)`.
 pub(super) const MEMBER_STAFF: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, \
-     status, phone_number, created_at, updated_at FROM staff_users WHERE workspace_id = ";
+     status, phone_number, created_at, updated_at, role_named_user FROM staff_users WHERE workspace_id = ";
 /// Followed by the workspace id and `AND id IN (...)`.
 pub(super) const MEMBER_EXTERNAL_USERS: &str = "SELECT id, workspace_id, channel_id, super_identity_id, \
      external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
