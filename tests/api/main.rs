@@ -11,6 +11,7 @@ mod cluster;
 mod external_users;
 mod extractors;
 mod isolation;
+mod key_order;
 mod one_person;
 mod openapi;
 mod paging;
