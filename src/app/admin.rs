@@ -6,7 +6,8 @@ use uuid::Uuid;
 use super::auth::Secret;
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{
-    ApiKey, Channel, ChannelType, DisplayName, ExternalId, ExternalUserGroup, Role, Tier, Timestamp, Workspace,
+    ApiKey, Channel, ChannelType, DisplayName, ExternalId, ExternalUserGroup, Refusal, Role, Rule, Tier, Timestamp,
+    Workspace,
 };
 use crate::store::{GroupFilter, NewWorkspace, Page, Paging};
 
@@ -75,7 +76,10 @@ impl App {
         who.require(Role::Admin)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(AppError::invalid("name", "must be 1 to 100 characters"));
+            return Err(AppError::invalid(
+                "name",
+                Refusal::new(Rule::TooLong { max: 100 }, "must be 1 to 100 characters"),
+            ));
         }
         let secret = Secret::generate("fdk");
         let key = ApiKey {
@@ -143,7 +147,10 @@ impl App {
         }
         if let Some(kind) = kind {
             if channel.builtin && kind != ChannelType::Email {
-                return Err(AppError::invalid("type", "the built-in e-mail channel stays an e-mail channel"));
+                return Err(AppError::invalid(
+                    "type",
+                    Refusal::new(Rule::Combination, "the built-in e-mail channel stays an e-mail channel"),
+                ));
             }
             channel.kind = kind;
         }

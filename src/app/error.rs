@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Refusal};
 use crate::store::{Entity, StoreError, Unique};
 
 /// Why a use case did not happen. Each contract renders these in its own envelope, in one place.
@@ -26,8 +26,21 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Invalid(vec![FieldError::new(field, message)])
+    pub fn invalid(field: impl Into<String>, refusal: Refusal) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, refusal)])
+    }
+
+    /// The same error with the field a use case calls `neutral` named `wire`, as one contract names it.
+    pub fn rename_field(self, neutral: &str, wire: &str) -> Self {
+        match self {
+            AppError::Invalid(errors) => AppError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|e| if e.field == neutral { FieldError { field: wire.to_owned(), ..e } } else { e })
+                    .collect(),
+            ),
+            other => other,
+        }
     }
 }
 

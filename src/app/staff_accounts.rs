@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::auth::{Secret, hash_secret};
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{
-    CollectionKind, DisplayName, EmailAddress, FieldError, Password, Role, StaffCollection, StaffStatus, StaffUser,
-    Timestamp,
+    CollectionKind, DisplayName, EmailAddress, FieldError, Password, Refusal, Role, Rule, StaffCollection, StaffStatus,
+    StaffUser, Timestamp,
 };
 use crate::store::{
     Entity, NewInvitation, NewStaffMember, Page, Paging, StaffConflicts, StaffFilter, StaffKey, StaffMemberOutcome,
@@ -95,18 +95,17 @@ fn may_be_invited_again(user: &StaffUser) -> bool {
 /// Every conflict with the stored team, in the order the fields appear in seed 003's body.
 fn conflict_errors(c: &StaffConflicts) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let taken = || Refusal::new(Rule::Taken, "already exists in this workspace");
     if c.email_taken {
-        errors.push(FieldError::new("email", "already exists in this workspace"));
+        errors.push(FieldError::new("email", taken()));
     }
     if c.external_id_taken {
-        errors.push(FieldError::new("externalId", "already exists in this workspace"));
+        errors.push(FieldError::new("external_id", taken()));
     }
     for (field, ids) in [("groups", &c.unknown_groups), ("folders", &c.unknown_folders)] {
         for id in ids {
-            errors.push(FieldError::new(
-                field,
-                format!("must reference existing {field}: {id} does not exist in this workspace"),
-            ));
+            let message = format!("must reference existing {field}: {id} does not exist in this workspace");
+            errors.push(FieldError::new(field, Refusal::new(Rule::NotFound, message)));
         }
     }
     errors
@@ -155,10 +154,8 @@ impl App {
         who.require(Role::Admin)?;
         let (token, invitation) = new_invitation(Timestamp::now());
         if !self.store.insert_staff_invitation(who.workspace_id(), id, &invitation, may_be_invited_again).await? {
-            return Err(AppError::Invalid(vec![FieldError::new(
-                "status",
-                "only an Invited user can be invited again",
-            )]));
+            let refusal = Refusal::new(Rule::Combination, "only an Invited user can be invited again");
+            return Err(AppError::invalid("status", refusal));
         }
         Ok(token)
     }
@@ -206,7 +203,7 @@ impl App {
             .filter(|f| f.accepted_at.is_none() && f.expires_at > now && f.user.status == StaffStatus::Invited)
             .ok_or(AppError::NotFound(Entity::StaffInvitation))?;
         if password.is_none() && !found.has_password {
-            return Err(AppError::invalid("password", "is required"));
+            return Err(AppError::invalid("password", Refusal::required()));
         }
         let password_hash = match password {
             Some(p) => Some(hash_password(p).await?),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{
-    ActivityKind, Attachment, Location, LocationName, MemberRef, Role, Ticket, TicketActivity, TicketStatus,
+    ActivityKind, Attachment, Location, LocationName, MemberRef, Refusal, Role, Ticket, TicketActivity, TicketStatus,
     TicketText, TicketType, Timestamp,
 };
 use crate::store::{
@@ -114,7 +114,7 @@ impl App {
             }
             _ => {
                 who.require(Role::Agent)?;
-                input.requester_id.ok_or_else(|| AppError::invalid("ticket.userRefRequester", "is required"))?
+                input.requester_id.ok_or_else(|| AppError::invalid("requester", Refusal::required()))?
             }
         };
         let new = NewTicket {

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use super::{Refusal, Rule};
+
 /// An e-mail address any of the contracts accepts, so one person's address is one value whichever
 /// contract it came in through. The domain's rule is the union of the products' rules:
 ///
@@ -21,20 +23,20 @@ const INVALID: &str = "must be a valid e-mail address";
 impl EmailAddress {
     /// The domain's rule, which Jira Service Management, the users API's forms platform and the
     /// e-mail channel accept.
-    pub fn parse(s: &str) -> Result<Self, &'static str> {
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
         if s.chars().count() > EMAIL_MAX_LEN {
-            return Err("must be at most 254 characters");
+            return Err(Refusal::too_long(EMAIL_MAX_LEN));
         }
-        if matches_domain_rule(s) { Ok(Self(s.to_owned())) } else { Err(INVALID) }
+        if matches_domain_rule(s) { Ok(Self(s.to_owned())) } else { Err(Refusal::new(Rule::Email, INVALID)) }
     }
 
     /// The CRM ticket external users API's rule (seed 000): at most 254 characters and the pattern
     /// `^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$`,
     /// checked by hand because it uses look-ahead, which the `regex` crate does not offer. Everything
     /// it accepts the domain rule accepts too.
-    pub fn parse_crm(s: &str) -> Result<Self, &'static str> {
+    pub fn parse_crm(s: &str) -> Result<Self, Refusal> {
         let address = Self::parse(s)?;
-        if matches_crm_pattern(s) { Ok(address) } else { Err(INVALID) }
+        if matches_crm_pattern(s) { Ok(address) } else { Err(Refusal::new(Rule::Email, INVALID)) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -186,7 +188,7 @@ mod tests {
         assert!(EmailAddress::parse(&at_limit).is_ok());
         assert!(EmailAddress::parse_crm(&at_limit).is_ok());
         let over = format!("{}@{domain}", local(255 - 1 - domain.len()));
-        assert_eq!(EmailAddress::parse(&over), Err("must be at most 254 characters"));
-        assert_eq!(EmailAddress::parse_crm(&over), Err("must be at most 254 characters"));
+        assert_eq!(EmailAddress::parse(&over), Err(Refusal::too_long(254)));
+        assert_eq!(EmailAddress::parse_crm(&over), Err(Refusal::too_long(254)));
     }
 }

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{ChannelType, Role, StaffStatus, Timestamp};
+use super::{ChannelType, Refusal, Role, Rule, StaffStatus, Timestamp};
 
 /// The tenant. Every other record belongs to exactly one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,12 +91,12 @@ impl ExternalUser {
 /// What a channel requires of its users' identifiers: on an e-mail channel the identifier is the
 /// person's address, so it must be one (the customer and ticket participant contracts show it as
 /// their e-mail); other channels take seed 001's free-form identifiers.
-pub fn check_identifier(kind: ChannelType, identifier: Option<&str>) -> Result<(), &'static str> {
+pub fn check_identifier(kind: ChannelType, identifier: Option<&str>) -> Result<(), Refusal> {
     match (kind, identifier) {
-        (ChannelType::Email, None) => Err("is required on an e-mail channel"),
-        (ChannelType::Email, Some(i)) => {
-            super::EmailAddress::parse(i).map(drop).map_err(|_| "must be a valid e-mail address on an e-mail channel")
-        }
+        (ChannelType::Email, None) => Err(Refusal::new(Rule::Required, "is required on an e-mail channel")),
+        (ChannelType::Email, Some(i)) => super::EmailAddress::parse(i)
+            .map(drop)
+            .map_err(|_| Refusal::new(Rule::Email, "must be a valid e-mail address on an e-mail channel")),
         _ => Ok(()),
     }
 }

@@ -3,17 +3,17 @@
 
 use uuid::Uuid;
 
-use super::{Role, Timestamp};
+use super::{Refusal, Role, Rule, Timestamp};
 
 /// Seed 003's `WebsiteRole`, mapped onto Frontdesk's two roles. Accepted (case-insensitively): `Admin`,
 /// and `Agent` or its alias `User` (the forms platform's name for a non-admin member). See
 /// docs/decisions/staff-website-roles.md.
-pub fn parse_website_role(s: &str) -> Result<WebsiteRole, String> {
+pub fn parse_website_role(s: &str) -> Result<WebsiteRole, Refusal> {
     match s.trim().to_ascii_lowercase().as_str() {
         "admin" => Ok(WebsiteRole { role: Role::Admin, named_user: false }),
         "agent" => Ok(WebsiteRole { role: Role::Agent, named_user: false }),
         "user" => Ok(WebsiteRole { role: Role::Agent, named_user: true }),
-        _ => Err("must be one of Admin, Agent, User".into()),
+        _ => Err(Refusal::new(Rule::Format, "must be one of Admin, Agent, User")),
     }
 }
 
@@ -43,12 +43,12 @@ impl Password {
     pub const MIN: usize = 6;
     pub const MAX: usize = 128;
 
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
         let n = s.chars().count();
         if n < Self::MIN {
-            Err(format!("must be at least {} characters", Self::MIN))
+            Err(Refusal::too_short(Self::MIN))
         } else if n > Self::MAX {
-            Err(format!("must be at most {} characters", Self::MAX))
+            Err(Refusal::too_long(Self::MAX))
         } else {
             Ok(Self(s.to_owned()))
         }
@@ -66,17 +66,17 @@ impl std::fmt::Debug for Password {
 }
 
 /// A staff user's first or last name: at most 100 characters (the seed sets no bound; this keeps rows small).
-pub fn parse_person_name(s: &str) -> Result<String, String> {
-    if s.chars().count() > 100 { Err("must be at most 100 characters".into()) } else { Ok(s.trim().to_owned()) }
+pub fn parse_person_name(s: &str) -> Result<String, Refusal> {
+    if s.chars().count() > 100 { Err(Refusal::too_long(100)) } else { Ok(s.trim().to_owned()) }
 }
 
 /// Seed 003: `ExternalId` is at most 50 characters.
-pub fn parse_staff_external_id(s: &str) -> Result<String, String> {
+pub fn parse_staff_external_id(s: &str) -> Result<String, Refusal> {
     let n = s.chars().count();
     if n == 0 {
-        Err("must not be empty".into())
+        Err(Refusal::new(Rule::NotEmpty, "must not be empty"))
     } else if n > 50 {
-        Err("must be at most 50 characters".into())
+        Err(Refusal::too_long(50))
     } else {
         Ok(s.to_owned())
     }

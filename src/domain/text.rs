@@ -1,17 +1,19 @@
 use std::fmt;
 
+use super::{Refusal, Rule};
+
 /// Text whose length in characters lies within `MIN..=MAX`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundedText<const MIN: usize, const MAX: usize>(String);
 
 impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
     /// Refuses text outside the bounds with the rule stated the way a client reads it.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
         let n = s.chars().count();
         if n < MIN {
-            Err(format!("must be at least {MIN} characters"))
+            Err(Refusal::too_short(MIN))
         } else if n > MAX {
-            Err(format!("must be at most {MAX} characters"))
+            Err(Refusal::too_long(MAX))
         } else {
             Ok(Self(s.to_owned()))
         }
@@ -71,12 +73,12 @@ pub struct CustomerName(String);
 impl CustomerName {
     pub const MAX: usize = 255;
 
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
         let s = s.trim();
         if s.is_empty() {
-            Err("must not be blank".into())
+            Err(Refusal::new(Rule::NotEmpty, "must not be blank"))
         } else if s.chars().count() > Self::MAX {
-            Err(format!("must be at most {} characters", Self::MAX))
+            Err(Refusal::too_long(Self::MAX))
         } else {
             Ok(Self(s.to_owned()))
         }
@@ -95,7 +97,7 @@ mod tests {
     fn customer_name_is_1_to_255_characters_and_not_blank() {
         assert!(CustomerName::parse("Al").is_ok());
         assert_eq!(CustomerName::parse(" J ").map(CustomerName::into_string), Ok("J".into()));
-        assert_eq!(CustomerName::parse("  "), Err("must not be blank".into()));
+        assert_eq!(CustomerName::parse("  "), Err(Refusal::new(Rule::NotEmpty, "must not be blank")));
         assert!(CustomerName::parse(&"é".repeat(255)).is_ok());
         assert!(CustomerName::parse(&"é".repeat(256)).is_err());
     }
@@ -105,12 +107,18 @@ mod tests {
         assert!(ExternalId::parse("ab").is_err());
         assert!(ExternalId::parse("abc").is_ok());
         assert!(ExternalId::parse(&"x".repeat(250)).is_ok());
-        assert_eq!(ExternalId::parse(&"x".repeat(251)), Err("must be at most 250 characters".into()));
+        assert_eq!(
+            ExternalId::parse(&"x".repeat(251)),
+            Err(Refusal::new(Rule::TooLong { max: 250 }, "must be at most 250 characters"))
+        );
     }
 
     #[test]
     fn name_is_3_to_50_characters_counted_as_characters_not_bytes() {
-        assert_eq!(DisplayName::parse("Jo"), Err("must be at least 3 characters".into()));
+        assert_eq!(
+            DisplayName::parse("Jo"),
+            Err(Refusal::new(Rule::TooShort { min: 3 }, "must be at least 3 characters"))
+        );
         assert!(DisplayName::parse("Zoë").is_ok());
         assert!(DisplayName::parse(&"é".repeat(50)).is_ok());
         assert!(DisplayName::parse(&"é".repeat(51)).is_err());

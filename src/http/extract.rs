@@ -10,7 +10,7 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use crate::app::{AppError, Principal};
-use crate::domain::{ExternalUser, parse_uuid};
+use crate::domain::{ExternalUser, Refusal, Rule, parse_uuid};
 use crate::http::AppState;
 
 /// Request bodies above this size are refused before they are read in full.
@@ -38,13 +38,17 @@ const DRAIN_BYTES: usize = 16 * MAX_BODY_BYTES;
 /// The whole body if it is at most [`MAX_BODY_BYTES`]; otherwise an error naming the limit.
 pub async fn read_limited(body: axum::body::Body) -> Result<Bytes, AppError> {
     use http_body_util::BodyExt;
-    let too_large = || AppError::invalid("body", format!("must be at most {MAX_BODY_BYTES} bytes"));
+    let too_large = || {
+        let refusal =
+            Refusal::new(Rule::TooLong { max: MAX_BODY_BYTES }, format!("must be at most {MAX_BODY_BYTES} bytes"));
+        AppError::invalid("body", refusal)
+    };
     let mut body = body;
     let mut kept = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
-            return Err(AppError::invalid("body", "could not be read in full"));
+            return Err(AppError::invalid("body", Refusal::new(Rule::Format, "could not be read in full")));
         };
         if let Ok(data) = frame.into_data() {
             seen += data.len();
@@ -80,7 +84,7 @@ pub fn basic_credentials(header: &str) -> Option<(String, String)> {
 
 /// A path segment that must be an id.
 pub fn path_id(raw: &str, field: &str) -> Result<Uuid, AppError> {
-    parse_uuid(raw).ok_or_else(|| AppError::invalid(field, "must be a valid UUID"))
+    parse_uuid(raw).ok_or_else(|| AppError::invalid(field, Refusal::new(Rule::Format, "must be a valid UUID")))
 }
 
 /// The principal of a workspace API key in `authorization` (`Bearer <key>` or the bare key); a missing,
@@ -137,15 +141,54 @@ where
     type Rejection = E;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, E> {
-        // Both failures are wiring defects (a handler on a route without this parameter), not bad input.
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| AppError::Internal(format!("path parameters: {e}")))?;
-        let raw = params
-            .iter()
-            .find_map(|(name, value)| (name == P::NAME).then_some(value))
-            .ok_or_else(|| AppError::Internal(format!("the route has no path parameter {}", P::NAME)))?;
-        Ok(PathId(path_id(raw, P::NAME)?, PhantomData))
+        let raw = path_param(parts, state, P::NAME).await?;
+        Ok(PathId(path_id(&raw, P::NAME)?, PhantomData))
+    }
+}
+
+/// A route's only path parameter as text (a key, an account id, a number...), for routes whose
+/// parameter is not always a UUID. A value that is not UTF-8 once percent-decoded is an `Invalid`
+/// error of contract `E`, never axum's plain-text rejection.
+pub struct PathText<E>(pub String, pub PhantomData<E>);
+
+impl<S, E> FromRequestParts<S> for PathText<E>
+where
+    S: Send + Sync,
+    E: From<AppError> + IntoResponse,
+{
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, E> {
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(path_rejection)?;
+        let (name, value) =
+            params.iter().next().ok_or_else(|| AppError::Internal("the route has no path parameter".into()))?;
+        if value.contains('\0') {
+            return Err(
+                AppError::invalid(name, Refusal::new(Rule::Format, "must not contain the NUL character")).into()
+            );
+        }
+        Ok(PathText(value.to_owned(), PhantomData))
+    }
+}
+
+/// The value of path parameter `name`.
+async fn path_param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Result<String, AppError> {
+    let params = RawPathParams::from_request_parts(parts, state).await.map_err(path_rejection)?;
+    params
+        .iter()
+        .find_map(|(n, value)| (n == name).then(|| value.to_owned()))
+        // A handler on a route without this parameter is a wiring defect, not bad input.
+        .ok_or_else(|| AppError::Internal(format!("the route has no path parameter {name}")))
+}
+
+fn path_rejection(e: axum::extract::rejection::RawPathParamsRejection) -> AppError {
+    use axum::extract::rejection::RawPathParamsRejection as R;
+    match e {
+        // The client's bytes: a percent-encoded segment that does not decode to UTF-8.
+        R::InvalidUtf8InPathParam(e) => {
+            AppError::invalid("path", Refusal::new(Rule::Format, format!("is not valid UTF-8 text: {e}")))
+        }
+        other => AppError::Internal(format!("path parameters: {other}")),
     }
 }
 

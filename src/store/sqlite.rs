@@ -78,7 +78,7 @@ impl Dialect for SqliteStore {
     }
 
     fn push_search(qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
-        push_search(qb, workspace_id, term)
+        push_search(qb, workspace_id, term);
     }
 
     /// Hands the user to the batch writer and waits for the commit that includes it.

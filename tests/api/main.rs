@@ -2,14 +2,17 @@
 
 mod contract;
 mod helpers;
+mod rows;
 mod schema;
 
 mod admin;
 mod browser;
 mod cli;
 mod cluster;
+mod crash;
 mod external_users;
 mod extractors;
+mod hostile;
 mod isolation;
 mod key_order;
 mod one_person;

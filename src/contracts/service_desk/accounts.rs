@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::{AccountList, AppError, Page, Paging, Principal};
-use crate::domain::ExternalUser;
+use crate::domain::{ExternalUser, Refusal, Rule};
 use crate::http::body::Fields;
 
 /// Customers carry no time zone of their own until one is set; the server speaks UTC.
@@ -116,12 +116,12 @@ pub(super) fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountLi
         "accountIds"
     };
     if by_account && by_username {
-        f.reject("usernames", "cannot be given together with accountIds");
+        f.reject("usernames", Refusal::new(Rule::Combination, "cannot be given together with accountIds"));
     }
     let workspace = who.workspace_id();
     let mut entries_wrong = Vec::new();
     let users = f.required(field, |v| {
-        let items = v.as_array().ok_or("must be an array of account ids")?;
+        let items = v.as_array().ok_or_else(|| Refusal::new(Rule::Type, "must be an array of account ids"))?;
         Ok(items
             .iter()
             .enumerate()
@@ -135,7 +135,7 @@ pub(super) fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountLi
             .collect::<Vec<Option<Uuid>>>())
     });
     for i in entries_wrong {
-        f.reject(&format!("{field}[{i}]"), "must be a string");
+        f.reject(&format!("{field}[{i}]"), Refusal::new(Rule::Type, "must be a string"));
     }
     let users = f.complete(users)?;
     Ok(AccountList { field, users })

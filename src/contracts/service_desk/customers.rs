@@ -1,6 +1,6 @@
 //! Customers: create, list per service desk, look one up by account id (the `self` link), avatars.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,10 +14,10 @@ use super::auth::DeskPrincipal;
 use super::error::{DeskError, DeskResult, not_allowed};
 use super::{base, read_paging};
 use crate::app::{AppError, Entity, Paging, Principal};
-use crate::domain::{CustomerName, EmailAddress, Role};
+use crate::domain::{CustomerName, EmailAddress, Refusal, Role, Rule};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, parsed};
-use crate::http::extract::RawBody;
+use crate::http::extract::{PathText, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -45,10 +45,10 @@ async fn create(
     // JSM Server's older `fullName` (still sent by atlassian-python-api) names the same field.
     let name_key = if !f.has("displayName") && f.has("fullName") { "fullName" } else { "displayName" };
     if name_key == "displayName" && f.has("fullName") {
-        f.reject("fullName", "cannot be given together with displayName");
+        f.reject("fullName", Refusal::new(Rule::Combination, "cannot be given together with displayName"));
     }
     let display_name = f.required(name_key, parsed(CustomerName::parse));
-    let email = f.required("email", parsed(|v| EmailAddress::parse(v.trim()).map_err(str::to_owned)));
+    let email = f.required("email", parsed(|v| EmailAddress::parse(v.trim())));
     let (display_name, email) = f.complete((|| Some((display_name?, email?)))()).map_err(strict)?;
     let user = s.app.create_customer(&who, display_name, email).await.map_err(strict)?;
     Ok((StatusCode::CREATED, Json(user_dto(base(&s), &user))).into_response())
@@ -58,7 +58,7 @@ async fn create(
 async fn list(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(service_desk_id): Path<String>,
+    PathText(service_desk_id, ..): PathText<DeskError>,
     RawQuery(raw): RawQuery,
 ) -> DeskResult<Json<Value>> {
     if Uuid::parse_str(&service_desk_id).ok() != Some(who.workspace_id()) {
@@ -81,7 +81,7 @@ async fn list(
 async fn add_customers(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(id): Path<String>,
+    PathText(id, ..): PathText<DeskError>,
     RawBody(body, ..): RawBody<DeskError>,
 ) -> DeskResult<Response> {
     change_customers(&s, &who, &id, &body).await
@@ -92,7 +92,7 @@ async fn add_customers(
 async fn remove_customers(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(id): Path<String>,
+    PathText(id, ..): PathText<DeskError>,
     RawBody(body, ..): RawBody<DeskError>,
 ) -> DeskResult<Response> {
     change_customers(&s, &who, &id, &body).await
@@ -118,7 +118,7 @@ async fn get_user(
         .string("accountId")
         .or_else(|| q.string("username"))
         .or_else(|| q.string("key"))
-        .ok_or_else(|| AppError::invalid("accountId", "is required"))?;
+        .ok_or_else(|| AppError::invalid("accountId", Refusal::required()))?;
     let id = parse_account_id(account.trim(), who.workspace_id()).ok_or(AppError::NotFound(Entity::ExternalUser))?;
     let user = s.app.get_customer(&who, id).await?;
     Ok(Json(jira_user(base(&s), &user)))
@@ -126,7 +126,7 @@ async fn get_user(
 
 /// Avatars are public, like JSM's avatar CDN: a round SVG in a colour derived from the account id, served
 /// here so no e-mail address (nor its hash) goes to a third party and clients never leave the server.
-async fn avatar(Path(account_id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn avatar(PathText(account_id, ..): PathText<DeskError>, RawQuery(raw): RawQuery) -> Response {
     let q = QueryParams::parse(raw.as_deref());
     let size = q.string("s").and_then(|v| v.parse::<u32>().ok()).filter(|n| (1..=512).contains(n)).unwrap_or(48);
     let hash = Sha256::digest(account_id.as_bytes());

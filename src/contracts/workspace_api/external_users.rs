@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiResult};
 use super::paging;
 use crate::app::ExternalUserFilter;
 use crate::app::{ExternalUserPatch, NewExternalUser};
-use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Timestamp};
+use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Refusal, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, boolean, nullable, parsed, uuid};
 use crate::http::extract::{AccessToken, ApiKey, PathId, RawBody};
@@ -70,13 +70,13 @@ struct AuthenticatedBody {
     access_token: String,
 }
 
-fn external_id(s: &str) -> Result<ExternalId, String> {
+fn external_id(s: &str) -> Result<ExternalId, Refusal> {
     ExternalId::parse(s)
 }
-fn identifier(s: &str) -> Result<Identifier, String> {
+fn identifier(s: &str) -> Result<Identifier, Refusal> {
     Identifier::parse(s)
 }
-fn name(s: &str) -> Result<DisplayName, String> {
+fn name(s: &str) -> Result<DisplayName, Refusal> {
     DisplayName::parse(s)
 }
 

@@ -12,14 +12,14 @@ use crate::store::{Entity, GroupFilter, Page, Paging, StoreError, StoreResult};
 
 #[async_trait]
 impl ChannelStore for Backend {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn builtin_email_channel(&self, workspace_id: Uuid) -> StoreResult<Channel> {
         let row: Option<ChannelRow> =
             sqlx::query_as(BUILTIN_CHANNEL).bind(workspace_id).fetch_optional(&self.read).await?;
         row.ok_or(StoreError::NotFound(Entity::Channel))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_channel(&self, channel: &Channel) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_channel(&mut tx, channel).await?;
@@ -27,20 +27,20 @@ impl ChannelStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_channels(&self, workspace_id: Uuid) -> StoreResult<Vec<Channel>> {
         let rows: Vec<ChannelRow> = sqlx::query_as(LIST_CHANNELS).bind(workspace_id).fetch_all(&self.read).await?;
         convert(rows)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_channel(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Channel> {
         let row: Option<ChannelRow> =
             sqlx::query_as(GET_CHANNEL).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
         row.ok_or(StoreError::NotFound(Entity::Channel))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_channel(&self, c: &Channel) -> StoreResult<()> {
         let done = sqlx::query(UPDATE_CHANNEL)
             .bind(&c.name)
@@ -53,7 +53,7 @@ impl ChannelStore for Backend {
         found_one(done.rows_affected(), Entity::Channel)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_channel(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         require(&mut tx, "channels", Entity::Channel, workspace_id, id).await?;
@@ -66,7 +66,7 @@ impl ChannelStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_tier(&self, t: &Tier) -> StoreResult<()> {
         sqlx::query(INSERT_TIER)
             .bind(t.id)
@@ -80,7 +80,7 @@ impl ChannelStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_tiers(&self, workspace_id: Uuid, ids: &[Uuid], search: Option<&str>) -> StoreResult<Vec<Tier>> {
         let mut qb = QueryBuilder::<Db>::new(LIST_TIERS);
         qb.push_bind(workspace_id);
@@ -95,14 +95,14 @@ impl ChannelStore for Backend {
         convert(rows)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_tier(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Tier> {
         let row: Option<TierRow> =
             sqlx::query_as(GET_TIER).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
         row.ok_or(StoreError::NotFound(Entity::Tier))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_tier(&self, t: &Tier) -> StoreResult<()> {
         let done = sqlx::query(UPDATE_TIER)
             .bind(&t.name)
@@ -115,13 +115,13 @@ impl ChannelStore for Backend {
         found_one(done.rows_affected(), Entity::Tier)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_tier(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
         let done = sqlx::query(DELETE_TIER).bind(id).bind(workspace_id).execute(&self.write).await?;
         found_one(done.rows_affected(), Entity::Tier)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_group(&self, g: &ExternalUserGroup) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         if let Some(tier) = g.tier_id {
@@ -141,7 +141,7 @@ impl ChannelStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_groups(
         &self,
         workspace_id: Uuid,
@@ -160,14 +160,14 @@ impl ChannelStore for Backend {
         Ok(Page { items: convert(rows)?, total, total_is_exact, more })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_group(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<ExternalUserGroup> {
         let row: Option<GroupRow> =
             sqlx::query_as(GET_GROUP).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
         row.ok_or(StoreError::NotFound(Entity::ExternalUserGroup))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_group(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
         let done = sqlx::query(DELETE_GROUP).bind(id).bind(workspace_id).execute(&self.write).await?;
         found_one(done.rows_affected(), Entity::ExternalUserGroup)

@@ -12,19 +12,19 @@ use crate::store::{Entity, ExternalUserFilter, Page, Paging, StoreError, StoreRe
 
 #[async_trait]
 impl ExternalUserStore for Backend {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
         Dialect::insert_external_user(self, u).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_external_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<ExternalUser> {
         let row: Option<ExternalUserRow> =
             sqlx::query_as(GET_EXTERNAL_USER).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
         row.ok_or(StoreError::NotFound(Entity::ExternalUser))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn find_external_user(
         &self,
         workspace_id: Uuid,
@@ -47,7 +47,7 @@ impl ExternalUserStore for Backend {
         row.map(ExternalUser::try_from).transpose()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_external_users(
         &self,
         workspace_id: Uuid,
@@ -66,7 +66,7 @@ impl ExternalUserStore for Backend {
         Ok(Page { items: convert(rows)?, total, total_is_exact, more })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         require_user_refs(&mut tx, u).await?;
@@ -88,7 +88,7 @@ impl ExternalUserStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_access_token(
         &self,
         token_hash: &[u8],
@@ -107,7 +107,7 @@ impl ExternalUserStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn access_token(&self, token_hash: &[u8]) -> StoreResult<Option<AccessToken>> {
         let row: Option<AccessTokenRow> =
             sqlx::query_as(ACCESS_TOKEN).bind(token_hash).fetch_optional(&self.read).await?;

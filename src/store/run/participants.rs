@@ -14,7 +14,7 @@ use crate::store::{Entity, Page, Paging, ParticipantKey, RequestRef, StoreError,
 
 #[async_trait]
 impl ParticipantStore for Backend {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn add_participant(&self, new: &NewParticipant<'_>) -> StoreResult<TicketParticipant> {
         let ws = new.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -42,7 +42,7 @@ impl ParticipantStore for Backend {
         Ok(row.into())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_participants(&self, workspace_id: Uuid, ticket_id: Uuid) -> StoreResult<Vec<TicketParticipant>> {
         let ticket: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE id = $1 AND workspace_id = $2")
             .bind(ticket_id)
@@ -59,7 +59,7 @@ impl ParticipantStore for Backend {
         Ok(rows.into_iter().map(TicketParticipant::from).collect())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn remove_participant(
         &self,
         workspace_id: Uuid,
@@ -86,7 +86,7 @@ impl ParticipantStore for Backend {
         Ok(found)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn request_participants(
         &self,
         workspace_id: Uuid,
@@ -101,7 +101,7 @@ impl ParticipantStore for Backend {
         Ok(found)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn add_request_participants(&self, change: &ParticipantsChange<'_>) -> StoreResult<ParticipantsOutcome> {
         let ws = change.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -127,7 +127,7 @@ impl ParticipantStore for Backend {
         Ok(ParticipantsOutcome::Done(found))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn remove_request_participants(&self, change: &ParticipantsChange<'_>) -> StoreResult<ParticipantsOutcome> {
         let ws = change.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -144,7 +144,7 @@ impl ParticipantStore for Backend {
         Ok(ParticipantsOutcome::Done(found))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn unknown_customers(&self, workspace_id: Uuid, users: &[Uuid]) -> StoreResult<Vec<Uuid>> {
         let mut conn = self.read.acquire().await?;
         unknown(&mut conn, workspace_id, users, true).await
