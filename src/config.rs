@@ -101,7 +101,7 @@ pub struct Settings {
     pub database_url: DatabaseUrl,
     pub public_url: Option<String>,
     pub pg: PostgresOptions,
-    /// Seed 002's per-credential limit on the support tickets contract; 0 = none.
+    /// Requests a second each credential may make to the support tickets API (then 429); 0 = no limit.
     pub ticket_rate_limit: u32,
 }
 

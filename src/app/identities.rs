@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::external_users::NewExternalUser;
+use super::external_users::{ExternalUserPatch, NewExternalUser};
 use super::{App, AppError, AppResult, Conflict, Principal};
 use crate::domain::{
     ActivityKind, AuditAction, AuditRecord, DisplayName, ExternalId, ExternalUser, Identifier, Refusal, Role, Rule,
@@ -184,34 +184,25 @@ impl App {
         Err(AppError::Conflict(Conflict::Contended))
     }
 
+    /// The update half of an upsert: the same use case, rules and events as a seed 001 patch, which
+    /// writes nothing (and keeps `updatedAt`) when no field changes.
     async fn update_upserted(
         &self,
         who: &Principal,
-        mut user: ExternalUser,
+        user: ExternalUser,
         f: &ExternalUserUpsert,
     ) -> AppResult<(ExternalUser, Upserted)> {
-        let before = user.clone();
-        if let Some(v) = &f.identifier {
-            user.identifier = v.clone().map(Identifier::into_string);
-        }
-        if let Some(v) = &f.name {
-            user.name = v.clone().map(DisplayName::into_string);
-        }
-        if let Some(v) = f.tier_id {
-            user.tier_id = v;
-        }
-        if let Some(v) = f.external_user_group_id {
-            user.external_user_group_id = v;
-        }
-        if let Some(v) = f.blocked {
-            user.blocked = v;
-        }
-        if user == before {
-            return Ok((user, Upserted::Unchanged));
-        }
-        user.updated_at = Timestamp::now().max(user.updated_at);
-        let user = self.store.update_external_user(&user, who.actor()).await?;
-        Ok((user, Upserted::Updated))
+        let patch = ExternalUserPatch {
+            blocked: f.blocked,
+            external_id: None,
+            identifier: f.identifier.clone(),
+            name: f.name.clone(),
+            tier_id: f.tier_id,
+            external_user_group_id: f.external_user_group_id,
+        };
+        let stored = self.update_external_user(who, user.id, patch).await?;
+        let outcome = if stored.updated_at == user.updated_at { Upserted::Unchanged } else { Upserted::Updated };
+        Ok((stored, outcome))
     }
 
     /// Erases one external user (see docs/privacy.md); the audit keeps who erased whom, and when.

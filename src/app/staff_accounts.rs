@@ -26,6 +26,8 @@ pub struct StaffInvite {
     pub last_name: Option<String>,
     pub external_id: Option<String>,
     pub role: Role,
+    /// Whether the users API's client called the agent role `User` (it reads back so).
+    pub role_named_user: bool,
     /// An initial password; the user still has to accept the invitation to become `Active`.
     pub password: Option<Password>,
     pub group_ids: Vec<Uuid>,
@@ -126,6 +128,7 @@ impl App {
             last_name: input.last_name.filter(|s| !s.is_empty()),
             external_id: input.external_id,
             role: input.role,
+            role_named_user: input.role_named_user && input.role == Role::Agent,
             status: StaffStatus::Invited,
             phone_number: None,
             created_at: now,

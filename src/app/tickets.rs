@@ -151,7 +151,9 @@ impl App {
         Ok(self.store.list_tickets(who.workspace_id(), viewer, filter, order, after, limit).await?)
     }
 
-    /// Moves the ticket to any status. Its current status changes nothing and records nothing.
+    /// Moves the ticket to any status. Its current status changes nothing and records nothing; the
+    /// answer then carries the activity that gave the ticket that status (its latest status change,
+    /// else its creation), so a retried call reads the same shape as the first.
     pub async fn change_ticket_status(
         &self,
         who: &Principal,
@@ -159,6 +161,21 @@ impl App {
         status: TicketStatus,
     ) -> AppResult<TicketDetail> {
         self.require_team(who, "External users may not change a ticket's status.")?;
+        let done = self.status_change(who, id, status).await?;
+        if !done.activities.is_empty() {
+            return Ok(done);
+        }
+        let mut detail = self.store.ticket_detail(who.workspace_id(), id, Viewer::Team).await?;
+        let set_by = detail
+            .activities
+            .iter()
+            .rposition(|a| matches!(a.kind, ActivityKind::StatusChange | ActivityKind::Created))
+            .ok_or_else(|| AppError::Internal("a ticket without its created activity".into()))?;
+        let activity = detail.activities.swap_remove(set_by);
+        Ok(TicketDetail { ticket: detail.ticket, activities: vec![activity], members: detail.members })
+    }
+
+    async fn status_change(&self, who: &Principal, id: Uuid, status: TicketStatus) -> AppResult<TicketDetail> {
         self.change_ticket(who, id, |current, activity| {
             if current.status == status {
                 return Ok(None);

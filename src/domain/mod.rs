@@ -18,10 +18,10 @@ pub use email::EmailAddress;
 pub use event::{Actor, Event, EventType, NewEvent};
 pub use identity::{AuditAction, AuditRecord, SuperIdentity, match_key};
 pub use ids::parse_uuid;
-pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};
+pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace, check_identifier};
 pub use staff::{
-    CollectionKind, Password, StaffCollection, parse_person_name, parse_staff_external_id, parse_website_role,
-    website_role,
+    CollectionKind, Password, StaffCollection, WebsiteRole, parse_person_name, parse_staff_external_id,
+    parse_website_role, website_role,
 };
 pub use text::{BoundedText, CustomerName, DisplayName, ExternalId, Identifier, TierDescription};
 pub use ticket::{

@@ -8,18 +8,28 @@ use super::{Refusal, Role, Rule, Timestamp};
 /// Seed 003's `WebsiteRole`, mapped onto Frontdesk's two roles. Accepted (case-insensitively): `Admin`,
 /// and `Agent` or its alias `User` (the forms platform's name for a non-admin member). See
 /// docs/decisions/staff-website-roles.md.
-pub fn parse_website_role(s: &str) -> Result<Role, Refusal> {
+pub fn parse_website_role(s: &str) -> Result<WebsiteRole, Refusal> {
     match s.trim().to_ascii_lowercase().as_str() {
-        "admin" => Ok(Role::Admin),
-        "agent" | "user" => Ok(Role::Agent),
+        "admin" => Ok(WebsiteRole { role: Role::Admin, named_user: false }),
+        "agent" => Ok(WebsiteRole { role: Role::Agent, named_user: false }),
+        "user" => Ok(WebsiteRole { role: Role::Agent, named_user: true }),
         _ => Err(Refusal::new(Rule::Format, "must be one of Admin, Agent, User")),
     }
 }
 
-/// How a role is written in seed 003 bodies.
-pub fn website_role(role: Role) -> &'static str {
+/// Seed 003's `WebsiteRole` as a client wrote it: the role, and for agents whether the client called
+/// it `User` (the forms platform's word), so it reads back as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebsiteRole {
+    pub role: Role,
+    pub named_user: bool,
+}
+
+/// How a role is written in seed 003 bodies: `Admin`, or `User` / `Agent` as it was written.
+pub fn website_role(role: Role, named_user: bool) -> &'static str {
     match role {
         Role::Admin => "Admin",
+        Role::Agent if named_user => "User",
         Role::Agent => "Agent",
     }
 }
@@ -113,9 +123,11 @@ mod tests {
 
     #[test]
     fn website_roles_map_onto_admin_and_agent() {
-        assert_eq!(parse_website_role("Admin"), Ok(Role::Admin));
-        assert_eq!(parse_website_role("agent"), Ok(Role::Agent));
-        assert_eq!(parse_website_role("User"), Ok(Role::Agent));
+        assert_eq!(parse_website_role("Admin").map(|w| w.role), Ok(Role::Admin));
+        assert_eq!(parse_website_role("agent"), Ok(WebsiteRole { role: Role::Agent, named_user: false }));
+        assert_eq!(parse_website_role("User"), Ok(WebsiteRole { role: Role::Agent, named_user: true }));
+        assert_eq!(website_role(Role::Agent, true), "User");
+        assert_eq!(website_role(Role::Admin, true), "Admin");
         assert!(parse_website_role("String").is_err());
     }
 

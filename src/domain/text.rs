@@ -40,6 +40,27 @@ pub type ExternalId = BoundedText<3, 250>;
 pub type TierDescription = BoundedText<3, 250>;
 /// Seed 001: the display name of an external user (and of groups and tiers), 3 to 50 characters.
 pub type DisplayName = BoundedText<3, 50>;
+impl DisplayName {
+    /// A stored name as the external users API may show it. Names that came in through another
+    /// contract (JSM allows 1..255 characters) need not meet this contract's 3..50: a longer one is
+    /// shown cut to its first 50 characters, a shorter one as no name. Patching back what was shown
+    /// keeps the stored name (see [`DisplayName::is_shown_as`]).
+    pub fn show(stored: Option<&str>) -> Option<String> {
+        let stored = stored?;
+        match stored.chars().count() {
+            n if n < 3 => None,
+            n if n > 50 => Some(stored.chars().take(50).collect()),
+            _ => Some(stored.to_owned()),
+        }
+    }
+
+    /// Whether `given` is what [`DisplayName::show`] makes of `stored`: a client that read a user and
+    /// writes it back unchanged changes nothing.
+    pub fn is_shown_as(stored: Option<&str>, given: Option<&DisplayName>) -> bool {
+        Self::show(stored).as_deref() == given.map(DisplayName::as_str)
+    }
+}
+
 /// Seed 001: "usernames, emails, phone numbers and etc". The seed sets no bounds; an empty identifier
 /// identifies nobody, and 250 matches `externalId`.
 pub type Identifier = BoundedText<1, 250>;
@@ -101,6 +122,18 @@ mod tests {
         assert!(DisplayName::parse("Zoë").is_ok());
         assert!(DisplayName::parse(&"é".repeat(50)).is_ok());
         assert!(DisplayName::parse(&"é".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn names_from_other_contracts_are_shown_within_3_to_50_characters() {
+        assert_eq!(DisplayName::show(Some("Al")), None);
+        assert_eq!(DisplayName::show(Some("Zoë")), Some("Zoë".into()));
+        assert_eq!(DisplayName::show(Some(&"é".repeat(51))), Some("é".repeat(50)));
+        assert_eq!(DisplayName::show(None), None);
+        assert!(DisplayName::is_shown_as(Some("Al"), None));
+        let cut = DisplayName::parse(&"é".repeat(50)).unwrap();
+        assert!(DisplayName::is_shown_as(Some(&"é".repeat(200)), Some(&cut)));
+        assert!(!DisplayName::is_shown_as(Some("Al"), Some(&DisplayName::parse("Alf").unwrap())));
     }
 
     #[test]

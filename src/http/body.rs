@@ -151,7 +151,7 @@ impl QueryParams {
     }
 
     /// Every value given for `key`, also in the `key[]` and `key[n]` forms and comma-separated.
-    fn values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.pairs
             .iter()
             .filter(move |(k, _)| {

@@ -50,6 +50,7 @@ pub async fn invite(State(s): State<AppState>, SignedInForm(ctx, form): SignedIn
         last_name,
         external_id: None,
         role,
+        role_named_user: false,
         password: None,
         group_ids: Vec::new(),
         folder_ids: Vec::new(),

@@ -508,7 +508,7 @@ async fn render_groups(s: &AppState, ctx: &Ctx, status: StatusCode, draft: Draft
             (read_only_note())
         }
         section.card aria-labelledby="groups-title" {
-            h2 #groups-title { "Groups" @if groups.total > 0 { " " span.muted { "(" (groups.total) ")" } } }
+            h2 #groups-title { "Groups" @if groups.total > 0 { " " span.muted { "(" (groups.total) @if !groups.total_is_exact { "+" } ")" } } }
             @if groups.items.is_empty() {
                 (empty("No user groups yet.", if ctx.is_admin() { " Add one above, or create them through the API." } else { "" }))
             } @else {
@@ -525,7 +525,7 @@ async fn render_groups(s: &AppState, ctx: &Ctx, status: StatusCode, draft: Draft
                         }
                     }
                 } }
-                @if groups.total > groups.items.len() as i64 {
+                @if groups.more {
                     p.hint { "Showing the first " (groups.items.len()) " groups; use the API to list them all." }
                 }
             }

@@ -127,7 +127,8 @@ on_both_backends! {
     async fn concurrent_changes_get_sequences_one_to_n_exactly(app) {
         let app = &app;
         let creates = (0..30).map(|n| {
-            let body = json!({"channelId": app.email_channel_id, "externalId": format!("ext-{n:03}"), "identifier": null,
+            let body = json!({"channelId": app.email_channel_id, "externalId": format!("ext-{n:03}"),
+                              "identifier": format!("person{n}@example.com"),
                               "name": null, "tierId": null, "externalUserGroupId": null});
             async move { app.post("/api/v1/external-users", &body).await.status }
         });

@@ -24,7 +24,7 @@ pub(crate) enum StaffCommand {
         #[command(flatten)]
         ws: WorkspaceArg,
         email: String,
-        /// admin or agent (also Admin, Agent, User as in seed 003)
+        /// admin or agent (also Admin, Agent, User as the users API writes them)
         #[arg(long, default_value = "agent")]
         role: String,
         /// The address people reach this server at; the link points there
@@ -354,7 +354,8 @@ pub(crate) async fn staff(app: &App, configured_public_url: Option<&str>, cmd: S
                         first_name: None,
                         last_name: None,
                         external_id: None,
-                        role,
+                        role: role.role,
+                        role_named_user: role.named_user,
                         password: None,
                         group_ids: vec![],
                         folder_ids: vec![],

@@ -59,10 +59,10 @@ enum Command {
     /// Staff users (the team) of a workspace
     #[command(subcommand)]
     Staff(admin::StaffCommand),
-    /// Staff groups of a workspace (seed 003 `Groups`)
+    /// Staff groups of a workspace (the users API's `Groups`)
     #[command(subcommand, name = "staff-group")]
     StaffGroup(admin::CollectionCommand),
-    /// Staff folders of a workspace (seed 003 `Folders`)
+    /// Staff folders of a workspace (the users API's `Folders`)
     #[command(subcommand, name = "staff-folder")]
     StaffFolder(admin::CollectionCommand),
 }
@@ -187,6 +187,7 @@ async fn bootstrap(app: &App, public_url: &str) -> CliResult {
         last_name: None,
         external_id: None,
         role: Role::Admin,
+        role_named_user: false,
         password: None,
         group_ids: vec![],
         folder_ids: vec![],

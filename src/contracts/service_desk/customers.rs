@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::accounts::{accounts, paged_users, parse_account_id, user_dto};
+use super::accounts::{accounts, jira_user, paged_users, parse_account_id, user_dto};
 use super::auth::DeskPrincipal;
 use super::error::{DeskError, DeskResult, not_allowed};
 use super::{base, read_paging};
@@ -107,7 +107,7 @@ async fn change_customers(s: &AppState, who: &Principal, id: &str, body: &bytes:
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The `self` / `jiraRest` link target: one customer by `username`, `accountId` or `key`.
+/// The `self` / `jiraRest` link target: one customer by `username`, `accountId` or `key`, as Jira's user.
 async fn get_user(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
@@ -121,7 +121,7 @@ async fn get_user(
         .ok_or_else(|| AppError::invalid("accountId", Refusal::required()))?;
     let id = parse_account_id(account.trim(), who.workspace_id()).ok_or(AppError::NotFound(Entity::ExternalUser))?;
     let user = s.app.get_customer(&who, id).await?;
-    Ok(Json(user_dto(base(&s), &user)))
+    Ok(Json(jira_user(base(&s), &user)))
 }
 
 /// Avatars are public, like JSM's avatar CDN: a round SVG in a colour derived from the account id, served

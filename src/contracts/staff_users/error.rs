@@ -27,6 +27,25 @@ impl Format {
         }
     }
 
+    /// The format an `Accept` header prefers: of the media ranges naming JSON or XML, the one of highest
+    /// quality (`q`, 1 when absent), the first listed on a tie; `q=0` means "not this". Ranges naming
+    /// neither (`*/*`, `text/html`) choose nothing, so the next rule decides (XML in the end).
+    fn from_accept(value: &str) -> Option<Self> {
+        let mut best: Option<(Self, f32)> = None;
+        for range in value.split(',') {
+            let mut parts = range.split(';');
+            let Some(format) = parts.next().and_then(|m| Self::from_media_type(m.trim())) else { continue };
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if quality > 0.0 && best.is_none_or(|(_, q)| quality > q) {
+                best = Some((format, quality));
+            }
+        }
+        best.map(|(format, _)| format)
+    }
+
     /// The request body's format: `Content-Type` JSON or XML, XML when none is given (seed 003). The
     /// media types clients send without being asked (`curl -d`'s form type, `text/plain`,
     /// `application/octet-stream`) are sniffed: a leading `<` is XML, `{` is JSON. `None` otherwise.
@@ -56,8 +75,8 @@ impl Format {
         }
     }
 
-    /// The response's format: `?format=json|xml` (the product's own switch), else an `Accept` naming
-    /// JSON or XML, else the request's `Content-Type`, else XML.
+    /// The response's format: `?format=json|xml` (the product's own switch), else the format `Accept`
+    /// prefers ([`Format::from_accept`]), else the request's `Content-Type`, else XML.
     pub fn of_response(headers: &HeaderMap, format_param: Option<&str>) -> Self {
         Self::asked_for(headers, format_param).unwrap_or(Format::Xml)
     }
@@ -67,7 +86,7 @@ impl Format {
         if let Some(f) = format_param.and_then(Self::from_media_type) {
             return Some(f);
         }
-        if let Some(f) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).and_then(Self::from_media_type) {
+        if let Some(f) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).and_then(Self::from_accept) {
             return Some(f);
         }
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(Self::from_media_type)

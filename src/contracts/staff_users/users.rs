@@ -17,7 +17,7 @@ use super::xml::{self, Out};
 use crate::app::{AppError, Principal, StaffInvite, StaffMember};
 use crate::app::{Paging, StaffFilter, StaffKey};
 use crate::domain::{
-    EmailAddress, FieldError, Password, Refusal, Role, Rule, StaffStatus, StaffUser, parse_person_name,
+    EmailAddress, FieldError, Password, Refusal, Role, Rule, StaffStatus, StaffUser, WebsiteRole, parse_person_name,
     parse_staff_external_id, parse_uuid, parse_website_role, website_role,
 };
 use crate::http::AppState;
@@ -286,7 +286,7 @@ fn read_invite(o: &Map<String, Value>) -> Result<StaffInvite, AppError> {
     let last_name = checked("LastName", &mut f, parse_person_name);
     let external_id = checked("ExternalId", &mut f, parse_staff_external_id);
     let role = match text(o, "WebsiteRole", &mut f) {
-        None => Some(Role::Agent),
+        None => Some(WebsiteRole { role: Role::Agent, named_user: false }),
         Some(r) => parse_website_role(&r).map_err(|m| f.reject("WebsiteRole", m)).ok(),
     };
     let password = match text(o, "Password", &mut f) {
@@ -301,7 +301,8 @@ fn read_invite(o: &Map<String, Value>) -> Result<StaffInvite, AppError> {
             first_name,
             last_name,
             external_id,
-            role: role?,
+            role: role?.role,
+            role_named_user: role?.named_user,
             password: password?,
             group_ids,
             folder_ids,
@@ -310,8 +311,10 @@ fn read_invite(o: &Map<String, Value>) -> Result<StaffInvite, AppError> {
     f.complete(invite)
 }
 
+/// A success carries no `ResponseStatus`: ServiceStack leaves it null and omits nulls, and its clients
+/// take a present `ResponseStatus` for an error.
 fn response_ok() -> Out {
-    Out::Object(vec![])
+    Out::Text(None)
 }
 
 fn id_objects(ids: &[Uuid]) -> Out {
@@ -326,7 +329,7 @@ fn user_out(u: &StaffUser, memberships: Option<(&[Uuid], &[Uuid])>) -> Out {
         ("FirstName", Out::Text(u.first_name.clone())),
         ("LastName", Out::Text(u.last_name.clone())),
         ("Status", Out::text(u.status.title())),
-        ("WebsiteRole", Out::text(website_role(u.role))),
+        ("WebsiteRole", Out::text(website_role(u.role, u.role_named_user))),
         ("CreatedDate", Out::text(u.created_at.to_rfc3339_seconds())),
         ("UpdatedDate", Out::text(u.updated_at.to_rfc3339_seconds())),
     ];

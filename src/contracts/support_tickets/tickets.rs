@@ -321,14 +321,15 @@ async fn list(
             }
         }
     }
-    let mut statuses = Vec::new();
-    if let Some(raw) = q.string("status") {
-        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match status(&json!(part)) {
-                Ok(s) => statuses.push(s),
-                Err(why) => q.reject("status", why),
-            }
+    let (mut statuses, mut wrong) = (Vec::new(), Vec::new());
+    for part in q.values("status") {
+        match status(&json!(part)) {
+            Ok(s) => statuses.push(s),
+            Err(why) => wrong.push(why),
         }
+    }
+    for why in wrong {
+        q.reject("status", why);
     }
     let filter = TicketFilter {
         statuses,

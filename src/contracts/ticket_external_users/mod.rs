@@ -69,8 +69,9 @@ impl PathParam for TicketId {
     const NAME: &'static str = "ticketId";
 }
 
+/// This contract's own, stricter pattern (the domain holds looser addresses other contracts accept).
 fn email(s: &str) -> Result<EmailAddress, Refusal> {
-    EmailAddress::parse(s)
+    EmailAddress::parse_crm(s)
 }
 
 /// `{"email"}` -> 201 with the ticket external user; the same person twice is a 409.

@@ -54,7 +54,7 @@ impl From<ExternalUser> for ExternalUserBody {
             external_id: u.external_id,
             external_user_group_id: u.external_user_group_id,
             identifier: u.identifier,
-            name: u.name,
+            name: DisplayName::show(u.name.as_deref()),
             super_identity_id: u.super_identity_id,
             tier_id: u.tier_id,
             workspace_id: u.workspace_id,

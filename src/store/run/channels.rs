@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Db, Dialect, Tx, capped_total, locked, push_in, require};
+use super::{Backend, Db, Dialect, Tx, capped_total, locked, push_in, push_page, require, split_page};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, Channel, ExternalUserGroup, Tier};
 use crate::store::channels::*;
@@ -182,12 +182,14 @@ impl ChannelStore for Backend {
     ) -> StoreResult<Page<ExternalUserGroup>> {
         let mut qb = QueryBuilder::<Db>::new(LIST_GROUPS);
         push_group_filter(&mut qb, workspace_id, filter);
-        qb.push(" ORDER BY created_at, id LIMIT ").push_bind(paging.limit).push(" OFFSET ").push_bind(paging.offset);
-        let rows: Vec<GroupRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        qb.push(" ORDER BY created_at, id");
+        push_page(&mut qb, paging);
+        let mut rows: Vec<GroupRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let more = split_page(&mut rows, paging);
         let mut count = QueryBuilder::<Db>::new(COUNT_GROUPS);
         push_group_filter(&mut count, workspace_id, filter);
-        let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), count).await?;
-        Ok(Page { items: convert(rows)?, total, total_is_exact })
+        let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), more, count).await?;
+        Ok(Page { items: convert(rows)?, total, total_is_exact, more })
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in};
+use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in, push_page, split_page};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
 use crate::store::external_users::*;
@@ -58,12 +58,14 @@ impl ExternalUserStore for Backend {
     ) -> StoreResult<Page<ExternalUser>> {
         let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
         push_user_filter(&mut qb, workspace_id, filter);
-        qb.push(" ORDER BY created_at, id LIMIT ").push_bind(paging.limit).push(" OFFSET ").push_bind(paging.offset);
-        let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        qb.push(" ORDER BY created_at, id");
+        push_page(&mut qb, paging);
+        let mut rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let more = split_page(&mut rows, paging);
         let mut count = QueryBuilder::<Db>::new(COUNT_EXTERNAL_USERS);
         push_user_filter(&mut count, workspace_id, filter);
-        let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), count).await?;
-        Ok(Page { items: convert(rows)?, total, total_is_exact })
+        let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), more, count).await?;
+        Ok(Page { items: convert(rows)?, total, total_is_exact, more })
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

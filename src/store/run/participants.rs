@@ -212,7 +212,9 @@ async fn page(exec: &mut Conn, workspace_id: Uuid, ticket: Uuid, paging: Paging)
         .fetch_all(&mut *exec)
         .await?;
     let items = rows.into_iter().map(ExternalUser::try_from).collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page { items, total, total_is_exact: true })
+    // Counted exactly: a ticket's participants are few, and the count and page share one snapshot.
+    let more = paging.offset + (items.len() as i64) < total;
+    Ok(Page { items, total, total_is_exact: true, more })
 }
 
 /// Which of `users` are not external users of the workspace (of its e-mail channel when

@@ -226,7 +226,8 @@ impl StaffStore for Backend {
         push_staff_filter(&mut count, workspace_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         // A team is small enough to count exactly.
-        Ok(Page { items: convert(rows)?, total, total_is_exact: true })
+        let more = paging.offset + (rows.len() as i64) < total;
+        Ok(Page { items: convert(rows)?, total, total_is_exact: true, more })
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -357,6 +358,7 @@ async fn insert_staff_user(tx: &mut Tx, u: &StaffUser, password_hash: Option<&st
         .bind(password_hash)
         .bind(u.created_at.micros())
         .bind(u.updated_at.micros())
+        .bind(u.role_named_user)
         .execute(&mut **tx)
         .await?;
     Ok(())
