@@ -99,7 +99,9 @@ impl App {
 
     pub async fn revoke_api_key(&self, who: &Principal, id: Uuid) -> AppResult<ApiKey> {
         who.require(Role::Admin)?;
-        Ok(self.store.revoke_api_key(who.workspace_id(), id, Timestamp::now()).await?)
+        let key = self.store.revoke_api_key(who.workspace_id(), id, Timestamp::now()).await?;
+        self.forget_api_key(key.id);
+        Ok(key)
     }
 
     pub async fn create_channel(&self, who: &Principal, input: ChannelInput) -> AppResult<Channel> {

@@ -118,6 +118,7 @@ impl App {
         }
         user.updated_at = Timestamp::now().max(user.updated_at);
         self.store.update_external_user(&user).await?;
+        self.forget_external_user(user.id);
         Ok(user)
     }
 

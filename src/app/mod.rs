@@ -6,6 +6,7 @@
 
 mod admin;
 mod auth;
+mod credential_cache;
 mod customers;
 mod error;
 mod external_users;
@@ -17,9 +18,11 @@ mod tickets;
 mod web_sessions;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierInput};
 pub use auth::{Principal, Secret, credential, hash_secret};
+pub use credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 pub use error::{AppError, AppResult};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
 pub use participants::ParticipantRef;
@@ -43,11 +46,17 @@ pub use crate::store::{
 #[derive(Clone)]
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
+    credentials: Arc<credential_cache::CredentialCache>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self::with_credential_cache_ttl(store, DEFAULT_CREDENTIAL_CACHE_TTL)
+    }
+
+    /// `ttl` bounds how long a revocation made on another node goes unnoticed here (zero: no cache).
+    pub fn with_credential_cache_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
+        Self { store, credentials: Arc::new(credential_cache::CredentialCache::new(ttl)) }
     }
 
     /// Whether the database answers; `/readyz` reports it.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use frontdesk::app::{App, Principal, StaffInvite, invitation_url};
+use frontdesk::app::{App, DEFAULT_CREDENTIAL_CACHE_TTL, Principal, StaffInvite, invitation_url};
 use frontdesk::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DatabaseUrl, FileSettings};
 use frontdesk::domain::{CollectionKind, EmailAddress, Role};
 use frontdesk::{PostgresOptions, ServerOptions, open_store};
@@ -108,6 +108,8 @@ struct Settings {
     pg: PostgresOptions,
     /// Seed 002's per-credential limit on the support tickets contract; 0 = none.
     ticket_rate_limit: u32,
+    /// How long this node trusts a credential it read from the database (docs/scaling.md).
+    credential_cache_ttl: Duration,
 }
 
 fn settings(cli: &Cli) -> Result<Settings, String> {
@@ -142,7 +144,9 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
     pg.schema = setting("db_schema");
     let ticket_rate_limit = number("rate_limit_per_second")?.unwrap_or(0);
     let ticket_rate_limit = u32::try_from(ticket_rate_limit).map_err(|_| "rate_limit_per_second is too large")?;
-    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg, ticket_rate_limit })
+    let credential_cache_ttl =
+        number("credential_cache_ttl_ms")?.map_or(DEFAULT_CREDENTIAL_CACHE_TTL, Duration::from_millis);
+    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg, ticket_rate_limit, credential_cache_ttl })
 }
 
 async fn run(cli: Cli) -> CliResult {
@@ -150,7 +154,7 @@ async fn run(cli: Cli) -> CliResult {
     let store = open_store(&settings.database_url.0, &settings.pg)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", settings.database_url))?;
-    let app = App::new(Arc::clone(&store));
+    let app = App::with_credential_cache_ttl(Arc::clone(&store), settings.credential_cache_ttl);
     match cli.command {
         Command::Serve(args) => serve(app, &settings, args).await,
         Command::Workspace(WorkspaceCommand::Create { name }) => {
