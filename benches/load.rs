@@ -169,10 +169,22 @@ impl Backend {
 struct Server {
     child: Child,
     base: String,
+    /// Under a profiler the server is asked to stop (as by Ctrl-C), so the profiler writes its data.
+    profiled: bool,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if self.profiled {
+            let asked = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+            let started = Instant::now();
+            while asked.as_ref().is_ok_and(|s| s.success()) && started.elapsed() < Duration::from_secs(120) {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -199,7 +211,7 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .expect("start the frontdesk binary");
-        Server { child, base: format!("http://127.0.0.1:{port}") }
+        Server { child, base: format!("http://127.0.0.1:{port}"), profiled: options.wrapper.is_some() }
     }
 
     fn rss_mb(&self) -> f64 {
