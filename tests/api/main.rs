@@ -6,6 +6,7 @@ mod admin;
 mod browser;
 mod cli;
 mod cluster;
+mod credentials;
 mod external_users;
 mod isolation;
 mod openapi;
