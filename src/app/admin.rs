@@ -1,5 +1,6 @@
 //! Setting a workspace up: workspaces, API keys, channels, tiers and external user groups.
 
+use crate::app::Conflict;
 use uuid::Uuid;
 
 use super::auth::Secret;
@@ -157,7 +158,7 @@ impl App {
         who.require(Role::Admin)?;
         let channel = self.store.get_channel(who.workspace_id(), id).await?;
         if channel.builtin {
-            return Err(AppError::Conflict { field: "id", message: "The built-in e-mail channel cannot be removed." });
+            return Err(AppError::Conflict(Conflict::BuiltinChannel));
         }
         Ok(self.store.delete_channel(who.workspace_id(), id).await?)
     }

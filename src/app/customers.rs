@@ -10,7 +10,7 @@ use crate::store::{Entity, ExternalUserFilter, Page, Paging};
 
 impl App {
     /// Creates a customer; only admins may (JSM's "Jira Administrator" permission). A taken e-mail is
-    /// `Conflict{field: "identifier"}`.
+    /// `Conflict::Taken(Unique::ExternalUserIdentifier)`.
     pub async fn create_customer(
         &self,
         who: &Principal,

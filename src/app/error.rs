@@ -16,9 +16,9 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("{0:?} not found")]
     NotFound(Entity),
-    /// A uniqueness rule would be broken; `field` names the contract-neutral field.
-    #[error("conflict on {field}: {message}")]
-    Conflict { field: &'static str, message: &'static str },
+    /// The request is valid but clashes with what is stored.
+    #[error("{}", .0.message())]
+    Conflict(Conflict),
     #[error("service unavailable")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -31,46 +31,55 @@ impl AppError {
     }
 }
 
+/// Which rule a conflicting request would break: typed, so a contract picks its status, field name
+/// and error code from the kind and never from the sentence (rewording one changes no API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// A uniqueness rule: another record already has this value.
+    Taken(Unique),
+    /// The record is still referenced by others of this kind, so it cannot be deleted.
+    InUse(Entity),
+    /// The workspace's built-in e-mail channel is never removed.
+    BuiltinChannel,
+    /// Others changed the record at the same moment, every retry included.
+    Contended,
+}
+
+impl Conflict {
+    /// A sentence for people, in no contract's terms.
+    pub fn message(self) -> &'static str {
+        match self {
+            Conflict::Taken(unique) => match unique {
+                Unique::ExternalUserExternalId => "External user external id already exists in this channel.",
+                Unique::ExternalUserIdentifier => "External user identifier already exists in this channel.",
+                Unique::GroupExternalId => "External user group external id already exists in this workspace.",
+                Unique::StaffEmail => "A staff user with this e-mail already exists in this workspace.",
+                Unique::StaffExternalId => "A staff user with this external id already exists in this workspace.",
+                Unique::StaffCollectionName => "A staff group or folder with this name already exists.",
+                Unique::BuiltinChannel => "The workspace already has its built-in e-mail channel.",
+                Unique::Bootstrap => "The server was already bootstrapped.",
+                Unique::TicketParticipant => "This person is already a participant of the ticket.",
+                Unique::TicketNumber => "The ticket number is already taken.",
+                Unique::Other => "Record already exists.",
+            },
+            Conflict::InUse(Entity::StaffUser) => {
+                "The staff user is still referenced (for example as a ticket assignee); disable it instead."
+            }
+            Conflict::InUse(Entity::Channel) => "Channel still has external users.",
+            Conflict::InUse(Entity::Location) => "Location still has tickets.",
+            Conflict::InUse(_) => "Record is still in use.",
+            Conflict::BuiltinChannel => "The built-in e-mail channel cannot be removed.",
+            Conflict::Contended => "The ticket is being changed by others; try again.",
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(entity) => AppError::NotFound(entity),
-            StoreError::Duplicate(unique) => {
-                let (field, message) = match unique {
-                    Unique::ExternalUserExternalId => {
-                        ("externalId", "External user external id already exists in this channel.")
-                    }
-                    Unique::ExternalUserIdentifier => {
-                        ("identifier", "External user identifier already exists in this channel.")
-                    }
-                    Unique::GroupExternalId => {
-                        ("externalId", "External user group external id already exists in this workspace.")
-                    }
-                    Unique::StaffEmail => ("email", "A staff user with this e-mail already exists in this workspace."),
-                    Unique::StaffExternalId => {
-                        ("externalId", "A staff user with this external id already exists in this workspace.")
-                    }
-                    Unique::StaffCollectionName => ("name", "A staff group or folder with this name already exists."),
-                    Unique::BuiltinChannel => ("type", "The workspace already has its built-in e-mail channel."),
-                    Unique::Bootstrap => ("id", "The server was already bootstrapped."),
-                    Unique::TicketParticipant => ("email", "This person is already a participant of the ticket."),
-                    Unique::TicketNumber => ("number", "The ticket number is already taken."),
-                    Unique::Other => ("id", "Record already exists."),
-                };
-                AppError::Conflict { field, message }
-            }
-            StoreError::Rejected(errors) => AppError::Invalid(errors),
-            StoreError::InUse(Entity::StaffUser) => AppError::Conflict {
-                field: "id",
-                message: "The staff user is still referenced (for example as a ticket assignee); disable it instead.",
-            },
-            StoreError::InUse(Entity::Channel) => {
-                AppError::Conflict { field: "id", message: "Channel still has external users." }
-            }
-            StoreError::InUse(Entity::Location) => {
-                AppError::Conflict { field: "id", message: "Location still has tickets." }
-            }
-            StoreError::InUse(_) => AppError::Conflict { field: "id", message: "Record is still in use." },
+            StoreError::Duplicate(unique) => AppError::Conflict(Conflict::Taken(unique)),
+            StoreError::InUse(entity) => AppError::Conflict(Conflict::InUse(entity)),
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 AppError::Unavailable

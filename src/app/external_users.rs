@@ -1,5 +1,6 @@
 //! Seed 001: external users, their super identities and access tokens.
 
+use crate::app::Conflict;
 use uuid::Uuid;
 
 use super::auth::{ACCESS_TOKEN_TTL_SECONDS, Secret};
@@ -153,7 +154,7 @@ impl App {
                 match self.create_external_user(who, new).await {
                     Ok(user) => user,
                     // Another request created the same person a moment ago: use that one.
-                    Err(AppError::Conflict { .. }) => self
+                    Err(AppError::Conflict(Conflict::Taken(_))) => self
                         .find_by_keys(ws, channel_id, None, external_id.as_ref(), identifier.as_ref())
                         .await?
                         .ok_or(AppError::NotFound(Entity::ExternalUser))?,

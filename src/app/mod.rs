@@ -23,7 +23,7 @@ use std::time::Duration;
 pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierInput};
 pub use auth::{Principal, Secret, credential, hash_secret};
 pub use credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Conflict};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
 pub use participants::ParticipantRef;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};
@@ -34,13 +34,13 @@ pub use web_sessions::{
     MAX_FAILED_SIGN_INS, SESSION_TTL_SECONDS, SIGN_IN_WINDOW_SECONDS, SignIn, SignedIn, WebSession,
 };
 
-use crate::store::Store;
 /// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
 /// adapter imports from `store`.
-pub use crate::store::{
+pub use crate::domain::query::{
     Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter, StaffKey, TicketCursor,
-    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey,
+    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
 };
+use crate::store::Store;
 
 /// Everything a use case needs; cheap to clone into every request.
 #[derive(Clone)]

@@ -8,9 +8,12 @@ use uuid::Uuid;
 use super::auth::{Secret, hash_secret};
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{
-    CollectionKind, DisplayName, EmailAddress, Password, Role, StaffCollection, StaffStatus, StaffUser, Timestamp,
+    CollectionKind, DisplayName, EmailAddress, FieldError, Password, Role, StaffCollection, StaffStatus, StaffUser,
+    Timestamp,
 };
-use crate::store::{Entity, NewInvitation, NewStaffMember, Page, Paging, StaffFilter, StaffKey};
+use crate::store::{
+    Entity, NewInvitation, NewStaffMember, Page, Paging, StaffConflicts, StaffFilter, StaffKey, StaffMemberOutcome,
+};
 
 /// How long an invitation link stays valid.
 pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 60 * 60;
@@ -81,6 +84,32 @@ fn new_invitation(now: Timestamp) -> (String, NewInvitation) {
     (secret.plain, invitation)
 }
 
+/// A user may get a fresh invitation only while it has not accepted one: an active or disabled user
+/// already has its account.
+fn may_be_invited_again(user: &StaffUser) -> bool {
+    user.status == StaffStatus::Invited
+}
+
+/// Every conflict with the stored team, in the order the fields appear in seed 003's body.
+fn conflict_errors(c: &StaffConflicts) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if c.email_taken {
+        errors.push(FieldError::new("email", "already exists in this workspace"));
+    }
+    if c.external_id_taken {
+        errors.push(FieldError::new("externalId", "already exists in this workspace"));
+    }
+    for (field, ids) in [("groups", &c.unknown_groups), ("folders", &c.unknown_folders)] {
+        for id in ids {
+            errors.push(FieldError::new(
+                field,
+                format!("must reference existing {field}: {id} does not exist in this workspace"),
+            ));
+        }
+    }
+    errors
+}
+
 impl App {
     /// Seed 003 `POST`: adds a member to the team, `Invited`, and issues its invitation.
     pub async fn invite_staff_user(&self, who: &Principal, input: StaffInvite) -> AppResult<InvitedStaffUser> {
@@ -111,8 +140,10 @@ impl App {
             folder_ids: input.folder_ids,
             invitation,
         };
-        self.store.create_staff_member(&new).await?;
-        Ok(InvitedStaffUser { user, invitation_token: token })
+        match self.store.create_staff_member(&new).await? {
+            StaffMemberOutcome::Created => Ok(InvitedStaffUser { user, invitation_token: token }),
+            StaffMemberOutcome::Refused(conflicts) => Err(AppError::Invalid(conflict_errors(&conflicts))),
+        }
     }
 
     /// Issues a fresh invitation for a user that has not accepted one yet (the old links keep working
@@ -120,7 +151,12 @@ impl App {
     pub async fn reinvite_staff_user(&self, who: &Principal, id: Uuid) -> AppResult<String> {
         who.require(Role::Admin)?;
         let (token, invitation) = new_invitation(Timestamp::now());
-        self.store.insert_staff_invitation(who.workspace_id(), id, &invitation).await?;
+        if !self.store.insert_staff_invitation(who.workspace_id(), id, &invitation, may_be_invited_again).await? {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "status",
+                "only an Invited user can be invited again",
+            )]));
+        }
         Ok(token)
     }
 

@@ -4,6 +4,7 @@
 //! access token opens tickets as their requester, sees the tickets it requested or participates in,
 //! and comments on them publicly; it never sees internal comments and changes nothing else.
 
+use crate::app::Conflict;
 use uuid::Uuid;
 
 use super::{App, AppError, AppResult, Principal};
@@ -278,6 +279,6 @@ impl App {
                 return Ok(done);
             }
         }
-        Err(AppError::Conflict { field: "id", message: "The ticket is being changed by others; try again." })
+        Err(AppError::Conflict(Conflict::Contended))
     }
 }

@@ -6,6 +6,7 @@
 mod email;
 mod ids;
 mod model;
+pub mod query;
 mod staff;
 mod text;
 mod ticket;

@@ -183,6 +183,31 @@ pub struct Attachment {
     pub width: Option<i64>,
 }
 
+impl Attachment {
+    /// A comment carries at most this many attachments.
+    pub const MAX_PER_COMMENT: usize = 20;
+    /// An attachment's texts (key, media type, name, address) are at most this many characters each.
+    pub const MAX_TEXT_CHARS: usize = 2048;
+
+    /// Whether a comment may carry `count` attachments.
+    pub fn check_count(count: usize) -> Result<(), String> {
+        if count > Self::MAX_PER_COMMENT {
+            Err(format!("must hold at most {} attachments", Self::MAX_PER_COMMENT))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether `text` may be one of an attachment's texts.
+    pub fn check_text(text: &str) -> Result<(), String> {
+        if text.chars().count() > Self::MAX_TEXT_CHARS {
+            Err(format!("must be at most {} characters", Self::MAX_TEXT_CHARS))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// One entry of a ticket's timeline. Append-only: written with the change it records, never edited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketActivity {
@@ -234,6 +259,14 @@ pub type TicketType = super::BoundedText<1, 50>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comment_holds_at_most_twenty_attachments_of_texts_up_to_2048_characters() {
+        assert_eq!(Attachment::check_count(20), Ok(()));
+        assert_eq!(Attachment::check_count(21), Err("must hold at most 20 attachments".into()));
+        assert_eq!(Attachment::check_text(&"é".repeat(2048)), Ok(()));
+        assert_eq!(Attachment::check_text(&"a".repeat(2049)), Err("must be at most 2048 characters".into()));
+    }
 
     #[test]
     fn api_names_and_earlier_names_parse_and_stored_names_round_trip() {

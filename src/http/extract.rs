@@ -2,13 +2,16 @@
 
 use std::marker::PhantomData;
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use bytes::Bytes;
+use uuid::Uuid;
 
-use crate::app::AppError;
-use crate::domain::parse_uuid;
+use crate::app::{AppError, Principal};
+use crate::domain::{ExternalUser, parse_uuid};
+use crate::http::AppState;
 
 /// Request bodies above this size are refused before they are read in full.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -76,8 +79,74 @@ pub fn basic_credentials(header: &str) -> Option<(String, String)> {
 }
 
 /// A path segment that must be an id.
-pub fn path_id(raw: &str, field: &str) -> Result<uuid::Uuid, AppError> {
+pub fn path_id(raw: &str, field: &str) -> Result<Uuid, AppError> {
     parse_uuid(raw).ok_or_else(|| AppError::invalid(field, "must be a valid UUID"))
+}
+
+/// The principal of a workspace API key in `authorization` (`Bearer <key>` or the bare key); a missing,
+/// unknown or revoked key is an error of contract `E`.
+pub struct ApiKey<E>(pub Principal, pub PhantomData<E>);
+
+impl<E> FromRequestParts<AppState> for ApiKey<E>
+where
+    E: From<AppError> + IntoResponse,
+{
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, E> {
+        Ok(ApiKey(s.app.api_key_principal(authorization(&parts.headers)).await?, PhantomData))
+    }
+}
+
+/// The external user whose access token is in `authorization`; anything else is an error of contract `E`.
+pub struct AccessToken<E>(pub ExternalUser, pub PhantomData<E>);
+
+impl<E> FromRequestParts<AppState> for AccessToken<E>
+where
+    E: From<AppError> + IntoResponse,
+{
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, E> {
+        Ok(AccessToken(s.app.access_token_user(authorization(&parts.headers)).await?, PhantomData))
+    }
+}
+
+/// Names a path parameter: the route template's `{NAME}` is also the field a malformed value is
+/// reported under, so the two cannot drift apart.
+pub trait PathParam {
+    const NAME: &'static str;
+}
+
+/// The `{id}` of a route.
+pub struct Id;
+impl PathParam for Id {
+    const NAME: &'static str = "id";
+}
+
+/// A path parameter that must be a UUID; otherwise an `Invalid` error of contract `E` naming the
+/// parameter, "must be a valid UUID".
+pub struct PathId<E, P: PathParam = Id>(pub Uuid, pub PhantomData<(E, P)>);
+
+impl<S, E, P> FromRequestParts<S> for PathId<E, P>
+where
+    S: Send + Sync,
+    E: From<AppError> + IntoResponse,
+    P: PathParam,
+{
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, E> {
+        // Both failures are wiring defects (a handler on a route without this parameter), not bad input.
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| AppError::Internal(format!("path parameters: {e}")))?;
+        let raw = params
+            .iter()
+            .find_map(|(name, value)| (name == P::NAME).then_some(value))
+            .ok_or_else(|| AppError::Internal(format!("the route has no path parameter {}", P::NAME)))?;
+        Ok(PathId(path_id(raw, P::NAME)?, PhantomData))
+    }
 }
 
 #[cfg(test)]

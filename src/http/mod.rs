@@ -6,6 +6,7 @@ pub mod body;
 pub mod extract;
 pub mod metrics;
 pub mod ops;
+pub mod status;
 
 use axum::Router;
 use axum::http::StatusCode;

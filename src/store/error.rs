@@ -1,42 +1,6 @@
 use thiserror::Error;
 
-/// A record kind, named in "not found" answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entity {
-    Workspace,
-    ApiKey,
-    Channel,
-    Tier,
-    ExternalUserGroup,
-    ExternalUser,
-    StaffUser,
-    Location,
-    Ticket,
-    TicketParticipant,
-    /// A staff or external user named as a ticket's requester or assignee.
-    Membership,
-    StaffGroup,
-    StaffFolder,
-    StaffInvitation,
-    /// A record of a kind the violated constraint does not name.
-    Other,
-}
-
-/// A uniqueness rule the database enforces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unique {
-    ExternalUserExternalId,
-    ExternalUserIdentifier,
-    GroupExternalId,
-    BuiltinChannel,
-    StaffEmail,
-    StaffExternalId,
-    Bootstrap,
-    TicketParticipant,
-    TicketNumber,
-    StaffCollectionName,
-    Other,
-}
+use crate::domain::query::{Entity, Unique};
 
 impl Unique {
     /// Tells which rule a unique violation broke from the database's own words: PostgreSQL names the
@@ -74,9 +38,6 @@ pub enum StoreError {
     NotFound(Entity),
     #[error("duplicate {0:?}")]
     Duplicate(Unique),
-    /// Rules that only the stored data can check (taken e-mail, unknown referenced ids), all at once.
-    #[error("rejected: {0:?}")]
-    Rejected(Vec<crate::domain::FieldError>),
     /// The record is still referenced by others and cannot be removed.
     #[error("{0:?} is in use")]
     InUse(Entity),

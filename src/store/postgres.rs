@@ -2,13 +2,23 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Pool, Postgres};
 use std::str::FromStr;
 
-// `impl_store!` also brings `QueryBuilder` and `contains_pattern` into this module.
-use super::sql::impl_store;
-use super::staff::impl_staff_store;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Postgres, QueryBuilder, Transaction};
+use uuid::Uuid;
+
+use super::StoreResult;
+use super::dialect::Dialect;
+use super::support::contains_pattern;
+use crate::domain::ExternalUser;
+
+type Db = Postgres;
+type Backend = PostgresStore;
+// The same code as the other backend's `run`, compiled for this one: see `run/mod.rs`.
+#[allow(clippy::duplicate_mod)]
+#[path = "run/mod.rs"]
+mod run;
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -75,25 +85,30 @@ impl PostgresStore {
     }
 }
 
-impl_store!(PostgresStore, Postgres, |s| s.write.begin(), search = push_search, insert_user = insert_user);
-super::tickets::impl_ticket_store!(PostgresStore, Postgres, |s| s.write.begin());
-impl_staff_store!(PostgresStore, Postgres, |s| s.write.begin());
-super::web::impl_web_store!(PostgresStore, Postgres, |s| s.write.begin());
-super::request_participants::impl_request_participant_store!(PostgresStore, Postgres, |s| s.write.begin());
+impl Dialect for PostgresStore {
+    type Db = Postgres;
 
-/// Matches the expression of the trigram index of migration 5, so any term uses the index.
-fn push_search(qb: &mut QueryBuilder<Postgres>, workspace_id: Uuid, term: &str) {
-    qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
-    qb.push(
-        " AND lower(coalesce(name, '') || ' ' || coalesce(identifier, '') || ' ' || coalesce(external_id, '')) LIKE ",
-    )
-    .push_bind(contains_pattern(term))
-    .push(" ESCAPE '\\'");
-}
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
+        self.write.begin().await
+    }
 
-/// Each create in a transaction of its own: PostgreSQL commits concurrent transactions in parallel.
-async fn insert_user(s: &PostgresStore, u: &ExternalUser) -> StoreResult<()> {
-    let mut tx = s.write.begin().await?;
-    insert_external_user_in(&mut tx, u).await?;
-    Ok(tx.commit().await?)
+    /// Matches the expression of the trigram index of migration 5, so any term uses the index.
+    fn push_search(qb: &mut QueryBuilder<Postgres>, workspace_id: Uuid, term: &str) {
+        qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
+        qb.push(
+            " AND lower(coalesce(name, '') || ' ' || coalesce(identifier, '') || ' ' || coalesce(external_id, '')) \
+             LIKE ",
+        )
+        .push_bind(contains_pattern(term))
+        .push(" ESCAPE '\\'");
+    }
+
+    /// Each create in a transaction of its own: PostgreSQL commits concurrent transactions in parallel.
+    async fn insert_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        run::external_users::require_user_refs(&mut tx, u).await?;
+        run::external_users::insert_super_identity(&mut tx, u).await?;
+        run::external_users::insert_user_row(&mut tx, u).await?;
+        Ok(tx.commit().await?)
+    }
 }

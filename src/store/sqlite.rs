@@ -8,13 +8,24 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Pool, Sqlite};
-
-// `impl_store!` also brings `QueryBuilder` and `contains_pattern` into this module.
+use sqlx::{Pool, QueryBuilder, Sqlite, Transaction};
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
-use super::sql::impl_store;
-use super::staff::impl_staff_store;
+use super::dialect::Dialect;
+use super::support::contains_pattern;
+use super::{StoreError, StoreResult};
+use crate::domain::ExternalUser;
+
+type Db = Sqlite;
+type Backend = SqliteStore;
+// The same code as the other backend's `run`, compiled for this one: see `run/mod.rs`.
+#[allow(clippy::duplicate_mod)]
+#[path = "run/mod.rs"]
+mod run;
+
+use run::Tx;
+use run::external_users::{insert_super_identity, insert_user_row, require_user_refs};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -59,20 +70,24 @@ impl SqliteStore {
     }
 }
 
-impl_store!(
-    SqliteStore,
-    Sqlite,
-    |s| s.write.begin_with("BEGIN IMMEDIATE"),
-    search = push_search,
-    insert_user = insert_user
-);
+impl Dialect for SqliteStore {
+    type Db = Sqlite;
 
-/// Hands the user to the batch writer and waits for the commit that includes it.
-async fn insert_user(s: &SqliteStore, user: &ExternalUser) -> StoreResult<()> {
-    let (done, outcome) = oneshot::channel();
-    let stopped = || StoreError::Unavailable("the database writer has stopped".into());
-    s.user_inserts.send(UserInsert { user: user.clone(), done }).await.map_err(|_| stopped())?;
-    outcome.await.map_err(|_| stopped())?
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
+        self.write.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    fn push_search(qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
+        push_search(qb, workspace_id, term)
+    }
+
+    /// Hands the user to the batch writer and waits for the commit that includes it.
+    async fn insert_external_user(&self, user: &ExternalUser) -> StoreResult<()> {
+        let (done, outcome) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the database writer has stopped".into());
+        self.user_inserts.send(UserInsert { user: user.clone(), done }).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
 }
 
 /// Group commit for external-user creates, the hot write path: every create waiting when the writer
@@ -121,16 +136,9 @@ async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreRe
 
 async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
     require_user_refs(tx, u).await?;
-    insert_external_user_row(tx, u).await?;
+    insert_user_row(tx, u).await?;
     insert_super_identity(tx, u).await
 }
-super::tickets::impl_ticket_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
-impl_staff_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
-super::web::impl_web_store!(SqliteStore, Sqlite, |s| s.write.begin_with("BEGIN IMMEDIATE"));
-super::request_participants::impl_request_participant_store!(SqliteStore, Sqlite, |s| s
-    .write
-    .begin_with("BEGIN IMMEDIATE"));
-
 /// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
 /// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no
 /// trigram to look up and are matched by scanning.

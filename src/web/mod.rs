@@ -14,17 +14,20 @@ mod workspace;
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::Bytes;
 use maud::Markup;
 
 use crate::app::{AppError, SignedIn};
 use crate::domain::FieldError;
 use crate::http::AppState;
+use crate::http::status::conflict_field;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -91,6 +94,31 @@ pub(crate) struct Ctx {
 impl Ctx {
     fn is_admin(&self) -> bool {
         self.who.user.role == crate::domain::Role::Admin
+    }
+}
+
+/// A page request's signed-in staff user; without a live session the answer is a redirect to the
+/// sign-in page.
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        signed_in(s, &parts.headers).await
+    }
+}
+
+/// A form submission of a signed-in staff user (same origin, the session's CSRF token) and the form.
+pub(crate) struct SignedInForm(pub Ctx, pub Form);
+
+impl FromRequest<AppState> for SignedInForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, s).await.map_err(IntoResponse::into_response)?;
+        let form = Form::parse(&body);
+        let ctx = signed_in_form(s, &headers, &form).await?;
+        Ok(SignedInForm(ctx, form))
     }
 }
 
@@ -177,7 +205,7 @@ impl Draft {
 fn field_errors(e: &AppError) -> Option<Vec<FieldError>> {
     match e {
         AppError::Invalid(errors) => Some(errors.clone()),
-        AppError::Conflict { field, message } => Some(vec![FieldError::new(*field, *message)]),
+        AppError::Conflict(c) => Some(vec![FieldError::new(conflict_field(*c), c.message())]),
         _ => None,
     }
 }
@@ -195,7 +223,7 @@ fn error_page(ctx: Option<&Ctx>, e: AppError) -> Response {
             "Temporarily unavailable",
             "The database cannot be reached right now. Try again in a moment.".to_owned(),
         ),
-        AppError::Invalid(_) | AppError::Conflict { .. } => {
+        AppError::Invalid(_) | AppError::Conflict(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "Could not save", e.to_string())
         }
         AppError::Internal(detail) => {

@@ -1,14 +1,13 @@
 //! The staff section: the team's members, inviting new ones and disabling accounts.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
 use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_badge, time};
-use super::{Ctx, Draft, Form, error_page, field_errors, html, message_page, see_other, signed_in, signed_in_form};
+use super::{Ctx, Draft, SignedInForm, error_page, field_errors, html, message_page, see_other};
 use crate::app::Entity;
 use crate::app::{AppError, InvitedStaffUser, StaffInvite, invitation_url};
 use crate::domain::{EmailAddress, FieldError, Role, StaffStatus, StaffUser, parse_person_name, parse_uuid};
@@ -19,11 +18,7 @@ pub struct Done {
     done: Option<String>,
 }
 
-pub async fn list(State(s): State<AppState>, headers: HeaderMap, Query(done): Query<Done>) -> Response {
-    let ctx = match signed_in(&s, &headers).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
     let message = match done.done.as_deref() {
         Some("disabled") => Some("The account was disabled and signed out everywhere."),
         _ => None,
@@ -31,12 +26,7 @@ pub async fn list(State(s): State<AppState>, headers: HeaderMap, Query(done): Qu
     render(&s, &ctx, StatusCode::OK, Draft::default(), None, message).await
 }
 
-pub async fn invite(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    let ctx = match signed_in_form(&s, &headers, &form).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn invite(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
     let mut errors = Vec::new();
     let email =
         EmailAddress::parse(form.get("email").trim()).map_err(|m| errors.push(FieldError::new("email", m))).ok();
@@ -178,11 +168,7 @@ async fn user_to_disable(s: &AppState, ctx: &Ctx, id: &str) -> Result<StaffUser,
     s.app.get_staff_user(&ctx.who.principal, id).await.map_err(|e| error_page(Some(ctx), e))
 }
 
-pub async fn confirm_disable(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let ctx = match signed_in(&s, &headers).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn confirm_disable(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let user = match user_to_disable(&s, &ctx, &id).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -201,12 +187,11 @@ pub async fn confirm_disable(State(s): State<AppState>, headers: HeaderMap, Path
     html(StatusCode::OK, layout::page("Disable account", &ctx, Some(Section::Staff), body))
 }
 
-pub async fn disable(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    let ctx = match signed_in_form(&s, &headers, &form).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn disable(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    SignedInForm(ctx, _): SignedInForm,
+) -> Response {
     let user = match user_to_disable(&s, &ctx, &id).await {
         Ok(u) => u,
         Err(r) => return r,

@@ -2,16 +2,15 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_badge, time};
-use super::{Ctx, Draft, Form, error_page, field_errors, html, see_other, signed_in, signed_in_form};
+use super::{Ctx, Draft, Form, SignedInForm, error_page, field_errors, html, see_other};
 use crate::app::{AppError, ChannelInput, CreatedApiKey, GroupInput, TierInput};
 use crate::app::{GroupFilter, Paging};
 use crate::domain::{ApiKey, ChannelType, DisplayName, ExternalId, FieldError, Role, TierDescription, parse_uuid};
@@ -58,20 +57,11 @@ fn parse_with<T>(
 
 // ---------------------------------------------------------------------------------------------- API keys
 
-pub async fn api_keys(State(s): State<AppState>, headers: HeaderMap, Query(done): Query<Done>) -> Response {
-    let ctx = match signed_in(&s, &headers).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn api_keys(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
     render_keys(&s, &ctx, StatusCode::OK, Draft::default(), None, done.message()).await
 }
 
-pub async fn create_api_key(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    let ctx = match signed_in_form(&s, &headers, &form).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn create_api_key(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
     let Some(role) = Role::parse(form.get("role")) else {
         let draft = Draft::refused(form, vec![FieldError::new("role", "must be admin or agent")]);
         return render_keys(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, draft, None, None).await;
@@ -189,11 +179,7 @@ async fn key_to_revoke(s: &AppState, ctx: &Ctx, id: &str) -> Result<ApiKey, Resp
 }
 
 /// Revoking cannot be undone, so it takes a second, explicit step.
-pub async fn confirm_revoke(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let ctx = match signed_in(&s, &headers).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn confirm_revoke(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let key = match key_to_revoke(&s, &ctx, &id).await {
         Ok(key) => key,
         Err(r) => return r,
@@ -217,15 +203,9 @@ pub async fn confirm_revoke(State(s): State<AppState>, headers: HeaderMap, Path(
 
 pub async fn revoke_api_key(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    SignedInForm(ctx, _): SignedInForm,
 ) -> Response {
-    let form = Form::parse(&body);
-    let ctx = match signed_in_form(&s, &headers, &form).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
     let Some(id) = parse_uuid(&id) else {
         return error_page(Some(&ctx), AppError::NotFound(crate::app::Entity::ApiKey));
     };
@@ -259,20 +239,11 @@ fn channel_type_label(t: ChannelType) -> &'static str {
     }
 }
 
-pub async fn channels(State(s): State<AppState>, headers: HeaderMap, Query(done): Query<Done>) -> Response {
-    let ctx = match signed_in(&s, &headers).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn channels(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
     render_channels(&s, &ctx, StatusCode::OK, Draft::default(), None, done.message()).await
 }
 
-pub async fn create_channel(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    let ctx = match signed_in_form(&s, &headers, &form).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn create_channel(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
     let mut errors = Vec::new();
     let name = parse_with(&form, "name", &mut errors, DisplayName::parse);
     let kind =
@@ -295,15 +266,9 @@ pub async fn create_channel(State(s): State<AppState>, headers: HeaderMap, body:
 
 pub async fn rename_channel(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    SignedInForm(ctx, form): SignedInForm,
 ) -> Response {
-    let form = Form::parse(&body);
-    let ctx = match signed_in_form(&s, &headers, &form).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
     let Some(id) = parse_uuid(&id) else {
         return error_page(Some(&ctx), AppError::NotFound(crate::app::Entity::Channel));
     };
@@ -399,20 +364,11 @@ async fn render_channels(
 
 // ---------------------------------------------------------------------------------------------- tiers
 
-pub async fn tiers(State(s): State<AppState>, headers: HeaderMap, Query(done): Query<Done>) -> Response {
-    let ctx = match signed_in(&s, &headers).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn tiers(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
     render_tiers(&s, &ctx, StatusCode::OK, Draft::default(), done.message()).await
 }
 
-pub async fn create_tier(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    let ctx = match signed_in_form(&s, &headers, &form).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn create_tier(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
     let mut errors = Vec::new();
     let name = parse_with(&form, "name", &mut errors, DisplayName::parse);
     let description = match form.optional("description") {
@@ -483,20 +439,11 @@ async fn render_tiers(s: &AppState, ctx: &Ctx, status: StatusCode, draft: Draft,
 
 // ---------------------------------------------------------------------------------------------- groups
 
-pub async fn groups(State(s): State<AppState>, headers: HeaderMap, Query(done): Query<Done>) -> Response {
-    let ctx = match signed_in(&s, &headers).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn groups(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
     render_groups(&s, &ctx, StatusCode::OK, Draft::default(), done.message()).await
 }
 
-pub async fn create_group(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    let ctx = match signed_in_form(&s, &headers, &form).await {
-        Ok(ctx) => ctx,
-        Err(r) => return r,
-    };
+pub async fn create_group(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
     let mut errors = Vec::new();
     let external_id = parse_with(&form, "externalId", &mut errors, ExternalId::parse);
     let name = parse_with(&form, "name", &mut errors, DisplayName::parse);

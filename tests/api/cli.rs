@@ -3,6 +3,8 @@
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::exchange;
+
 /// A `frontdesk serve` process, stopped when dropped or by [`Running::stop`].
 struct Running(Option<Child>);
 
@@ -41,7 +43,8 @@ fn stdout_lines(out: &Output) -> Vec<String> {
 
 async fn wait_ready(base: &str) {
     let started = Instant::now();
-    while reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() != 200).unwrap_or(true) {
+    let client = reqwest::Client::new();
+    while exchange(client.get(format!("{base}/readyz"))).await.map(|r| r.status != 200).unwrap_or(true) {
         assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -93,12 +96,12 @@ async fn workspace_create_prints_only_its_id_and_an_admin_key_that_works() {
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base).await;
     let client = reqwest::Client::new();
-    let channels = client.get(format!("{base}/api/v1/channels")).header("authorization", &key).send().await.unwrap();
-    assert_eq!(channels.status(), 200);
-    let channels: serde_json::Value = channels.json().await.unwrap();
+    let channels = exchange(client.get(format!("{base}/api/v1/channels")).header("authorization", &key)).await.unwrap();
+    assert_eq!(channels.status, 200);
+    let channels = channels.into_reply().body;
     assert_eq!(channels.as_array().unwrap().len(), 2, "the e-mail channel and the one made on the console");
-    let r = client.get(format!("{base}/api/v1/tiers")).header("authorization", &agent_key[0]).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    let r = exchange(client.get(format!("{base}/api/v1/tiers")).header("authorization", &agent_key[0])).await.unwrap();
+    assert_eq!(r.status, 200);
 }
 
 #[tokio::test]
@@ -124,13 +127,10 @@ async fn first_start_bootstraps_once_with_the_chosen_key_and_config_file_setting
     let base = format!("http://127.0.0.1:{port}");
     let first = start();
     wait_ready(&base).await;
-    let r = reqwest::Client::new()
+    let req = reqwest::Client::new()
         .get(format!("{base}/api/v1/external-users"))
-        .header("authorization", "Bearer fdk_chosen_by_automation_0123456789")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .header("authorization", "Bearer fdk_chosen_by_automation_0123456789");
+    assert_eq!(exchange(req).await.unwrap().status, 200);
     let printed = first.stop();
     assert!(printed.contains("Created workspace"), "{printed}");
     assert!(printed.contains("FRONTDESK_BOOTSTRAP_API_KEY"), "the chosen key is not echoed: {printed}");

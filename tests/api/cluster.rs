@@ -4,9 +4,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{new_schema_name, postgres_url};
+use crate::helpers::{exchange, new_schema_name, postgres_url};
 
 /// A `frontdesk serve` process, stopped when dropped.
 struct Node {
@@ -47,8 +47,8 @@ fn start_node_with(url: &str, schema: &str, bootstrap_key: &str, env: &[(&str, &
 async fn wait_ready(client: &reqwest::Client, node: &Node) {
     let started = Instant::now();
     loop {
-        if let Ok(r) = client.get(format!("{}/readyz", node.base)).send().await
-            && r.status() == 200
+        if let Ok(r) = exchange(client.get(format!("{}/readyz", node.base))).await
+            && r.status == 200
         {
             return;
         }
@@ -68,15 +68,11 @@ async fn three_nodes_on_one_database_keep_numbers_and_uniqueness_and_lose_nothin
     for node in &nodes {
         wait_ready(&client, node).await;
     }
-    let channels: Value = client
-        .get(format!("{}/api/v1/channels", nodes[0].base))
-        .header("authorization", &key)
-        .send()
+    let channels = exchange(client.get(format!("{}/api/v1/channels", nodes[0].base)).header("authorization", &key))
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .into_reply()
+        .body;
     assert_eq!(channels.as_array().unwrap().len(), 1, "one workspace, one e-mail channel: {channels}");
     let channel = channels[0]["id"].as_str().unwrap().to_owned();
 
@@ -86,15 +82,9 @@ async fn three_nodes_on_one_database_keep_numbers_and_uniqueness_and_lose_nothin
         async move {
             let body = json!({"channelId": channel, "externalId": null, "identifier": identifier,
                 "name": null, "tierId": null, "externalUserGroupId": null});
-            let r = client
-                .post(format!("{base}/api/v1/external-users"))
-                .header("authorization", &key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            (status, r.json::<Value>().await.unwrap())
+            let req = client.post(format!("{base}/api/v1/external-users")).header("authorization", &key).json(&body);
+            let r = exchange(req).await.unwrap().into_reply();
+            (r.status, r.body)
         }
     };
     let distinct = join_all((0..90).map(|i| create(i, format!("user{i}@example.com")))).await;
@@ -106,36 +96,21 @@ async fn three_nodes_on_one_database_keep_numbers_and_uniqueness_and_lose_nothin
 
     // Every acknowledged user is visible from every node.
     for node in &nodes {
-        let r = client
-            .get(format!("{}/api/v1/external-users?pageSize=1", node.base))
-            .header("authorization", &key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.headers()["x-total-count"], "91");
+        let req = client.get(format!("{}/api/v1/external-users?pageSize=1", node.base)).header("authorization", &key);
+        assert_eq!(exchange(req).await.unwrap().headers["x-total-count"], "91");
     }
     for (_, user) in &distinct {
         let id = user["id"].as_str().unwrap();
-        let r = client
-            .get(format!("{}/api/v1/external-users/{id}", nodes[2].base))
-            .header("authorization", &key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let req = client.get(format!("{}/api/v1/external-users/{id}", nodes[2].base)).header("authorization", &key);
+        assert_eq!(exchange(req).await.unwrap().status, 200);
     }
 
     // Tickets created concurrently through all three nodes are numbered 1..N, no gap, no repeat.
-    let location: Value = client
+    let req = client
         .post(format!("{}/api/v1/locations", nodes[1].base))
         .header("authorization", &key)
-        .json(&json!({"name": "Front desk"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json(&json!({"name": "Front desk"}));
+    let location = exchange(req).await.unwrap().into_reply().body;
     let requester = distinct[0].1["id"].as_str().unwrap().to_owned();
     const TICKETS: usize = 45;
     let tickets = join_all((0..TICKETS).map(|i| {
@@ -143,9 +118,9 @@ async fn three_nodes_on_one_database_keep_numbers_and_uniqueness_and_lose_nothin
         let body = json!({"ticket": {"locationRef": location["id"], "text": format!("ticket {i}"), "userRefRequester": requester}});
         let req = client.post(format!("{base}/support/tickets/v1")).bearer_auth(&key).json(&body);
         async move {
-            let r = req.send().await.unwrap();
-            assert_eq!(r.status(), 201);
-            r.json::<Value>().await.unwrap()["ticket"]["number"].as_i64().unwrap()
+            let r = exchange(req).await.unwrap().into_reply();
+            assert_eq!(r.status, 201);
+            r.body["ticket"]["number"].as_i64().unwrap()
         }
     }))
     .await;
@@ -183,38 +158,24 @@ async fn a_credential_revoked_on_one_node_is_refused_there_at_once_and_on_the_ot
     wait_ready(&client, &a).await;
     let b = start_node_with(&url, &schema, &key, &env);
     wait_ready(&client, &b).await;
+    let send = |req: reqwest::RequestBuilder| async move { exchange(req).await.unwrap().into_reply() };
 
-    let created: Value = client
-        .post(format!("{}/api/v1/api-keys", a.base))
-        .header("authorization", &key)
-        .json(&json!({"name": "CRM sync", "role": "agent"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = send(
+        client
+            .post(format!("{}/api/v1/api-keys", a.base))
+            .header("authorization", &key)
+            .json(&json!({"name": "CRM sync", "role": "agent"})),
+    )
+    .await
+    .body;
     let (agent, agent_id) = (created["key"].as_str().unwrap().to_owned(), created["id"].as_str().unwrap().to_owned());
-    let channels: Value = client
-        .get(format!("{}/api/v1/channels", a.base))
-        .header("authorization", &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let channels = send(client.get(format!("{}/api/v1/channels", a.base)).header("authorization", &key)).await.body;
     let body = json!({"channelId": channels[0]["id"], "id": null, "externalId": null, "identifier": "me@example.com"});
-    let auth: Value = client
-        .post(format!("{}/api/v1/external-users/authenticate", a.base))
-        .header("authorization", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let auth = send(
+        client.post(format!("{}/api/v1/external-users/authenticate", a.base)).header("authorization", &key).json(&body),
+    )
+    .await
+    .body;
     let token = format!("Bearer {}", auth["accessToken"].as_str().unwrap());
     let user_id = auth["id"].as_str().unwrap().to_owned();
 
@@ -222,7 +183,7 @@ async fn a_credential_revoked_on_one_node_is_refused_there_at_once_and_on_the_ot
         let client = client.clone();
         move || {
             let req = client.get(format!("{base}{path}")).header("authorization", &credential);
-            async move { req.send().await.unwrap().status().as_u16() }
+            async move { exchange(req).await.unwrap().status }
         }
     };
     let key_on = |node: &Node| status(node.base.clone(), "/api/v1/external-users?pageSize=1", agent.clone());
@@ -233,38 +194,23 @@ async fn a_credential_revoked_on_one_node_is_refused_there_at_once_and_on_the_ot
         assert_eq!(token_on(node)().await, 200);
     }
 
-    let revoked = client
-        .delete(format!("{}/api/v1/api-keys/{agent_id}", a.base))
-        .header("authorization", &key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    let revoked =
+        send(client.delete(format!("{}/api/v1/api-keys/{agent_id}", a.base)).header("authorization", &key)).await;
+    assert_eq!(revoked.status, 200);
     assert_eq!(key_on(&a)().await, 401, "the node that revoked the key refuses it at once");
     let waited = time_until_refused(TTL, key_on(&b)).await;
     // The margin covers the requests' own latency on a busy machine, not a longer lifetime.
     assert!(waited <= TTL + Duration::from_millis(600), "the other node refused the key only after {waited:?}");
 
-    let blocked = client
-        .patch(format!("{}/api/v1/external-users/{user_id}", a.base))
-        .header("authorization", &key)
-        .json(&json!({"blocked": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(blocked.status(), 200);
+    let user = format!("{}/api/v1/external-users/{user_id}", a.base);
+    let blocked = send(client.patch(&user).header("authorization", &key).json(&json!({"blocked": true}))).await;
+    assert_eq!(blocked.status, 200);
     assert_eq!(token_on(&a)().await, 401, "the node that blocked the user refuses its token at once");
     let waited = time_until_refused(TTL, token_on(&b)).await;
     assert!(waited <= TTL + Duration::from_millis(600), "the other node refused the token only after {waited:?}");
 
-    let unblocked = client
-        .patch(format!("{}/api/v1/external-users/{user_id}", a.base))
-        .header("authorization", &key)
-        .json(&json!({"blocked": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unblocked.status(), 200);
+    let unblocked = send(client.patch(&user).header("authorization", &key).json(&json!({"blocked": false}))).await;
+    assert_eq!(unblocked.status, 200);
     for node in [&a, &b] {
         assert_eq!(token_on(node)().await, 200, "a refused token is not cached, so unblocking works at once");
     }

@@ -43,7 +43,16 @@ pub struct TestApp {
     pub key: String,
     pub workspace_id: String,
     pub email_channel_id: String,
+    /// Where the server keeps its data, for tests that look at the rows themselves.
+    pub database: TestDatabase,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// The database behind a [`TestApp`]: its URL, and the schema on PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    pub schema: Option<String>,
 }
 
 /// A response, read whole.
@@ -52,6 +61,49 @@ pub struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+}
+
+/// A response with its body as text, already held against the OpenAPI document.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON, or as a JSON string when it is not JSON, or `null` when empty.
+    pub fn into_reply(self) -> Reply {
+        let body = if self.text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&self.text).unwrap_or(Value::String(self.text))
+        };
+        Reply { status: self.status, headers: self.headers, body }
+    }
+}
+
+/// Sends `req` and reads the answer whole; panics when the answer breaks the OpenAPI document
+/// (see `contract`). Every request the API tests make goes through here.
+pub async fn exchange(req: reqwest::RequestBuilder) -> reqwest::Result<Answer> {
+    let (client, req) = req.build_split();
+    let req = req?;
+    let method = req.method().as_str().to_owned();
+    let path = match req.url().query() {
+        Some(query) => format!("{}?{query}", req.url().path()),
+        None => req.url().path().to_owned(),
+    };
+    let res = client.execute(req).await?;
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await?;
+    let answer = Answer { status, headers, text };
+    crate::contract::check_response(&method, &path, status, answer.content_type(), &answer.text);
+    Ok(answer)
 }
 
 impl Reply {
@@ -67,7 +119,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), Some(dir), 0).await
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0).await
     }
 
     /// A server on SQLite that limits each credential to `per_second` support-ticket requests a second.
@@ -75,7 +127,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), Some(dir), per_second).await
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), per_second).await
     }
 
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
@@ -84,10 +136,11 @@ impl TestApp {
         drop_old_schemas(&url).await;
         let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         let store = open_store(&url, &opts).await.expect("open postgres");
-        Some(Self::start(App::new(store), None, 0).await)
+        let database = TestDatabase { url, schema: opts.schema.clone() };
+        Some(Self::start(App::new(store), database, None, 0).await)
     }
 
-    async fn start(app: App, dir: Option<tempfile::TempDir>, rate_limit: u32) -> Self {
+    async fn start(app: App, database: TestDatabase, dir: Option<tempfile::TempDir>, rate_limit: u32) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let created = app.create_workspace("Test workspace").await.expect("workspace");
@@ -105,6 +158,7 @@ impl TestApp {
             key: created.admin_key.secret,
             workspace_id: created.workspace.id.to_string(),
             email_channel_id: created.email_channel.id.to_string(),
+            database,
             _dir: dir,
         }
     }
@@ -124,13 +178,7 @@ impl TestApp {
         if let Some(body) = body {
             req = req.header("content-type", "application/json").body(body.to_owned());
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        let body =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        exchange(req).await.expect("request").into_reply()
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -204,7 +252,8 @@ impl TestApp {
             PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         tune(&mut opts);
         let store = open_store(url, &opts).await.expect("open postgres");
-        Self::start(App::new(store), None, 0).await
+        let database = TestDatabase { url: url.to_owned(), schema: opts.schema.clone() };
+        Self::start(App::new(store), database, None, 0).await
     }
 }
 

@@ -1,15 +1,22 @@
 //! HTTP integration tests: each starts a real server on port 0 against a fresh database.
 
+mod contract;
 mod helpers;
+mod rows;
+mod schema;
 
 mod admin;
 mod browser;
 mod cli;
 mod cluster;
+mod crash;
 mod credentials;
 mod external_users;
+mod extractors;
+mod hostile;
 mod isolation;
 mod openapi;
+mod real_clients;
 mod request_participants;
 mod resilience;
 mod service_desk;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use frontdesk::contracts::routes;
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, exchange};
 
 #[tokio::test]
 async fn openapi_document_and_routes_agree() {
@@ -13,6 +13,9 @@ async fn openapi_document_and_routes_agree() {
     let doc = app.send("GET", "/openapi.json", None, None).await;
     assert_eq!(doc.status, 200);
     assert_eq!(doc.body["openapi"], "3.1.0");
+    // Responses are checked against `openapi_document()` (parsed once per test process): it must be
+    // exactly what the server serves.
+    assert_eq!(doc.body, frontdesk::contracts::openapi_document());
 
     let documented: BTreeSet<(String, String)> = doc.body["paths"]
         .as_object()
@@ -56,7 +59,7 @@ async fn metrics_count_requests_by_route_template() {
     let app = TestApp::sqlite().await;
     app.get("/api/v1/external-users/3c90c3cc-0d44-4b50-8888-8dd25736052a").await;
     app.get("/api/v1/external-users/4c90c3cc-0d44-4b50-8888-8dd25736052a").await;
-    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = exchange(app.client.get(format!("{}/metrics", app.base))).await.unwrap().text;
     assert!(
         metrics.contains(
             r#"frontdesk_http_requests_total{method="GET",route="/api/v1/external-users/{id}",status="404"} 2"#

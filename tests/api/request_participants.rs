@@ -127,6 +127,20 @@ on_both_backends! {
         assert_eq!(parameters(&r), ["usernames"]);
     }
 
+    async fn an_empty_list_beside_the_other_key_is_left_out_as_atlassian_python_api_sends_it(app) {
+        let (t, _) = ticket(&app).await;
+        let fred = customer(&app, "Fred F. User", "fred@example.com").await;
+        let r = add(&app, &t, &json!({"usernames": [], "accountIds": [fred]})).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(accounts(&r.body), [fred.as_str()]);
+        let r = remove(&app, &t, &json!({"usernames": [fred], "accountIds": []})).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["size"], 0);
+        let r = add(&app, &t, &json!({"usernames": [], "accountIds": []})).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(parameters(&r), ["accountIds"]);
+    }
+
     async fn paging_follows_start_and_limit_with_links(app) {
         let (t, _) = ticket(&app).await;
         let mut all = Vec::new();

@@ -232,6 +232,36 @@ on_both_backends! {
         assert_eq!(r.status, 400);
     }
 
+    async fn the_older_full_name_key_names_the_customer_as_atlassian_python_api_sends_it(app) {
+        let r = create(&app, Some(&app.key), "", &json!({"fullName": "Fred F. User", "email": "fred@example.com"})).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert_eq!(r.body["displayName"], "Fred F. User");
+        // Its rules are displayName's, reported under the key the client sent.
+        let r = create(&app, Some(&app.key), "", &json!({"fullName": "  ", "email": "wilma@example.com"})).await;
+        assert_eq!(r.status, 400, "{:?}", r.body);
+        assert_eq!(r.body["i18nErrorMessage"]["parameters"], json!(["fullName"]));
+        let both = json!({"displayName": "Wilma", "fullName": "Wilma F.", "email": "wilma@example.com"});
+        let r = create(&app, Some(&app.key), "", &both).await;
+        assert_eq!(r.status, 400, "{:?}", r.body);
+        assert_eq!(r.body["i18nErrorMessage"]["parameters"], json!(["fullName"]));
+    }
+
+    async fn desk_customers_accept_both_lists_when_one_is_empty_as_atlassian_python_api_sends_them(app) {
+        let fred_id = create(&app, Some(&app.key), "", &fred()).await.body["accountId"].as_str().unwrap().to_owned();
+        let path = desk_path(&app);
+        for method in ["POST", "DELETE"] {
+            for body in [json!({"usernames": [], "accountIds": [fred_id]}), json!({"usernames": [fred_id], "accountIds": []})] {
+                let r = app.send(method, &path, Some(&app.key), Some(&body.to_string())).await;
+                assert_eq!(r.status, 204, "{method} {body}: {:?}", r.body);
+            }
+            let unknown = format!("qm:{}:{}", app.workspace_id, uuid::Uuid::new_v4().simple());
+            let body = json!({"usernames": [unknown], "accountIds": []}).to_string();
+            let r = app.send(method, &path, Some(&app.key), Some(&body)).await;
+            assert_eq!(r.status, 400, "{method}: {:?}", r.body);
+            assert_eq!(r.body["i18nErrorMessage"]["parameters"], json!(["usernames[0]"]));
+        }
+    }
+
     async fn display_name_follows_jsm_limits_not_seed_001s(app) {
         let short = create(&app, Some(&app.key), "", &json!({"displayName": "Al", "email": "al@example.com"})).await;
         assert_eq!(short.status, 201, "{:?}", short.body);

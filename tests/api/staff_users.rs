@@ -73,10 +73,9 @@ pub async fn raw(
     if let Some(body) = body {
         req = req.body(body);
     }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    Raw { status, content_type, text: res.text().await.unwrap() }
+    let answer = crate::helpers::exchange(req).await.unwrap();
+    let content_type = answer.content_type().unwrap_or_default().to_owned();
+    Raw { status: answer.status, content_type, text: answer.text }
 }
 
 fn seed_xml_filled(email: &str, role: &str) -> String {

@@ -27,12 +27,9 @@ impl TestApp {
         if let Some(body) = body {
             req = req.header("content-type", "application/json").body(body.to_string());
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") };
-        Reply { status, headers, body }
+        let answer = crate::helpers::exchange(req).await.expect("request");
+        let body = if answer.text.is_empty() { Value::Null } else { serde_json::from_str(&answer.text).expect("json") };
+        Reply { status: answer.status, headers: answer.headers, body }
     }
 
     /// A seed 002 request with the admin key as a bearer token and this workspace's network header.

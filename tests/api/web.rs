@@ -89,9 +89,9 @@ impl Browser {
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let req = if cookie.is_empty() { req } else { req.header("cookie", cookie) };
-        let res = req.send().await.expect("request");
+        let res = crate::helpers::exchange(req).await.expect("request");
         self.set_cookies =
-            res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
+            res.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
         for c in &self.set_cookies {
             let pair = c.split(';').next().unwrap_or_default();
             if let Some((k, v)) = pair.split_once('=') {
@@ -102,9 +102,8 @@ impl Browser {
                 }
             }
         }
-        let status = res.status().as_u16();
-        let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Page { status, location, body: res.text().await.expect("body") }
+        let location = res.headers.get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Page { status: res.status, location, body: res.text }
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
@@ -392,8 +391,8 @@ on_both_backends! {
         assert_eq!(css.status, 200);
         assert!(css.body.contains(".card"));
         assert_eq!(b.get("/settings/assets/app.js").await.status, 200);
-        let res = t.client.get(format!("{}/settings/sign-in", t.base)).send().await.expect("page");
-        assert_eq!(res.headers()["cache-control"], "no-store");
-        assert!(res.headers()["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"));
+        let res = crate::helpers::exchange(t.client.get(format!("{}/settings/sign-in", t.base))).await.expect("page");
+        assert_eq!(res.headers["cache-control"], "no-store");
+        assert!(res.headers["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"));
     }
 }

@@ -4,6 +4,8 @@
 //! Authentication: `Bearer <api key>`, or Basic with any user name and the API key as password (JSM
 //! clients send `email:api_token`). See docs/contracts.md.
 
+mod accounts;
+mod auth;
 mod customers;
 mod desk;
 pub mod error;
@@ -11,7 +13,14 @@ mod participants;
 
 use axum::Router;
 
+use crate::app::Paging;
 use crate::http::AppState;
+use crate::http::body::QueryParams;
+
+/// JSM's project key of every request: its issue keys are `FD-<number>`.
+const PROJECT_KEY: &str = "FD";
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 100;
 
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/rest/servicedeskapi/customer"),
@@ -34,4 +43,17 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router() -> Router<AppState> {
     customers::router().merge(participants::router()).merge(desk::router())
+}
+
+/// `start` (0-based, default 0) and `limit` (default 50) from the query string. A `limit` above 100 is
+/// capped, as JSM does (the page's `limit` shows the cap); below 1 or no integer is an error.
+pub(super) fn read_paging(q: &mut QueryParams) -> Paging {
+    let offset = q.integer("start", 0, i64::from(i32::MAX), 0);
+    let limit = q.integer("limit", 1, i64::MAX, DEFAULT_LIMIT).min(MAX_LIMIT);
+    Paging { offset, limit }
+}
+
+/// The server's public address without a trailing slash, for `_links`.
+pub(super) fn base(s: &AppState) -> &str {
+    s.public_base_url.trim_end_matches('/')
 }

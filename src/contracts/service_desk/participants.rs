@@ -2,23 +2,19 @@
 //! A request is a ticket; its participants are seed 000's ticket external users, shown as customers.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
-use uuid::Uuid;
 
-use super::customers::{base, paged_users, parse_account_id, principal, read_paging};
+use super::accounts::{accounts, paged_users};
+use super::auth::DeskPrincipal;
 use super::error::{DeskError, DeskResult, not_allowed};
-use crate::app::{AccountList, AppError, Principal};
-use crate::app::{Entity, Page, Paging, RequestRef};
+use super::{PROJECT_KEY, base, read_paging};
+use crate::app::{AppError, Entity, Page, Paging, RequestRef};
 use crate::domain::{ExternalUser, parse_uuid};
 use crate::http::AppState;
-use crate::http::body::{Fields, QueryParams};
+use crate::http::body::QueryParams;
 use crate::http::extract::RawBody;
-
-/// The project key of `FD-<number>` request keys (JSM's `issueKey`).
-pub const KEY_PREFIX: &str = "FD-";
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -37,9 +33,10 @@ fn request_ref(raw: &str) -> Result<RequestRef, AppError> {
     if let Some(id) = parse_uuid(raw) {
         return Ok(RequestRef::Id(id));
     }
-    let digits = match raw.get(..KEY_PREFIX.len()) {
-        Some(prefix) if prefix.eq_ignore_ascii_case(KEY_PREFIX) => &raw[KEY_PREFIX.len()..],
-        _ => raw,
+    let key_prefix = raw.get(..PROJECT_KEY.len()).filter(|key| key.eq_ignore_ascii_case(PROJECT_KEY));
+    let digits = match key_prefix.and_then(|_| raw[PROJECT_KEY.len()..].strip_prefix('-')) {
+        Some(digits) => digits,
+        None => raw,
     };
     number(digits).map(RequestRef::Number).ok_or(AppError::NotFound(Entity::Ticket))
 }
@@ -51,37 +48,6 @@ fn paging(raw: Option<&str>) -> Result<Paging, AppError> {
     Ok(paging)
 }
 
-/// `{"accountIds": [...]}`, or the legacy `{"usernames": [...]}` (JSM Cloud's usernames are account ids
-/// too). Every entry that is no string or no account id of `who`'s workspace is reported by its index.
-pub(super) fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountList<'static>, AppError> {
-    let mut f = Fields::parse(body)?;
-    let field = if f.has("accountIds") || !f.has("usernames") { "accountIds" } else { "usernames" };
-    if field == "accountIds" && f.has("usernames") {
-        f.reject("usernames", "cannot be given together with accountIds");
-    }
-    let workspace = who.workspace_id();
-    let mut entries_wrong = Vec::new();
-    let users = f.required(field, |v| {
-        let items = v.as_array().ok_or("must be an array of account ids")?;
-        Ok(items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item.as_str() {
-                Some(s) => parse_account_id(s.trim(), workspace),
-                None => {
-                    entries_wrong.push(i);
-                    None
-                }
-            })
-            .collect::<Vec<Option<Uuid>>>())
-    });
-    for i in entries_wrong {
-        f.reject(&format!("{field}[{i}]"), "must be a string");
-    }
-    let users = f.complete(users)?;
-    Ok(AccountList { field, users })
-}
-
 fn answer(s: &AppState, issue: &str, paging: Paging, page: &Page<ExternalUser>) -> Json<Value> {
     let base = base(s);
     let here = format!("{base}/rest/servicedeskapi/request/{issue}/participant");
@@ -90,11 +56,10 @@ fn answer(s: &AppState, issue: &str, paging: Paging, page: &Page<ExternalUser>) 
 
 async fn list(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    DeskPrincipal(who): DeskPrincipal,
     Path(issue): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> DeskResult<Json<Value>> {
-    let who = principal(&s, &headers).await?;
     let request = request_ref(&issue)?;
     let paging = paging(raw.as_deref())?;
     let page = s.app.list_request_participants(&who, request, paging).await?;
@@ -104,12 +69,11 @@ async fn list(
 /// 200 with the request's participants afterwards (JSM answers with the page, not 204).
 async fn add(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    DeskPrincipal(who): DeskPrincipal,
     Path(issue): Path<String>,
     RawQuery(raw): RawQuery,
     RawBody(body, ..): RawBody<DeskError>,
 ) -> DeskResult<Json<Value>> {
-    let who = principal(&s, &headers).await?;
     let request = request_ref(&issue)?;
     let paging = paging(raw.as_deref())?;
     let accounts = accounts(&who, &body)?;
@@ -120,12 +84,11 @@ async fn add(
 /// 200 with the participants that remain.
 async fn remove(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    DeskPrincipal(who): DeskPrincipal,
     Path(issue): Path<String>,
     RawQuery(raw): RawQuery,
     RawBody(body, ..): RawBody<DeskError>,
 ) -> DeskResult<Json<Value>> {
-    let who = principal(&s, &headers).await?;
     let request = request_ref(&issue)?;
     let paging = paging(raw.as_deref())?;
     let accounts = accounts(&who, &body)?;
@@ -136,6 +99,7 @@ async fn remove(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn requests_are_named_by_id_number_or_key() {

@@ -5,9 +5,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::xml::Out;
-use crate::app::AppError;
-use crate::app::Entity;
+use crate::app::{AppError, Conflict, Entity, Unique};
 use crate::domain::FieldError;
+use crate::http::status::{conflict_field, status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -163,36 +163,29 @@ impl IntoResponse for UsersError {
             Failure::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "This method is not allowed here.".into(), vec![])
             }
-            Failure::App(AppError::Invalid(errors)) => {
-                (StatusCode::BAD_REQUEST, "ValidationException", "Invalid data provided.".into(), errors)
-            }
             // A taken e-mail or external id is bad input to this contract (it knows only 200/400/405).
-            Failure::App(AppError::Conflict { field: field @ ("email" | "externalId"), message }) => (
+            Failure::App(AppError::Conflict(c @ Conflict::Taken(Unique::StaffEmail | Unique::StaffExternalId))) => (
                 StatusCode::BAD_REQUEST,
                 "ValidationException",
-                message.into(),
-                vec![FieldError::new(field, "already exists in this workspace")],
+                c.message().into(),
+                vec![FieldError::new(conflict_field(c), "already exists in this workspace")],
             ),
-            // Deleting a user others still refer to (a ticket assignee).
-            Failure::App(AppError::Conflict { message, .. }) => {
-                (StatusCode::CONFLICT, "Conflict", message.into(), vec![])
-            }
-            Failure::App(AppError::Unauthorized) => {
-                (StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid or missing IntegrationKey.".into(), vec![])
-            }
-            Failure::App(AppError::Forbidden(why)) => (StatusCode::FORBIDDEN, "Forbidden", why.into(), vec![]),
-            Failure::App(AppError::NotFound(entity)) => {
-                (StatusCode::NOT_FOUND, "NotFound", not_found(entity).into(), vec![])
-            }
-            Failure::App(AppError::Unavailable) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                "Service temporarily unavailable.".into(),
-                vec![],
-            ),
-            Failure::App(AppError::Internal(detail)) => {
-                tracing::error!(%detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "Internal server error.".into(), vec![])
+            Failure::App(e) => {
+                let status = status(&e);
+                let (code, message, errors) = match e {
+                    AppError::Invalid(errors) => ("ValidationException", "Invalid data provided.".into(), errors),
+                    // Deleting a user others still refer to (a ticket assignee).
+                    AppError::Conflict(c) => ("Conflict", c.message().into(), vec![]),
+                    AppError::Unauthorized => ("Unauthorized", "Invalid or missing IntegrationKey.".into(), vec![]),
+                    AppError::Forbidden(why) => ("Forbidden", why.into(), vec![]),
+                    AppError::NotFound(entity) => ("NotFound", not_found(entity).into(), vec![]),
+                    AppError::Unavailable => ("ServiceUnavailable", "Service temporarily unavailable.".into(), vec![]),
+                    AppError::Internal(detail) => {
+                        tracing::error!(%detail, "internal error");
+                        ("InternalServerError", "Internal server error.".into(), vec![])
+                    }
+                };
+                (status, code, message, errors)
             }
         };
         let body = Out::Object(vec![("ResponseStatus", response_status(code, &message, &errors))]);

@@ -1,8 +1,11 @@
 //! `/api/v1/suser`: create (invite), get one, delete, search, and accept an invitation.
 
+use std::marker::PhantomData;
+
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -116,6 +119,39 @@ impl From<AppError> for FailureOf {
 impl From<Failure> for FailureOf {
     fn from(f: Failure) -> Self {
         FailureOf(f)
+    }
+}
+
+/// Names the response DTO an operation answers with, failures included.
+trait Root {
+    const NAME: &'static str;
+}
+struct UserRoot;
+impl Root for UserRoot {
+    const NAME: &'static str = USER_RESPONSE;
+}
+struct SearchRoot;
+impl Root for SearchRoot {
+    const NAME: &'static str = SEARCH_RESPONSE;
+}
+
+/// A call made with an API key in `authorization` or the `IntegrationKey` query parameter, with its
+/// query and the format and response DTO (`R`) its failures render in.
+struct Keyed<R> {
+    who: Principal,
+    q: Query,
+    ctx: Ctx,
+    root: PhantomData<R>,
+}
+
+impl<R: Root> FromRequestParts<AppState> for Keyed<R> {
+    type Rejection = UsersError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, UsersError> {
+        let q = Query::parse(parts.uri.query());
+        let ctx = Ctx::new(&parts.headers, &q, R::NAME);
+        let who = principal(s, &parts.headers, &q, None).await.map_err(|e| ctx.fail(e))?;
+        Ok(Keyed { who, q, ctx, root: PhantomData })
     }
 }
 
@@ -334,20 +370,14 @@ fn user_key(q: &Query) -> Result<StaffKey<'_>, AppError> {
     Err(AppError::Invalid(vec![FieldError::new("Id", "is required (or give Email or ExternalId)")]))
 }
 
-async fn get_one(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> UsersResult<Response> {
-    let q = Query::parse(raw.as_deref());
-    let ctx = Ctx::new(&headers, &q, USER_RESPONSE);
-    let who = principal(&s, &headers, &q, None).await.map_err(|e| ctx.fail(e))?;
+async fn get_one(State(s): State<AppState>, Keyed { who, q, ctx, .. }: Keyed<UserRoot>) -> UsersResult<Response> {
     let key = user_key(&q).map_err(|e| ctx.fail(e))?;
     let StaffMember { user, group_ids, folder_ids } =
         s.app.find_staff_member(&who, key).await.map_err(|e| ctx.fail(e))?;
     Ok(ctx.ok(user_response(user_out(&user, Some((&group_ids, &folder_ids))))))
 }
 
-async fn remove(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> UsersResult<Response> {
-    let q = Query::parse(raw.as_deref());
-    let ctx = Ctx::new(&headers, &q, USER_RESPONSE);
-    let who = principal(&s, &headers, &q, None).await.map_err(|e| ctx.fail(e))?;
+async fn remove(State(s): State<AppState>, Keyed { who, q, ctx, .. }: Keyed<UserRoot>) -> UsersResult<Response> {
     let id = match q.get("Id") {
         Some(id) => guid(id).ok_or_else(|| AppError::invalid("Id", "must be a valid GUID")),
         None => Err(AppError::invalid("Id", "is required")),
@@ -368,10 +398,7 @@ fn read_page_param(q: &Query, key: &str, min: i64, max: i64, default: i64, error
     }
 }
 
-async fn search(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> UsersResult<Response> {
-    let q = Query::parse(raw.as_deref());
-    let ctx = Ctx::new(&headers, &q, SEARCH_RESPONSE);
-    let who = principal(&s, &headers, &q, None).await.map_err(|e| ctx.fail(e))?;
+async fn search(State(s): State<AppState>, Keyed { who, q, ctx, .. }: Keyed<SearchRoot>) -> UsersResult<Response> {
     let mut errors = Vec::new();
     // `PageNo` is 0-based and `PageSize` at most 250, as the forms platform documents.
     let page_no = read_page_param(&q, "PageNo", 0, 1_000_000_000, 0, &mut errors);

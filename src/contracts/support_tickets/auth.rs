@@ -6,8 +6,11 @@
 //! header is present it must name the credential's own workspace (else 403, and nothing is read);
 //! when it is absent the credential's workspace is used, since a credential belongs to exactly one.
 
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 
+use super::error::TicketsError;
 use crate::app::{AppError, AppResult, Principal};
 use crate::domain::parse_uuid;
 use crate::http::AppState;
@@ -15,7 +18,18 @@ use crate::http::extract::{authorization, basic_credentials};
 
 pub const NETWORK_HEADER: &str = "spacebring-network-id";
 
-pub async fn principal(s: &AppState, headers: &HeaderMap) -> AppResult<Principal> {
+/// The caller of a support tickets route; a refused credential answers in this contract's envelope.
+pub struct TicketsPrincipal(pub Principal);
+
+impl FromRequestParts<AppState> for TicketsPrincipal {
+    type Rejection = TicketsError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, TicketsError> {
+        Ok(TicketsPrincipal(principal(s, &parts.headers).await?))
+    }
+}
+
+async fn principal(s: &AppState, headers: &HeaderMap) -> AppResult<Principal> {
     let header = authorization(headers);
     let who = match header.map(str::trim).and_then(basic_credentials) {
         Some((client_id, secret)) => {

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::app::AppError;
 use crate::app::Entity;
+use crate::http::status::{conflict_field, status};
 
 pub struct TicketsError(pub AppError);
 
@@ -33,37 +34,28 @@ fn not_found_message(entity: Entity) -> &'static str {
 
 impl IntoResponse for TicketsError {
     fn into_response(self) -> Response {
-        let (status, kind, message, details) = match self.0 {
+        let status = status(&self.0);
+        let (kind, message, details) = match self.0 {
             AppError::Invalid(errors) => {
                 let details: Vec<_> = errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect();
                 let message = match errors.first() {
                     Some(e) if errors.len() == 1 => format!("Invalid data provided: {} {}.", e.field, e.message),
                     _ => "Invalid data provided.".to_owned(),
                 };
-                (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message, details)
+                ("INVALID_ARGUMENT", message, details)
             }
-            AppError::Unauthorized => {
-                (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "Unauthorized.".to_owned(), Vec::new())
-            }
-            AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED", why.to_owned(), Vec::new()),
-            AppError::NotFound(entity) => {
-                (StatusCode::NOT_FOUND, "NOT_FOUND", not_found_message(entity).to_owned(), Vec::new())
-            }
-            AppError::Conflict { field, message } => (
-                StatusCode::CONFLICT,
+            AppError::Unauthorized => ("UNAUTHENTICATED", "Unauthorized.".to_owned(), Vec::new()),
+            AppError::Forbidden(why) => ("PERMISSION_DENIED", why.to_owned(), Vec::new()),
+            AppError::NotFound(entity) => ("NOT_FOUND", not_found_message(entity).to_owned(), Vec::new()),
+            AppError::Conflict(c) => (
                 "ALREADY_EXISTS",
-                message.to_owned(),
-                vec![json!({"field": field, "message": message})],
+                c.message().to_owned(),
+                vec![json!({"field": conflict_field(c), "message": c.message()})],
             ),
-            AppError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "UNAVAILABLE",
-                "Service temporarily unavailable.".to_owned(),
-                Vec::new(),
-            ),
+            AppError::Unavailable => ("UNAVAILABLE", "Service temporarily unavailable.".to_owned(), Vec::new()),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "Internal server error.".to_owned(), Vec::new())
+                ("INTERNAL", "Internal server error.".to_owned(), Vec::new())
             }
         };
         let body = json!({"error": {"code": status.as_u16(), "status": kind, "message": message, "details": details}});

@@ -1,14 +1,14 @@
 //! `/support/tickets/v1`: open, list, read, change status or type, assign, comment.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::auth::principal;
+use super::auth::TicketsPrincipal;
 use super::error::{TicketsError, TicketsResult, method_not_allowed};
 use super::render;
 use crate::app::{AppError, CommentInput, NewTicketInput, Principal};
@@ -16,10 +16,7 @@ use crate::app::{TicketCursor, TicketFilter, TicketOrder, TicketPage, TicketSort
 use crate::domain::{Attachment, FieldError, TicketStatus, TicketText, TicketType};
 use crate::http::AppState;
 use crate::http::body::{Check, Fields, QueryParams, boolean, nullable, parsed, uuid};
-use crate::http::extract::{RawBody, path_id};
-
-/// At most this many attachments per comment.
-const MAX_ATTACHMENTS: usize = 20;
+use crate::http::extract::{PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -67,10 +64,9 @@ fn status(v: &Value) -> Check<TicketStatus> {
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    TicketsPrincipal(who): TicketsPrincipal,
     RawBody(body, ..): RawBody<TicketsError>,
 ) -> TicketsResult<Response> {
-    let who = principal(&s, &headers).await?;
     let mut f = wrapped(&body, "ticket")?;
     let location_id = f.required("locationRef", uuid);
     let text = f.required("text", parsed(text));
@@ -98,20 +94,21 @@ async fn create(
     Ok((StatusCode::CREATED, Json(render::detail(&created))).into_response())
 }
 
-async fn get_one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> TicketsResult<Json<Value>> {
-    let who = principal(&s, &headers).await?;
-    let detail = s.app.get_ticket(&who, path_id(&id, "id")?).await?;
+async fn get_one(
+    State(s): State<AppState>,
+    TicketsPrincipal(who): TicketsPrincipal,
+    PathId(id, ..): PathId<TicketsError>,
+) -> TicketsResult<Json<Value>> {
+    let detail = s.app.get_ticket(&who, id).await?;
     Ok(Json(render::detail(&detail)))
 }
 
 async fn change_status(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    TicketsPrincipal(who): TicketsPrincipal,
+    PathId(id, ..): PathId<TicketsError>,
     RawBody(body, ..): RawBody<TicketsError>,
 ) -> TicketsResult<Json<Value>> {
-    let who = principal(&s, &headers).await?;
-    let id = path_id(&id, "id")?;
     let mut f = wrapped(&body, "ticket")?;
     let status = f.required("status", status);
     let status = finish_wrapped(f, "ticket", status)?;
@@ -122,12 +119,10 @@ async fn change_status(
 /// `{"ticket": {"type": "access"}}` (or `null` to clear) -> 204.
 async fn change_type(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    TicketsPrincipal(who): TicketsPrincipal,
+    PathId(id, ..): PathId<TicketsError>,
     RawBody(body, ..): RawBody<TicketsError>,
 ) -> TicketsResult<StatusCode> {
-    let who = principal(&s, &headers).await?;
-    let id = path_id(&id, "id")?;
     let mut f = wrapped(&body, "ticket")?;
     let kind = f.required("type", nullable(parsed(TicketType::parse)));
     let kind = finish_wrapped(f, "ticket", kind)?;
@@ -138,12 +133,10 @@ async fn change_type(
 /// `{"ticket": {"membershipRefAssignee": id}}` assigns; `null` unassigns, as DELETE does.
 async fn assign(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    TicketsPrincipal(who): TicketsPrincipal,
+    PathId(id, ..): PathId<TicketsError>,
     RawBody(body, ..): RawBody<TicketsError>,
 ) -> TicketsResult<Json<Value>> {
-    let who = principal(&s, &headers).await?;
-    let id = path_id(&id, "id")?;
     let mut f = wrapped(&body, "ticket")?;
     let assignee = f.required("membershipRefAssignee", nullable(uuid));
     let assignee = finish_wrapped(f, "ticket", assignee)?;
@@ -151,17 +144,18 @@ async fn assign(
     Ok(Json(render::change(&done)))
 }
 
-async fn unassign(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> TicketsResult<Json<Value>> {
-    let who = principal(&s, &headers).await?;
-    let done = s.app.assign_ticket(&who, path_id(&id, "id")?, None).await?;
+async fn unassign(
+    State(s): State<AppState>,
+    TicketsPrincipal(who): TicketsPrincipal,
+    PathId(id, ..): PathId<TicketsError>,
+) -> TicketsResult<Json<Value>> {
+    let done = s.app.assign_ticket(&who, id, None).await?;
     Ok(Json(render::change(&done)))
 }
 
 fn attachments(v: &Value) -> Check<Vec<Attachment>> {
     let items = v.as_array().ok_or("must be an array")?;
-    if items.len() > MAX_ATTACHMENTS {
-        return Err(format!("must hold at most {MAX_ATTACHMENTS} attachments"));
-    }
+    Attachment::check_count(items.len())?;
     items.iter().enumerate().map(|(i, item)| attachment(item).map_err(|e| format!("[{i}].{e}"))).collect()
 }
 
@@ -170,8 +164,9 @@ fn attachment(v: &Value) -> Check<Attachment> {
     let text = |key: &str| -> Check<Option<String>> {
         match o.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.chars().count() <= 2048 => Ok(Some(s.clone())),
-            Some(Value::String(_)) => Err(format!("{key} must be at most 2048 characters")),
+            Some(Value::String(s)) => {
+                Attachment::check_text(s).map(|()| Some(s.clone())).map_err(|rule| format!("{key} {rule}"))
+            }
             Some(_) => Err(format!("{key} must be a string")),
         }
     };
@@ -218,10 +213,9 @@ fn comment_input(mut f: Fields, key: &str, other: Option<()>) -> Result<CommentI
 /// `{activity}`.
 async fn comment(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    TicketsPrincipal(who): TicketsPrincipal,
     RawBody(body, ..): RawBody<TicketsError>,
 ) -> TicketsResult<Response> {
-    let who = principal(&s, &headers).await?;
     let mut f = wrapped(&body, "activity")?;
     let ticket_id = f.required("ticketRef", uuid);
     let input = comment_input(f, "activity", ticket_id.map(|_| ()))?;
@@ -234,12 +228,10 @@ async fn comment(
 /// "internal"?, "attachments"?}}` -> 201 `{activity, ticket}`.
 async fn comment_on(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    TicketsPrincipal(who): TicketsPrincipal,
+    PathId(id, ..): PathId<TicketsError>,
     RawBody(body, ..): RawBody<TicketsError>,
 ) -> TicketsResult<Response> {
-    let who = principal(&s, &headers).await?;
-    let id = path_id(&id, "id")?;
     let input = comment_input(wrapped(&body, "comment")?, "comment", Some(()))?;
     let done = s.app.comment_on_ticket(&who, id, input).await?;
     Ok((StatusCode::CREATED, Json(render::change(&done))).into_response())
@@ -297,8 +289,11 @@ fn ids(q: &mut QueryParams, keys: &[&str]) -> Vec<uuid::Uuid> {
 /// `limit` 1..=100 (25), `order` (`createDate:desc` by default), `pageToken` (or `nextPageToken`),
 /// filters `status`, `membershipRefAssignee` (or `userRefAssignee`), `membershipRefRequester` (or
 /// `userRefRequester`), `locationRef`; each takes one value, repeated keys or a comma-separated list.
-async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> TicketsResult<Json<Value>> {
-    let who = principal(&s, &headers).await?;
+async fn list(
+    State(s): State<AppState>,
+    TicketsPrincipal(who): TicketsPrincipal,
+    RawQuery(raw): RawQuery,
+) -> TicketsResult<Json<Value>> {
     let mut q = QueryParams::parse(raw.as_deref());
     let limit = q.integer("limit", 1, 100, 25);
     let order_name = q.string("order").filter(|o| !o.trim().is_empty()).unwrap_or_else(|| DEFAULT_ORDER.to_owned());

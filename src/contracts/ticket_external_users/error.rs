@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::app::AppError;
 use crate::app::Entity;
+use crate::http::status::{conflict_field, status};
 
 pub struct CrmError(pub AppError);
 
@@ -33,24 +34,21 @@ fn not_found_message(entity: Entity) -> &'static str {
 
 impl IntoResponse for CrmError {
     fn into_response(self) -> Response {
-        let (status, body) = match self.0 {
+        let status = status(&self.0);
+        let body = match self.0 {
             AppError::Invalid(errors) => {
                 let messages: Vec<String> = errors.iter().map(|e| format!("{} {}", e.field, e.message)).collect();
                 let fields: Vec<_> = errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect();
-                (StatusCode::BAD_REQUEST, json!({"message": messages, "errors": fields}))
+                json!({"message": messages, "errors": fields})
             }
-            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"})),
-            AppError::Forbidden(why) => (StatusCode::FORBIDDEN, json!({"message": why})),
-            AppError::NotFound(entity) => (StatusCode::NOT_FOUND, json!({"message": not_found_message(entity)})),
-            AppError::Conflict { field, message } => {
-                (StatusCode::CONFLICT, json!({"message": message, "field": field}))
-            }
-            AppError::Unavailable => {
-                (StatusCode::SERVICE_UNAVAILABLE, json!({"message": "Service temporarily unavailable."}))
-            }
+            AppError::Unauthorized => json!({"message": "Unauthorized"}),
+            AppError::Forbidden(why) => json!({"message": why}),
+            AppError::NotFound(entity) => json!({"message": not_found_message(entity)}),
+            AppError::Conflict(c) => json!({"message": c.message(), "field": conflict_field(c)}),
+            AppError::Unavailable => json!({"message": "Service temporarily unavailable."}),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, json!({"message": "Internal server error"}))
+                json!({"message": "Internal server error"})
             }
         };
         let mut body = body;

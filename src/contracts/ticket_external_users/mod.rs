@@ -5,8 +5,8 @@
 
 pub mod error;
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::{Json, Router};
@@ -18,7 +18,7 @@ use crate::app::ParticipantRef;
 use crate::domain::{EmailAddress, TicketParticipant};
 use crate::http::AppState;
 use crate::http::body::{Fields, parsed};
-use crate::http::extract::{RawBody, authorization, path_id};
+use crate::http::extract::{ApiKey, PathId, PathParam, RawBody};
 
 /// The routes below, for the OpenAPI check.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -63,6 +63,12 @@ impl From<TicketParticipant> for TicketExternalUserBody {
     }
 }
 
+/// The `{ticketId}` of this contract's routes.
+struct TicketId;
+impl PathParam for TicketId {
+    const NAME: &'static str = "ticketId";
+}
+
 fn email(s: &str) -> Result<EmailAddress, String> {
     EmailAddress::parse(s).map_err(str::to_owned)
 }
@@ -70,12 +76,10 @@ fn email(s: &str) -> Result<EmailAddress, String> {
 /// `{"email"}` -> 201 with the ticket external user; the same person twice is a 409.
 async fn add(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(ticket_id): Path<String>,
+    ApiKey(who, ..): ApiKey<CrmError>,
+    PathId(ticket_id, ..): PathId<CrmError, TicketId>,
     RawBody(body, ..): RawBody<CrmError>,
 ) -> CrmResult<Response> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    let ticket_id = path_id(&ticket_id, "ticketId")?;
     let mut f = Fields::parse(&body)?;
     let email = f.required("email", parsed(email));
     let email = f.complete(email)?;
@@ -85,11 +89,9 @@ async fn add(
 
 async fn list(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(ticket_id): Path<String>,
+    ApiKey(who, ..): ApiKey<CrmError>,
+    PathId(ticket_id, ..): PathId<CrmError, TicketId>,
 ) -> CrmResult<Json<Vec<TicketExternalUserBody>>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    let ticket_id = path_id(&ticket_id, "ticketId")?;
     let found = s.app.list_participants(&who, ticket_id).await?;
     Ok(Json(found.into_iter().map(Into::into).collect()))
 }
@@ -97,12 +99,10 @@ async fn list(
 /// Removes the ticket external user; 204 with no body.
 async fn remove(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path((ticket_id, id)): Path<(String, String)>,
+    ApiKey(who, ..): ApiKey<CrmError>,
+    PathId(ticket_id, ..): PathId<CrmError, TicketId>,
+    PathId(id, ..): PathId<CrmError>,
 ) -> CrmResult<StatusCode> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    let ticket_id = path_id(&ticket_id, "ticketId")?;
-    let id = path_id(&id, "id")?;
     s.app.remove_participant(&who, ticket_id, ParticipantRef::Id(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,6 @@
 //! `/api/v1/api-keys`: workspace API keys. The secret is returned once, at creation.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -9,10 +8,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
-use crate::domain::{ApiKey, Role, Timestamp};
+use crate::domain::{self, Role, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Check, Fields, string};
-use crate::http::extract::{RawBody, authorization, path_id};
+use crate::http::extract::{ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/api-keys", get(list).post(create)).route("/api/v1/api-keys/{id}", delete(revoke))
@@ -31,8 +30,8 @@ pub struct ApiKeyBody {
     revoked_at: Option<Timestamp>,
 }
 
-impl From<ApiKey> for ApiKeyBody {
-    fn from(k: ApiKey) -> Self {
+impl From<domain::ApiKey> for ApiKeyBody {
+    fn from(k: domain::ApiKey) -> Self {
         Self {
             id: k.id,
             name: k.name,
@@ -61,10 +60,9 @@ fn role(v: &Value) -> Check<Role> {
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<CreatedBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut f = Fields::parse(&body)?;
     let name = f.required("name", string);
     let role = f.required("role", role);
@@ -73,12 +71,14 @@ async fn create(
     Ok(Json(CreatedBody { key: created.key.into(), secret: created.secret }))
 }
 
-async fn list(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<ApiKeyBody>>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
+async fn list(State(s): State<AppState>, ApiKey(who, ..): ApiKey<ApiError>) -> ApiResult<Json<Vec<ApiKeyBody>>> {
     Ok(Json(s.app.list_api_keys(&who).await?.into_iter().map(Into::into).collect()))
 }
 
-async fn revoke(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<ApiKeyBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    Ok(Json(s.app.revoke_api_key(&who, path_id(&id, "id")?).await?.into()))
+async fn revoke(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<ApiKeyBody>> {
+    Ok(Json(s.app.revoke_api_key(&who, id).await?.into()))
 }

@@ -1,7 +1,6 @@
 //! `/api/v1/channels`: where external users come from.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -13,7 +12,7 @@ use crate::app::ChannelInput;
 use crate::domain::{Channel, ChannelType, DisplayName, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Check, Fields, parsed};
-use crate::http::extract::{RawBody, authorization, path_id};
+use crate::http::extract::{ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,17 +56,15 @@ fn channel_type(v: &Value) -> Check<ChannelType> {
     })
 }
 
-async fn list(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<ChannelBody>>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
+async fn list(State(s): State<AppState>, ApiKey(who, ..): ApiKey<ApiError>) -> ApiResult<Json<Vec<ChannelBody>>> {
     Ok(Json(s.app.list_channels(&who).await?.into_iter().map(Into::into).collect()))
 }
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<ChannelBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut f = Fields::parse(&body)?;
     let name = f.required("name", parsed(DisplayName::parse));
     let kind = f.required("type", channel_type);
@@ -77,21 +74,18 @@ async fn create(
 
 async fn get_one(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
 ) -> ApiResult<Json<ChannelBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    Ok(Json(s.app.get_channel(&who, path_id(&id, "id")?).await?.into()))
+    Ok(Json(s.app.get_channel(&who, id).await?.into()))
 }
 
 async fn update(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<ChannelBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    let id = path_id(&id, "id")?;
     let mut f = Fields::parse(&body)?;
     let name = f.optional("name", parsed(DisplayName::parse));
     let kind = f.optional("type", channel_type);
@@ -99,8 +93,11 @@ async fn update(
     Ok(Json(s.app.update_channel(&who, id, name, kind).await?.into()))
 }
 
-async fn remove(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    s.app.delete_channel(&who, path_id(&id, "id")?).await?;
+async fn remove(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<Value>> {
+    s.app.delete_channel(&who, id).await?;
     Ok(Json(json!({"message": "The channel was removed."})))
 }

@@ -1,7 +1,7 @@
 //! Seed 001: `/api/v1/external-users` and `/api/v1/me`.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,7 +15,7 @@ use crate::app::{ExternalUserPatch, NewExternalUser};
 use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, boolean, nullable, parsed, uuid};
-use crate::http::extract::{RawBody, authorization, path_id};
+use crate::http::extract::{AccessToken, ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -82,10 +82,9 @@ fn name(s: &str) -> Result<DisplayName, String> {
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<ExternalUserBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut f = Fields::parse(&body)?;
     let channel_id = f.required("channelId", uuid);
     let external_id = f.required("externalId", nullable(parsed(external_id)));
@@ -107,8 +106,11 @@ async fn create(
     Ok(Json(s.app.create_external_user(&who, new).await?.into()))
 }
 
-async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
+async fn list(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let mut q = QueryParams::parse(raw.as_deref());
     let filter = ExternalUserFilter {
         channel_ids: q.uuids("channelIds"),
@@ -126,22 +128,18 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQ
 
 async fn get_one(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
 ) -> ApiResult<Json<ExternalUserBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    let id = path_id(&id, "id")?;
     Ok(Json(s.app.get_external_user(&who, id).await?.into()))
 }
 
 async fn update(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<ExternalUserBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    let id = path_id(&id, "id")?;
     let mut f = Fields::parse(&body)?;
     let patch = ExternalUserPatch {
         blocked: f.optional("blocked", boolean),
@@ -157,10 +155,9 @@ async fn update(
 
 async fn authenticate(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Response> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut f = Fields::parse(&body)?;
     let channel_id = f.required("channelId", uuid);
     let id = f.required("id", nullable(uuid));
@@ -176,7 +173,6 @@ async fn authenticate(
 }
 
 /// The external user an access token belongs to.
-async fn me(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<ExternalUserBody>> {
-    let user = s.app.access_token_user(authorization(&headers)).await?;
+async fn me(AccessToken(user, ..): AccessToken<ApiError>) -> ApiResult<Json<ExternalUserBody>> {
     Ok(Json(user.into()))
 }

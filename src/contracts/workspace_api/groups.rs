@@ -1,7 +1,6 @@
 //! `/api/v1/external-user-groups`: `externalId` unique per workspace, `name` 3..50, optional tier.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -16,7 +15,7 @@ use crate::app::GroupInput;
 use crate::domain::{DisplayName, ExternalId, ExternalUserGroup, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, nullable, parsed, uuid};
-use crate::http::extract::{RawBody, authorization, path_id};
+use crate::http::extract::{ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,8 +49,11 @@ impl From<ExternalUserGroup> for GroupBody {
     }
 }
 
-async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
+async fn list(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let mut q = QueryParams::parse(raw.as_deref());
     let filter = GroupFilter {
         external_id: q.string("externalId"),
@@ -68,10 +70,9 @@ async fn list(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQ
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<GroupBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut f = Fields::parse(&body)?;
     let external_id = f.required("externalId", parsed(ExternalId::parse));
     let name = f.required("name", parsed(DisplayName::parse));
@@ -80,13 +81,19 @@ async fn create(
     Ok(Json(s.app.create_group(&who, input).await?.into()))
 }
 
-async fn get_one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<GroupBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    Ok(Json(s.app.get_group(&who, path_id(&id, "id")?).await?.into()))
+async fn get_one(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<GroupBody>> {
+    Ok(Json(s.app.get_group(&who, id).await?.into()))
 }
 
-async fn remove(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    s.app.delete_group(&who, path_id(&id, "id")?).await?;
+async fn remove(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<Value>> {
+    s.app.delete_group(&who, id).await?;
     Ok(Json(json!({"message": "The external user group was removed."})))
 }

@@ -1,8 +1,7 @@
 //! `/api/v1/locations`: the places of a workspace that support tickets refer to (seed 002's
 //! `locationRef`). Administration in this API's style; the list is a bare array.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -13,7 +12,7 @@ use super::error::{ApiError, ApiResult};
 use crate::domain::{Location, LocationName, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Fields, parsed};
-use crate::http::extract::{RawBody, authorization, path_id};
+use crate::http::extract::{ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,17 +49,15 @@ fn name(s: &str) -> Result<LocationName, String> {
     LocationName::parse(s)
 }
 
-async fn list(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<LocationBody>>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
+async fn list(State(s): State<AppState>, ApiKey(who, ..): ApiKey<ApiError>) -> ApiResult<Json<Vec<LocationBody>>> {
     Ok(Json(s.app.list_locations(&who).await?.into_iter().map(Into::into).collect()))
 }
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<LocationBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut f = Fields::parse(&body)?;
     let name = f.required("name", parsed(name));
     let name = f.complete(name)?;
@@ -69,29 +66,29 @@ async fn create(
 
 async fn get_one(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
 ) -> ApiResult<Json<LocationBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    Ok(Json(s.app.get_location(&who, path_id(&id, "id")?).await?.into()))
+    Ok(Json(s.app.get_location(&who, id).await?.into()))
 }
 
 async fn update(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<LocationBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    let id = path_id(&id, "id")?;
     let mut f = Fields::parse(&body)?;
     let name = f.optional("name", parsed(name));
     f.finish()?;
     Ok(Json(s.app.update_location(&who, id, name).await?.into()))
 }
 
-async fn remove(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    s.app.delete_location(&who, path_id(&id, "id")?).await?;
+async fn remove(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<Value>> {
+    s.app.delete_location(&who, id).await?;
     Ok(Json(json!({"message": "The location was removed."})))
 }

@@ -1,8 +1,7 @@
 //! `/api/v1/staff-groups` and `/api/v1/staff-folders`: the named collections seed 003's `Groups` and
 //! `Folders` refer to. Names are 3..50 characters and unique per workspace and kind.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -13,7 +12,7 @@ use super::error::{ApiError, ApiResult};
 use crate::domain::{CollectionKind, DisplayName, StaffCollection, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Fields, parsed};
-use crate::http::extract::{RawBody, authorization, path_id};
+use crate::http::extract::{ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -61,20 +60,18 @@ impl From<StaffCollection> for CollectionBody {
 
 async fn list(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     kind: CollectionKind,
 ) -> ApiResult<Json<Vec<CollectionBody>>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     Ok(Json(s.app.list_staff_collections(&who, kind).await?.into_iter().map(Into::into).collect()))
 }
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
     kind: CollectionKind,
 ) -> ApiResult<Json<CollectionBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut f = Fields::parse(&body)?;
     let name = f.required("name", parsed(|v| DisplayName::parse(v.trim())));
     let name = f.complete(name)?;
@@ -83,21 +80,19 @@ async fn create(
 
 async fn get_one(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
     kind: CollectionKind,
 ) -> ApiResult<Json<CollectionBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    Ok(Json(s.app.get_staff_collection(&who, kind, path_id(&id, "id")?).await?.into()))
+    Ok(Json(s.app.get_staff_collection(&who, kind, id).await?.into()))
 }
 
 async fn remove(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
     kind: CollectionKind,
 ) -> ApiResult<Json<Value>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    s.app.delete_staff_collection(&who, kind, path_id(&id, "id")?).await?;
+    s.app.delete_staff_collection(&who, kind, id).await?;
     Ok(Json(json!({"message": format!("The staff {} was removed.", kind.as_str())})))
 }

@@ -1,7 +1,6 @@
 //! `/api/v1/tiers`: service levels external users and groups can be put in. The list is a bare array.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -13,7 +12,7 @@ use crate::app::TierInput;
 use crate::domain::{DisplayName, Tier, TierDescription, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, nullable, parsed};
-use crate::http::extract::{RawBody, authorization, path_id};
+use crate::http::extract::{ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,10 +50,9 @@ fn description(s: &str) -> Result<String, String> {
 
 async fn list(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Vec<TierBody>>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut q = QueryParams::parse(raw.as_deref());
     let ids = q.uuids("ids");
     let search = q.search("search");
@@ -65,10 +63,9 @@ async fn list(
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<TierBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
     let mut f = Fields::parse(&body)?;
     let name = f.required("name", parsed(DisplayName::parse));
     let description =
@@ -77,19 +74,20 @@ async fn create(
     Ok(Json(s.app.create_tier(&who, input).await?.into()))
 }
 
-async fn get_one(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<TierBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    Ok(Json(s.app.get_tier(&who, path_id(&id, "id")?).await?.into()))
+async fn get_one(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<TierBody>> {
+    Ok(Json(s.app.get_tier(&who, id).await?.into()))
 }
 
 async fn update(
     State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
 ) -> ApiResult<Json<TierBody>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    let id = path_id(&id, "id")?;
     let mut f = Fields::parse(&body)?;
     let name = f.optional("name", parsed(DisplayName::parse));
     let description = f.optional("description", nullable(parsed(description)));
@@ -97,8 +95,11 @@ async fn update(
     Ok(Json(s.app.update_tier(&who, id, name, description).await?.into()))
 }
 
-async fn remove(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let who = s.app.api_key_principal(authorization(&headers)).await?;
-    s.app.delete_tier(&who, path_id(&id, "id")?).await?;
+async fn remove(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<Value>> {
+    s.app.delete_tier(&who, id).await?;
     Ok(Json(json!({"message": "The tier was removed."})))
 }

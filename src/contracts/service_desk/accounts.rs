@@ -1,0 +1,117 @@
+//! Customers as JSM shows them: account ids, the user DTO, paged lists of users and the account lists
+//! request bodies carry. Shared by the customer and request participant routes.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::app::{AccountList, AppError, Page, Paging, Principal};
+use crate::domain::ExternalUser;
+use crate::http::body::Fields;
+
+/// Customers carry no time zone of their own until one is set; the server speaks UTC.
+const DEFAULT_TIME_ZONE: &str = "UTC";
+
+/// JSM's `accountId`: `qm:<workspace id>:<external user id as 32 hex digits>`.
+pub fn account_id(u: &ExternalUser) -> String {
+    format!("qm:{}:{}", u.workspace_id, u.id.simple())
+}
+
+/// The external user id inside an account id of `workspace_id`; `None` for anything else.
+pub fn parse_account_id(raw: &str, workspace_id: Uuid) -> Option<Uuid> {
+    let rest = raw.strip_prefix("qm:")?;
+    let (ws, id) = rest.split_once(':')?;
+    if Uuid::parse_str(ws).ok()? != workspace_id || id.len() != 32 {
+        return None;
+    }
+    Uuid::try_parse(id).ok()
+}
+
+pub(super) fn user_dto(base: &str, u: &ExternalUser) -> Value {
+    let account = account_id(u);
+    let rest = format!("{base}/rest/api/2/user?username={account}");
+    let avatar = |size: u32| format!("{base}/rest/servicedeskapi/customer/{account}/avatar?s={size}");
+    json!({
+        "accountId": account,
+        "name": account,
+        "key": account,
+        "emailAddress": u.identifier,
+        "displayName": u.name,
+        "active": !u.blocked,
+        "timeZone": u.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE),
+        "_links": {
+            "jiraRest": rest,
+            "avatarUrls": {"16x16": avatar(16), "24x24": avatar(24), "32x32": avatar(32), "48x48": avatar(48)},
+            "self": rest,
+        }
+    })
+}
+
+/// JSM's `PagedDTO` of users: `{_expands, size, start, limit, isLastPage, _links{base, context, next?,
+/// prev?}, values}`. `here` is the collection's URL, `query_part` further `&key=value`s for the links.
+pub(super) fn paged_users(
+    base: &str,
+    here: &str,
+    query_part: &str,
+    paging: Paging,
+    page: &Page<ExternalUser>,
+) -> Value {
+    let Paging { offset: start, limit } = paging;
+    let size = page.items.len() as i64;
+    let is_last = start + size >= page.total;
+    let mut links = json!({"base": format!("{base}/rest/servicedeskapi"), "context": ""});
+    if !is_last {
+        links["next"] = json!(format!("{here}?start={}&limit={limit}{query_part}", start + limit));
+    }
+    if start > 0 {
+        links["prev"] = json!(format!("{here}?start={}&limit={limit}{query_part}", (start - limit).max(0)));
+    }
+    let values: Vec<Value> = page.items.iter().map(|u| user_dto(base, u)).collect();
+    json!({
+        "_expands": [],
+        "size": size,
+        "start": start,
+        "limit": limit,
+        "isLastPage": is_last,
+        "_links": links,
+        "values": values,
+    })
+}
+
+/// `{"accountIds": [...]}`, or the legacy `{"usernames": [...]}` (JSM Cloud's usernames are account ids
+/// too). Every entry that is no string or no account id of `who`'s workspace is reported by its index.
+pub(super) fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountList<'static>, AppError> {
+    let mut f = Fields::parse(body)?;
+    // Clients such as atlassian-python-api send both keys, the unused one as an empty list: that one
+    // names nobody and is left out. Two non-empty lists are refused rather than guessed between.
+    let mut listed = |key: &str| f.optional(key, |v| Ok(v.as_array().is_none_or(|a| !a.is_empty()))).unwrap_or(false);
+    let (by_account, by_username) = (listed("accountIds"), listed("usernames"));
+    let field = if (by_username && !by_account) || (!f.has("accountIds") && f.has("usernames")) {
+        "usernames"
+    } else {
+        "accountIds"
+    };
+    if by_account && by_username {
+        f.reject("usernames", "cannot be given together with accountIds");
+    }
+    let workspace = who.workspace_id();
+    let mut entries_wrong = Vec::new();
+    let users = f.required(field, |v| {
+        let items = v.as_array().ok_or("must be an array of account ids")?;
+        Ok(items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item.as_str() {
+                Some(s) => parse_account_id(s.trim(), workspace),
+                None => {
+                    entries_wrong.push(i);
+                    None
+                }
+            })
+            .collect::<Vec<Option<Uuid>>>())
+    });
+    for i in entries_wrong {
+        f.reject(&format!("{field}[{i}]"), "must be a string");
+    }
+    let users = f.complete(users)?;
+    Ok(AccountList { field, users })
+}

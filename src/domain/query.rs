@@ -1,0 +1,180 @@
+//! The vocabulary of questions asked about stored records: which kind of record, which page, which
+//! filter, which order. The use cases and the adapters speak it; the store answers it.
+
+use uuid::Uuid;
+
+use super::{Membership, StaffStatus, Ticket, TicketActivity, TicketStatus};
+
+/// A record kind, named in "not found" answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Workspace,
+    ApiKey,
+    Channel,
+    Tier,
+    ExternalUserGroup,
+    ExternalUser,
+    StaffUser,
+    Location,
+    Ticket,
+    TicketParticipant,
+    /// A staff or external user named as a ticket's requester or assignee.
+    Membership,
+    StaffGroup,
+    StaffFolder,
+    StaffInvitation,
+    /// A record of a kind the violated constraint does not name.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// An offset page and how many records match in all.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The number of matches, counted up to [`COUNT_CAP`].
+    pub total: i64,
+    /// Whether `total` is exact; when false, more than [`COUNT_CAP`] records match.
+    pub total_is_exact: bool,
+}
+
+/// Counting stops here: an exact count of a million matches would cost more than the page itself,
+/// and nobody pages through more than this by count (see docs/decisions/list-counts.md).
+pub const COUNT_CAP: i64 = 10_000;
+
+/// Which of a channel's keys identifies an external user, in the order seed 001's authenticate tries
+/// them.
+#[derive(Debug, Clone, Copy)]
+pub enum UserKey<'a> {
+    Id(Uuid),
+    ExternalId(&'a str),
+    Identifier(&'a str),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExternalUserFilter {
+    pub channel_ids: Vec<Uuid>,
+    pub external_user_group_ids: Vec<Uuid>,
+    pub super_identity_ids: Vec<Uuid>,
+    pub tier_ids: Vec<Uuid>,
+    /// Matched case-insensitively anywhere in name, identifier and external id.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub external_id: Option<String>,
+    pub ids: Vec<Uuid>,
+    pub tier_ids: Vec<Uuid>,
+    pub search: Option<String>,
+}
+
+/// Seed 003's ways of naming one staff user.
+#[derive(Debug, Clone, Copy)]
+pub enum StaffKey<'a> {
+    Id(Uuid),
+    Email(&'a str),
+    ExternalId(&'a str),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StaffFilter {
+    /// Matched case-insensitively anywhere in first name, last name or "first last".
+    pub name: Option<String>,
+    /// Matched case-insensitively anywhere in the e-mail address.
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub status: Option<StaffStatus>,
+}
+
+/// Who is looking at tickets: the team sees every ticket of the workspace, an external user only the
+/// tickets it requested or participates in, and never internal comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Team,
+    ExternalUser(Uuid),
+}
+
+/// List filters; within one filter any of the values matches, across filters all must.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub statuses: Vec<TicketStatus>,
+    pub assignee_ids: Vec<Uuid>,
+    pub requester_ids: Vec<Uuid>,
+    pub location_ids: Vec<Uuid>,
+}
+
+/// Which date a list is sorted by; ties (and the creation date itself) go by ticket number, which is
+/// handed out in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketSortKey {
+    Created,
+    Updated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketOrder {
+    pub key: TicketSortKey,
+    pub descending: bool,
+}
+
+/// Where a page ended: the last ticket's sort value (its `updated_at` microseconds when sorting by
+/// update; unused when sorting by creation) and its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketCursor {
+    pub value: i64,
+    pub number: i64,
+}
+
+/// A ticket (or a change of it) with the activities asked for and every membership they name.
+#[derive(Debug, Clone)]
+pub struct TicketDetail {
+    pub ticket: Ticket,
+    pub activities: Vec<TicketActivity>,
+    pub members: Vec<Membership>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketPage {
+    pub tickets: Vec<Ticket>,
+    pub members: Vec<Membership>,
+    /// Whether tickets follow the last one returned.
+    pub more: bool,
+}
+
+/// How a ticket participant is named: by its own id, its external user's id, or an e-mail address
+/// (matched case-insensitively against the identifiers of the workspace's built-in e-mail channel).
+#[derive(Debug, Clone, Copy)]
+pub enum ParticipantKey<'a> {
+    Id(Uuid),
+    ExternalUser(Uuid),
+    Email(&'a str),
+}
+
+/// How a request (a ticket) is named: by its id or by its number in the workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestRef {
+    Id(Uuid),
+    Number(i64),
+}
+
+/// A uniqueness rule the database enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    ExternalUserExternalId,
+    ExternalUserIdentifier,
+    GroupExternalId,
+    BuiltinChannel,
+    StaffEmail,
+    StaffExternalId,
+    Bootstrap,
+    TicketParticipant,
+    TicketNumber,
+    StaffCollectionName,
+    Other,
+}

@@ -1,0 +1,135 @@
+//! External users (the people integrations act for), the access tokens they sign in with, and the
+//! search over them.
+
+use async_trait::async_trait;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{ExternalUserFilter, Page, Paging, StoreError, StoreResult, UserKey};
+use crate::domain::{ExternalUser, Timestamp};
+
+/// An external user as authenticated by an access token.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub user: ExternalUser,
+    pub expires_at: Timestamp,
+}
+
+#[async_trait]
+pub trait ExternalUserStore: Send + Sync {
+    /// Inserts the user together with the new super identity it names.
+    async fn insert_external_user(&self, user: &ExternalUser) -> StoreResult<()>;
+    async fn get_external_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<ExternalUser>;
+    async fn find_external_user(
+        &self,
+        workspace_id: Uuid,
+        channel_id: Uuid,
+        key: UserKey<'_>,
+    ) -> StoreResult<Option<ExternalUser>>;
+    async fn list_external_users(
+        &self,
+        workspace_id: Uuid,
+        filter: &ExternalUserFilter,
+        paging: Paging,
+    ) -> StoreResult<Page<ExternalUser>>;
+    async fn update_external_user(&self, user: &ExternalUser) -> StoreResult<()>;
+
+    async fn insert_access_token(
+        &self,
+        token_hash: &[u8],
+        user: &ExternalUser,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn access_token(&self, token_hash: &[u8]) -> StoreResult<Option<AccessToken>>;
+}
+
+/// Checks the channel, tier and group a user refers to in one round trip: each must be in the user's
+/// workspace.
+pub(super) const USER_REFS_EXIST: &str = "SELECT EXISTS (SELECT 1 FROM channels WHERE id = $1 AND workspace_id = $4), \
+     $2 IS NULL OR EXISTS (SELECT 1 FROM tiers WHERE id = $2 AND workspace_id = $4), \
+     $3 IS NULL OR EXISTS (SELECT 1 FROM external_user_groups WHERE id = $3 AND workspace_id = $4)";
+pub(super) const INSERT_SUPER_IDENTITY: &str =
+    "INSERT INTO super_identities (id, workspace_id, created_at) VALUES ($1, $2, $3)";
+pub(super) const INSERT_EXTERNAL_USER: &str = "INSERT INTO external_users (id, workspace_id, channel_id, \
+     super_identity_id, external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+pub(super) const GET_EXTERNAL_USER: &str = "SELECT id, workspace_id, channel_id, super_identity_id, external_id, \
+     identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
+     FROM external_users WHERE id = $1 AND workspace_id = $2";
+/// Followed by one of the `FIND_BY_*` conditions on `$3`.
+pub(super) const FIND_EXTERNAL_USER: &str = "SELECT id, workspace_id, channel_id, super_identity_id, external_id, \
+     identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
+     FROM external_users WHERE workspace_id = $1 AND channel_id = $2 AND ";
+pub(super) const FIND_BY_ID: &str = "id = $3";
+pub(super) const FIND_BY_EXTERNAL_ID: &str = "external_id = $3";
+pub(super) const FIND_BY_IDENTIFIER: &str = "lower(identifier) = lower($3)";
+/// Followed by the list's `WHERE`.
+pub(super) const LIST_EXTERNAL_USERS: &str = "SELECT id, workspace_id, channel_id, super_identity_id, external_id, \
+     identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at FROM external_users";
+/// Followed by the list's `WHERE`; see `capped_total` in `run/`.
+pub(super) const COUNT_EXTERNAL_USERS: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM external_users";
+pub(super) const UPDATE_EXTERNAL_USER: &str = "UPDATE external_users SET external_id = $1, identifier = $2, \
+     name = $3, tier_id = $4, group_id = $5, blocked = $6, time_zone = $7, updated_at = $8 \
+     WHERE id = $9 AND workspace_id = $10";
+/// The user with this identifier on a channel, case-insensitively.
+pub(super) const USER_BY_IDENTIFIER: &str =
+    "SELECT id FROM external_users WHERE channel_id = $1 AND lower(identifier) = lower($2)";
+
+pub(super) const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens (token_hash, workspace_id, \
+     external_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+pub(super) const ACCESS_TOKEN: &str = "SELECT u.id, u.workspace_id, u.channel_id, u.super_identity_id, \
+     u.external_id, u.identifier, u.name, u.tier_id, u.group_id, u.blocked, u.time_zone, u.created_at, u.updated_at, \
+     t.expires_at FROM access_tokens t JOIN external_users u ON u.id = t.external_user_id WHERE t.token_hash = $1";
+
+#[derive(FromRow)]
+pub(super) struct ExternalUserRow {
+    id: Uuid,
+    workspace_id: Uuid,
+    channel_id: Uuid,
+    super_identity_id: Uuid,
+    external_id: Option<String>,
+    identifier: Option<String>,
+    name: Option<String>,
+    tier_id: Option<Uuid>,
+    group_id: Option<Uuid>,
+    blocked: bool,
+    time_zone: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<ExternalUserRow> for ExternalUser {
+    type Error = StoreError;
+    fn try_from(r: ExternalUserRow) -> Result<Self, StoreError> {
+        Ok(ExternalUser {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            channel_id: r.channel_id,
+            super_identity_id: r.super_identity_id,
+            external_id: r.external_id,
+            identifier: r.identifier,
+            name: r.name,
+            tier_id: r.tier_id,
+            external_user_group_id: r.group_id,
+            blocked: r.blocked,
+            time_zone: r.time_zone,
+            created_at: Timestamp::from_micros(r.created_at),
+            updated_at: Timestamp::from_micros(r.updated_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(super) struct AccessTokenRow {
+    #[sqlx(flatten)]
+    user: ExternalUserRow,
+    expires_at: i64,
+}
+
+impl TryFrom<AccessTokenRow> for AccessToken {
+    type Error = StoreError;
+    fn try_from(r: AccessTokenRow) -> Result<Self, StoreError> {
+        Ok(AccessToken { user: r.user.try_into()?, expires_at: Timestamp::from_micros(r.expires_at) })
+    }
+}

@@ -1,0 +1,373 @@
+//! Runs the tickets area's SQL on the backend `Db`.
+
+use async_trait::async_trait;
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use super::{Backend, Db, Dialect, Tx, exists, require};
+use crate::domain::{ActivityKind, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
+use crate::store::external_users::ExternalUserRow;
+use crate::store::staff::StaffRow;
+use crate::store::tickets::*;
+use crate::store::{
+    Entity, StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey,
+    Viewer,
+};
+
+/// `column IN (values...)`, for any type of value.
+fn push_in<T>(qb: &mut QueryBuilder<Db>, column: &str, values: &[T])
+where
+    T: Clone + Send + for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + 'static,
+{
+    qb.push(column).push(" IN (");
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v.clone());
+    }
+    list.push_unseparated(")");
+}
+
+fn push_visible(qb: &mut QueryBuilder<Db>, viewer: Viewer) {
+    if let Viewer::ExternalUser(user) = viewer {
+        qb.push(" AND (requester_external_user_id = ").push_bind(user);
+        qb.push(
+            " OR EXISTS (SELECT 1 FROM ticket_participants p WHERE p.ticket_id = tickets.id AND p.external_user_id = ",
+        )
+        .push_bind(user)
+        .push("))");
+    }
+}
+
+async fn members(pool: &sqlx::Pool<Db>, ws: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Db>::new(MEMBER_STAFF);
+    qb.push_bind(ws).push(" AND ");
+    push_in(&mut qb, "id", ids);
+    let staff: Vec<StaffRow> = qb.build_query_as().fetch_all(pool).await?;
+    let mut qb = QueryBuilder::<Db>::new(MEMBER_EXTERNAL_USERS);
+    qb.push_bind(ws).push(" AND ");
+    push_in(&mut qb, "id", ids);
+    let users: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(pool).await?;
+    let mut found = Vec::with_capacity(staff.len() + users.len());
+    for row in staff {
+        found.push(Membership::Staff(row.try_into()?));
+    }
+    for row in users {
+        found.push(Membership::External(row.try_into()?));
+    }
+    Ok(found)
+}
+
+async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreResult<()> {
+    let (actor_staff, actor_user) = MemberRef::columns(a.actor);
+    sqlx::query(
+        "INSERT INTO ticket_activities (id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
+         created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
+         previous_ticket_type, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(a.id)
+    .bind(a.workspace_id)
+    .bind(a.ticket_id)
+    .bind(a.kind.as_str())
+    .bind(actor_staff)
+    .bind(actor_user)
+    .bind(a.created_by)
+    .bind(&a.text)
+    .bind(a.internal)
+    .bind(attachments_json(&a.attachments)?)
+    .bind(a.status.map(TicketStatus::stored))
+    .bind(a.assignee_id)
+    .bind(a.previous_status.map(TicketStatus::stored))
+    .bind(a.previous_assignee_id)
+    .bind(&a.ticket_type)
+    .bind(&a.previous_ticket_type)
+    .bind(a.created_at.micros())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl TicketStore for Backend {
+    #[tracing::instrument(skip_all)]
+    async fn insert_location(&self, l: &Location) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO locations (id, workspace_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(l.id)
+        .bind(l.workspace_id)
+        .bind(&l.name)
+        .bind(l.created_at.micros())
+        .bind(l.updated_at.micros())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_locations(&self, workspace_id: Uuid) -> StoreResult<Vec<Location>> {
+        let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 ORDER BY created_at, id");
+        let rows: Vec<LocationRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(workspace_id).fetch_all(&self.read).await?;
+        Ok(rows.into_iter().map(Location::from).collect())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Location> {
+        let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1 AND workspace_id = $2");
+        let row: Option<LocationRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
+        row.map(Location::from).ok_or(StoreError::NotFound(Entity::Location))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_location(&self, l: &Location) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE locations SET name = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
+            .bind(&l.name)
+            .bind(l.updated_at.micros())
+            .bind(l.id)
+            .bind(l.workspace_id)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Entity::Location));
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let used: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE location_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if used.is_some() && exists(&mut tx, "locations", workspace_id, id).await? {
+            return Err(StoreError::InUse(Entity::Location));
+        }
+        let done = sqlx::query("DELETE FROM locations WHERE id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(workspace_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Entity::Location));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn memberships(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
+        members(&self.read, workspace_id, ids).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_ticket(&self, new: &NewTicket) -> StoreResult<TicketDetail> {
+        let ws = new.workspace_id;
+        let mut tx = self.begin_write().await?;
+        require(&mut tx, "locations", Entity::Location, ws, new.location_id).await?;
+        let requester = if exists(&mut tx, "staff_users", ws, new.requester_id).await? {
+            MemberRef::Staff(new.requester_id)
+        } else if exists(&mut tx, "external_users", ws, new.requester_id).await? {
+            MemberRef::External(new.requester_id)
+        } else {
+            return Err(StoreError::NotFound(Entity::Membership));
+        };
+        if let Some(assignee) = new.assignee_id {
+            require(&mut tx, "staff_users", Entity::StaffUser, ws, assignee).await?;
+        }
+        // The counter row serialises concurrent creates of one workspace: each waits for
+        // the previous transaction's increment, so numbers neither repeat nor skip.
+        sqlx::query(
+            "INSERT INTO ticket_counters (workspace_id, n) VALUES ($1, 0) ON CONFLICT (workspace_id) DO NOTHING",
+        )
+        .bind(ws)
+        .execute(&mut *tx)
+        .await?;
+        let number: i64 =
+            sqlx::query_scalar("UPDATE ticket_counters SET n = n + 1 WHERE workspace_id = $1 RETURNING n")
+                .bind(ws)
+                .fetch_one(&mut *tx)
+                .await?;
+        let ticket = Ticket {
+            id: new.id,
+            workspace_id: ws,
+            number,
+            location_id: new.location_id,
+            text: new.text.clone(),
+            kind: new.kind.clone(),
+            status: TicketStatus::New,
+            requester,
+            assignee_id: new.assignee_id,
+            version: 1,
+            created_by: new.created_by,
+            created_at: new.created_at,
+            updated_at: new.created_at,
+            status_updated_at: new.created_at,
+        };
+        let (requester_staff, requester_user) = MemberRef::columns(Some(requester));
+        sqlx::query(
+            "INSERT INTO tickets (id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
+             requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)",
+        )
+        .bind(ticket.id)
+        .bind(ws)
+        .bind(number)
+        .bind(ticket.location_id)
+        .bind(&ticket.text)
+        .bind(&ticket.kind)
+        .bind(ticket.status.stored())
+        .bind(requester_staff)
+        .bind(requester_user)
+        .bind(ticket.assignee_id)
+        .bind(ticket.version)
+        .bind(ticket.created_by)
+        .bind(ticket.created_at.micros())
+        .execute(&mut *tx)
+        .await?;
+        let activity = TicketActivity {
+            id: new.activity_id,
+            workspace_id: ws,
+            ticket_id: ticket.id,
+            kind: ActivityKind::Created,
+            actor: Some(requester),
+            created_by: new.created_by,
+            text: Some(ticket.text.clone()),
+            internal: false,
+            attachments: Vec::new(),
+            status: Some(TicketStatus::New),
+            assignee_id: ticket.assignee_id,
+            previous_status: None,
+            previous_assignee_id: None,
+            ticket_type: None,
+            previous_ticket_type: None,
+            created_at: ticket.created_at,
+        };
+        insert_activity(&mut tx, &activity).await?;
+        tx.commit().await?;
+        let activities = vec![activity];
+        let members = members(&self.read, ws, &member_ids([&ticket], &activities)).await?;
+        Ok(TicketDetail { ticket, activities, members })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_ticket(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<Ticket> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = "));
+        qb.push_bind(id).push(" AND workspace_id = ").push_bind(workspace_id);
+        push_visible(&mut qb, viewer);
+        let row: Option<TicketRow> = qb.build_query_as().fetch_optional(&self.read).await?;
+        row.ok_or(StoreError::NotFound(Entity::Ticket))?.try_into()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail> {
+        let ticket = self.get_ticket(workspace_id, id, viewer).await?;
+        let internal = if viewer == Viewer::Team { "" } else { " AND NOT internal" };
+        let sql = format!(
+            "SELECT {ACTIVITY_COLUMNS} FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2{internal} \
+             ORDER BY created_at, id"
+        );
+        let rows: Vec<ActivityRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_all(&self.read).await?;
+        let activities = rows.into_iter().map(TicketActivity::try_from).collect::<StoreResult<Vec<_>>>()?;
+        let members = members(&self.read, workspace_id, &member_ids([&ticket], &activities)).await?;
+        Ok(TicketDetail { ticket, activities, members })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_tickets(
+        &self,
+        workspace_id: Uuid,
+        viewer: Viewer,
+        filter: &TicketFilter,
+        order: TicketOrder,
+        after: Option<TicketCursor>,
+        limit: i64,
+    ) -> StoreResult<TicketPage> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE workspace_id = "));
+        qb.push_bind(workspace_id);
+        push_visible(&mut qb, viewer);
+        if !filter.statuses.is_empty() {
+            let statuses: Vec<String> =
+                filter.statuses.iter().flat_map(|s| s.stored_names()).map(|s| (*s).to_owned()).collect();
+            qb.push(" AND ");
+            push_in(&mut qb, "status", &statuses);
+        }
+        if !filter.assignee_ids.is_empty() {
+            qb.push(" AND ");
+            push_in(&mut qb, "assignee_id", &filter.assignee_ids);
+        }
+        if !filter.requester_ids.is_empty() {
+            qb.push(" AND (");
+            push_in(&mut qb, "requester_staff_id", &filter.requester_ids);
+            qb.push(" OR ");
+            push_in(&mut qb, "requester_external_user_id", &filter.requester_ids);
+            qb.push(")");
+        }
+        if !filter.location_ids.is_empty() {
+            qb.push(" AND ");
+            push_in(&mut qb, "location_id", &filter.location_ids);
+        }
+        let (beyond, direction) = if order.descending { ("<", " DESC") } else { (">", "") };
+        match (order.key, after) {
+            (TicketSortKey::Created, Some(after)) => {
+                qb.push(format!(" AND number {beyond} ")).push_bind(after.number);
+            }
+            (TicketSortKey::Updated, Some(after)) => {
+                qb.push(format!(" AND (updated_at {beyond} ")).push_bind(after.value);
+                qb.push(" OR (updated_at = ").push_bind(after.value);
+                qb.push(format!(" AND number {beyond} ")).push_bind(after.number).push("))");
+            }
+            (_, None) => {}
+        }
+        qb.push(match order.key {
+            TicketSortKey::Created => format!(" ORDER BY number{direction}"),
+            TicketSortKey::Updated => format!(" ORDER BY updated_at{direction}, number{direction}"),
+        });
+        // One extra row tells whether another page follows.
+        qb.push(" LIMIT ").push_bind(limit + 1);
+        let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let mut tickets = rows.into_iter().map(Ticket::try_from).collect::<StoreResult<Vec<_>>>()?;
+        let more = tickets.len() as i64 > limit;
+        tickets.truncate(limit.max(0) as usize);
+        let members = members(&self.read, workspace_id, &member_ids(&tickets, &[])).await?;
+        Ok(TicketPage { tickets, members, more })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_ticket(&self, u: &TicketUpdate) -> StoreResult<Option<TicketDetail>> {
+        let t = &u.ticket;
+        let mut tx = self.begin_write().await?;
+        if let Some(assignee) = t.assignee_id {
+            require(&mut tx, "staff_users", Entity::StaffUser, t.workspace_id, assignee).await?;
+        }
+        let done = sqlx::query(
+            "UPDATE tickets SET status = $1, assignee_id = $2, version = $3, updated_at = $4, status_updated_at = $5, \
+             type = $9 WHERE id = $6 AND workspace_id = $7 AND version = $8",
+        )
+        .bind(t.status.stored())
+        .bind(t.assignee_id)
+        .bind(t.version)
+        .bind(t.updated_at.micros())
+        .bind(t.status_updated_at.micros())
+        .bind(t.id)
+        .bind(t.workspace_id)
+        .bind(u.expected_version)
+        .bind(&t.kind)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        insert_activity(&mut tx, &u.activity).await?;
+        tx.commit().await?;
+        let activities = vec![u.activity.clone()];
+        let members = members(&self.read, t.workspace_id, &member_ids([t], &activities)).await?;
+        Ok(Some(TicketDetail { ticket: t.clone(), activities, members }))
+    }
+}
