@@ -55,20 +55,7 @@ struct KnownIssue {
     why: &'static str,
 }
 
-const KNOWN_ISSUES: &[KnownIssue] = &[
-    KnownIssue {
-        says: &["which the OpenAPI document does not allow", "body: Invalid URL: Invalid UTF-8 in `"],
-        request_holds: &[],
-        why: "a path segment that is not UTF-8 once percent-decoded (`/api/v1/tiers/%C3%28`) is refused by \
-              axum's `Path<String>` extractor in plain text, outside the contract's envelope",
-    },
-    KnownIssue {
-        says: &["status 500 is not documented"],
-        request_holds: &["%00", "\\u0000", "\0"],
-        why: "PostgreSQL cannot store or compare text holding U+0000; SQLite can. A NUL in a stored field \
-              or a search term answers 500 on PostgreSQL instead of a 400 naming the field",
-    },
-];
+const KNOWN_ISSUES: &[KnownIssue] = &[];
 
 /// What went wrong, the first request of each kind (operation and problem) kept whole.
 #[derive(Default)]
