@@ -37,10 +37,11 @@ pub struct FileSettings {
     pub db_schema: Option<String>,
     pub migrate: Option<Flag>,
     pub rate_limit_per_second: Option<Whole>,
+    pub credential_cache_ttl_ms: Option<Whole>,
 }
 
 /// The keys of [`FileSettings`], for reading them from the environment.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "bind",
     "database_url",
     "public_url",
@@ -50,6 +51,7 @@ const KEYS: [&str; 9] = [
     "db_schema",
     "migrate",
     "rate_limit_per_second",
+    "credential_cache_ttl_ms",
 ];
 
 impl FileSettings {
@@ -89,6 +91,7 @@ impl FileSettings {
             db_schema: over.db_schema.or(self.db_schema),
             migrate: over.migrate.or(self.migrate),
             rate_limit_per_second: over.rate_limit_per_second.or(self.rate_limit_per_second),
+            credential_cache_ttl_ms: over.credential_cache_ttl_ms.or(self.credential_cache_ttl_ms),
         }
     }
 }
@@ -103,6 +106,8 @@ pub struct Settings {
     pub pg: PostgresOptions,
     /// Requests a second each credential may make to the support tickets API (then 429); 0 = no limit.
     pub ticket_rate_limit: u32,
+    /// How long a node trusts a credential it checked (docs/scaling.md); `None`: the default.
+    pub credential_cache_ttl: Option<Duration>,
 }
 
 impl Settings {
@@ -131,7 +136,8 @@ impl Settings {
             .map(DatabaseUrl)
             .or(s.database_url)
             .unwrap_or_else(|| DatabaseUrl(DEFAULT_DATABASE_URL.into()));
-        Ok(Self { bind: s.bind, database_url, public_url: s.public_url, pg, ticket_rate_limit })
+        let credential_cache_ttl = s.credential_cache_ttl_ms.map(|ms| Duration::from_millis(ms.0));
+        Ok(Self { bind: s.bind, database_url, public_url: s.public_url, pg, ticket_rate_limit, credential_cache_ttl })
     }
 }
 

@@ -104,7 +104,9 @@ impl App {
 
     pub async fn revoke_api_key(&self, who: &Principal, id: Uuid) -> AppResult<ApiKey> {
         who.require(Role::Admin)?;
-        Ok(self.store.revoke_api_key(who.workspace_id(), id, Timestamp::now(), who.actor()).await?)
+        let key = self.store.revoke_api_key(who.workspace_id(), id, Timestamp::now(), who.actor()).await?;
+        self.forget_api_key(key.id);
+        Ok(key)
     }
 
     pub async fn create_channel(&self, who: &Principal, input: ChannelInput) -> AppResult<Channel> {

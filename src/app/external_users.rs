@@ -127,7 +127,9 @@ impl App {
             user.external_user_group_id = v;
         }
         user.updated_at = Timestamp::now().max(user.updated_at);
-        Ok(self.store.update_external_user(&user, who.actor()).await?)
+        let user = self.store.update_external_user(&user, who.actor()).await?;
+        self.forget_external_user(user.id);
+        Ok(user)
     }
 
     /// Seed 001 authenticate: finds the user on the channel by `id`, else `externalId`, else

@@ -6,6 +6,7 @@
 
 mod admin;
 mod auth;
+mod credential_cache;
 mod customers;
 mod error;
 mod events;
@@ -19,9 +20,11 @@ mod tickets;
 mod web_sessions;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierInput};
 pub use auth::{Principal, Secret, credential, hash_secret};
+pub use credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 pub use error::{AppError, AppResult, Conflict};
 pub use events::{EventCursor, EventPage, MAX_EVENTS_PER_PAGE, parse_event_types};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
@@ -47,11 +50,17 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
+    credentials: Arc<credential_cache::CredentialCache>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self::with_credential_cache_ttl(store, DEFAULT_CREDENTIAL_CACHE_TTL)
+    }
+
+    /// `ttl` bounds how long a revocation made on another node goes unnoticed here (zero: no cache).
+    pub fn with_credential_cache_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
+        Self { store, credentials: Arc::new(credential_cache::CredentialCache::new(ttl)) }
     }
 
     /// Whether the database answers; `/readyz` reports it.

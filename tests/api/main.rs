@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod crash;
+mod credentials;
 mod events;
 mod external_users;
 mod extractors;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use frontdesk::app::{App, Principal, StaffInvite, invitation_url};
+use frontdesk::app::{App, DEFAULT_CREDENTIAL_CACHE_TTL, Principal, StaffInvite, invitation_url};
 use frontdesk::config::{DEFAULT_BIND, FileSettings, Settings};
 use frontdesk::domain::{CollectionKind, EmailAddress, Role};
 use frontdesk::{ServerOptions, open_store};
@@ -121,7 +121,10 @@ async fn run(cli: Cli) -> CliResult {
     let store = open_store(&settings.database_url.0, &settings.pg)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", settings.database_url))?;
-    let app = App::new(Arc::clone(&store));
+    let app = App::with_credential_cache_ttl(
+        Arc::clone(&store),
+        settings.credential_cache_ttl.unwrap_or(DEFAULT_CREDENTIAL_CACHE_TTL),
+    );
     match cli.command {
         Command::Serve(args) => serve(app, &settings, args).await,
         Command::Workspace(WorkspaceCommand::Create { name }) => {

@@ -6,13 +6,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
+use super::external_user_body::ExternalUserBody;
 use super::paging;
 use crate::app::ExternalUserFilter;
 use crate::app::{ExternalUserPatch, NewExternalUser};
-use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Refusal, Timestamp};
+use crate::domain::{DisplayName, ExternalId, Identifier, Refusal};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, boolean, nullable, parsed, uuid};
 use crate::http::extract::{AccessToken, ApiKey, PathId, RawBody};
@@ -23,43 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/external-users/authenticate", post(authenticate))
         .route("/api/v1/external-users/{id}", get(get_one).patch(update).delete(erase))
         .route("/api/v1/me", get(me))
-}
-
-/// An external user exactly as seed 001 returns it: every key present, absent values as `null`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExternalUserBody {
-    created_at: Timestamp,
-    id: Uuid,
-    updated_at: Timestamp,
-    blocked: bool,
-    channel_id: Uuid,
-    external_id: Option<String>,
-    external_user_group_id: Option<Uuid>,
-    identifier: Option<String>,
-    name: Option<String>,
-    super_identity_id: Uuid,
-    tier_id: Option<Uuid>,
-    workspace_id: Uuid,
-}
-
-impl From<ExternalUser> for ExternalUserBody {
-    fn from(u: ExternalUser) -> Self {
-        Self {
-            created_at: u.created_at,
-            id: u.id,
-            updated_at: u.updated_at,
-            blocked: u.blocked,
-            channel_id: u.channel_id,
-            external_id: u.external_id,
-            external_user_group_id: u.external_user_group_id,
-            identifier: u.identifier,
-            name: DisplayName::show(u.name.as_deref()),
-            super_identity_id: u.super_identity_id,
-            tier_id: u.tier_id,
-            workspace_id: u.workspace_id,
-        }
-    }
 }
 
 #[derive(Serialize)]

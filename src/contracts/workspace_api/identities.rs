@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
-use super::external_users::ExternalUserBody;
+use super::external_user_body::ExternalUserBody;
 use crate::app::{AppError, ExternalUserUpsert, Upserted};
 use crate::domain::{
     AuditRecord, DisplayName, ExternalId, Identifier, Refusal, Rule, SuperIdentity, Timestamp, parse_uuid,

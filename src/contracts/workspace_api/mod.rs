@@ -5,6 +5,7 @@ mod api_keys;
 mod channels;
 pub mod error;
 mod events;
+mod external_user_body;
 pub mod external_users;
 mod groups;
 mod identities;
