@@ -9,6 +9,7 @@ mod admin;
 mod browser;
 mod cli;
 mod cluster;
+mod counts;
 mod crash;
 mod credentials;
 mod events;
