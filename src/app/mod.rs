@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod external_users;
 mod identities;
+mod organizations;
 mod participants;
 mod request_participants;
 mod staff;

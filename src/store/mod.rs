@@ -16,6 +16,7 @@ mod events;
 mod external_users;
 mod identities;
 mod migrations;
+mod organizations;
 mod participants;
 pub mod postgres;
 mod sqlite;
@@ -35,6 +36,7 @@ pub use error::StoreError;
 pub use events::EventStore;
 pub use external_users::{AccessToken, ExternalUserStore};
 pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
+pub use organizations::{GroupMembersChange, GroupMembersOutcome, OrganizationStore};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -55,6 +57,7 @@ pub trait Store:
     + IdentityStore
     + TicketStore
     + ParticipantStore
+    + OrganizationStore
     + StaffStore
     + WebSessionStore
     + EventStore
@@ -72,6 +75,7 @@ impl<T> Store for T where
         + IdentityStore
         + TicketStore
         + ParticipantStore
+        + OrganizationStore
         + StaffStore
         + WebSessionStore
         + EventStore

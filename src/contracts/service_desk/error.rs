@@ -54,6 +54,9 @@ impl IntoResponse for DeskError {
             AppError::NotFound(Entity::Ticket) => {
                 ("The request was not found.".to_owned(), "sd.api.error.request.not.found", vec![])
             }
+            AppError::NotFound(Entity::ExternalUserGroup) => {
+                ("Organization not found.".to_owned(), "sd.api.error.organization.not.found", vec![])
+            }
             AppError::NotFound(_) => ("Customer not found.".to_owned(), "sd.api.error.customer.not.found", vec![]),
             AppError::Conflict(c) => {
                 // A customer's e-mail address is its external user's identifier.

@@ -9,6 +9,7 @@ mod channels;
 pub(super) mod events;
 pub(super) mod external_users;
 pub(super) mod identities;
+mod organizations;
 mod participants;
 mod staff;
 mod tickets;
