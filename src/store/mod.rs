@@ -14,6 +14,7 @@ mod dialect;
 mod error;
 mod events;
 mod external_users;
+mod idempotency;
 mod identities;
 mod migrations;
 mod participants;
@@ -34,6 +35,7 @@ pub use channels::ChannelStore;
 pub use error::StoreError;
 pub use events::EventStore;
 pub use external_users::{AccessToken, ExternalUserStore};
+pub use idempotency::{IdempotencyStore, KeyClaim, StoredAnswer};
 pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;
@@ -53,6 +55,7 @@ pub trait Store:
     + ChannelStore
     + ExternalUserStore
     + IdentityStore
+    + IdempotencyStore
     + TicketStore
     + ParticipantStore
     + StaffStore
@@ -69,7 +72,7 @@ impl<T> Store for T where
         + ChannelStore
         + ExternalUserStore
         + IdentityStore
-        + IdentityStore
+        + IdempotencyStore
         + TicketStore
         + ParticipantStore
         + StaffStore
