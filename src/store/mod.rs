@@ -14,6 +14,7 @@ mod dialect;
 mod error;
 mod events;
 mod external_users;
+mod idempotency;
 mod identities;
 mod migrations;
 mod organizations;
@@ -35,6 +36,7 @@ pub use channels::ChannelStore;
 pub use error::StoreError;
 pub use events::EventStore;
 pub use external_users::{AccessToken, ExternalUserStore};
+pub use idempotency::{IdempotencyStore, KeyClaim, StoredAnswer};
 pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
 pub use organizations::{GroupMembersChange, GroupMembersOutcome, OrganizationStore};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
@@ -55,6 +57,7 @@ pub trait Store:
     + ChannelStore
     + ExternalUserStore
     + IdentityStore
+    + IdempotencyStore
     + TicketStore
     + ParticipantStore
     + OrganizationStore
@@ -72,7 +75,7 @@ impl<T> Store for T where
         + ChannelStore
         + ExternalUserStore
         + IdentityStore
-        + IdentityStore
+        + IdempotencyStore
         + TicketStore
         + ParticipantStore
         + OrganizationStore

@@ -226,7 +226,7 @@ fn error_page(ctx: Option<&Ctx>, e: AppError) -> Response {
             "Temporarily unavailable",
             "The database cannot be reached right now. Try again in a moment.".to_owned(),
         ),
-        AppError::Invalid(_) | AppError::Conflict(_) => {
+        AppError::Invalid(_) | AppError::Conflict(_) | AppError::Idempotency(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "Could not save", e.to_string())
         }
         AppError::Internal(detail) => {

@@ -15,6 +15,7 @@ mod events;
 mod external_users;
 mod extractors;
 mod hostile;
+mod idempotency;
 mod identities;
 mod isolation;
 mod key_order;

@@ -8,6 +8,7 @@
 mod channels;
 pub(super) mod events;
 pub(super) mod external_users;
+mod idempotency;
 pub(super) mod identities;
 mod organizations;
 mod participants;
