@@ -9,6 +9,7 @@ mod admin;
 mod browser;
 mod cli;
 mod cluster;
+mod console;
 mod crash;
 mod credentials;
 mod events;
