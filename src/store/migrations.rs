@@ -21,6 +21,8 @@ const SQLITE: Steps = &[
     (9, "staff role named user", include_str!("../../migrations/sqlite/0009_staff_role_named_user.sql")),
     (10, "events", include_str!("../../migrations/sqlite/0010_events.sql")),
     (12, "identities", include_str!("../../migrations/sqlite/0012_identities.sql")),
+    (15, "idempotency keys", include_str!("../../migrations/sqlite/0015_idempotency_keys.sql")),
+    (16, "organizations", include_str!("../../migrations/sqlite/0016_organizations.sql")),
     (17, "external user counts", include_str!("../../migrations/sqlite/0017_external_user_counts.sql")),
 ];
 
@@ -39,6 +41,8 @@ const POSTGRES: Steps = &[
     (9, "staff role named user", include_str!("../../migrations/postgres/0009_staff_role_named_user.sql")),
     (10, "events", include_str!("../../migrations/postgres/0010_events.sql")),
     (12, "identities", include_str!("../../migrations/postgres/0012_identities.sql")),
+    (15, "idempotency keys", include_str!("../../migrations/postgres/0015_idempotency_keys.sql")),
+    (16, "organizations", include_str!("../../migrations/postgres/0016_organizations.sql")),
     (17, "external user counts", include_str!("../../migrations/postgres/0017_external_user_counts.sql")),
 ];
 

@@ -14,8 +14,10 @@ mod dialect;
 mod error;
 mod events;
 mod external_users;
+mod idempotency;
 mod identities;
 mod migrations;
+mod organizations;
 mod participants;
 pub mod postgres;
 mod sqlite;
@@ -34,7 +36,9 @@ pub use channels::ChannelStore;
 pub use error::StoreError;
 pub use events::EventStore;
 pub use external_users::{AccessToken, ExternalUserStore};
+pub use idempotency::{IdempotencyStore, KeyClaim, StoredAnswer};
 pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
+pub use organizations::{GroupMembersChange, GroupMembersOutcome, OrganizationStore};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -53,8 +57,10 @@ pub trait Store:
     + ChannelStore
     + ExternalUserStore
     + IdentityStore
+    + IdempotencyStore
     + TicketStore
     + ParticipantStore
+    + OrganizationStore
     + StaffStore
     + WebSessionStore
     + EventStore
@@ -69,9 +75,10 @@ impl<T> Store for T where
         + ChannelStore
         + ExternalUserStore
         + IdentityStore
-        + IdentityStore
+        + IdempotencyStore
         + TicketStore
         + ParticipantStore
+        + OrganizationStore
         + StaffStore
         + WebSessionStore
         + EventStore
