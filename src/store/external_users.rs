@@ -73,6 +73,10 @@ pub(super) const LIST_EXTERNAL_USERS: &str = "SELECT id, workspace_id, channel_i
      identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at FROM external_users";
 /// Followed by the list's `WHERE`; see `capped_total` in `run/`.
 pub(super) const COUNT_EXTERNAL_USERS: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM external_users";
+/// A single-filter list's exact total from the counters of migration 17: `$2` is the kind of key
+/// (`workspace`, `channel`, `tier`, `group`), `$3` the key.
+pub(super) const COUNTED_EXTERNAL_USERS: &str = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) \
+     FROM external_user_counts WHERE workspace_id = $1 AND kind = $2 AND key_id = $3";
 pub(super) const UPDATE_EXTERNAL_USER: &str = "UPDATE external_users SET external_id = $1, identifier = $2, \
      name = $3, tier_id = $4, group_id = $5, blocked = $6, time_zone = $7, updated_at = $8, match_key = $9 \
      WHERE id = $10 AND workspace_id = $11 AND erased_at IS NULL";

@@ -23,6 +23,7 @@ const SQLITE: Steps = &[
     (12, "identities", include_str!("../../migrations/sqlite/0012_identities.sql")),
     (15, "idempotency keys", include_str!("../../migrations/sqlite/0015_idempotency_keys.sql")),
     (16, "organizations", include_str!("../../migrations/sqlite/0016_organizations.sql")),
+    (17, "external user counts", include_str!("../../migrations/sqlite/0017_external_user_counts.sql")),
 ];
 
 const POSTGRES: Steps = &[
@@ -42,6 +43,7 @@ const POSTGRES: Steps = &[
     (12, "identities", include_str!("../../migrations/postgres/0012_identities.sql")),
     (15, "idempotency keys", include_str!("../../migrations/postgres/0015_idempotency_keys.sql")),
     (16, "organizations", include_str!("../../migrations/postgres/0016_organizations.sql")),
+    (17, "external user counts", include_str!("../../migrations/postgres/0017_external_user_counts.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod console;
+mod counts;
 mod crash;
 mod credentials;
 mod events;

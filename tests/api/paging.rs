@@ -64,17 +64,25 @@ on_both_backends! {
 
     async fn external_user_counts_past_the_cap_say_at_least_as_many_as_are_known(t) {
         many_customers(&t).await;
-        // A full page before the cap: the count stops, the headers say so.
+        // The whole workspace (like one channel, tier or group) has a counter: exact past the cap.
         let r = t.get("/api/v1/external-users?pageNumber=1&pageSize=100").await;
+        assert_eq!(r.header("x-total-count"), Some(MANY.to_string().as_str()));
+        assert_eq!(r.header("x-total-count-at-least"), None);
+        let r = t.get(&format!("/api/v1/external-users?pageSize=100&channelIds={}", t.email_channel_id)).await;
+        assert_eq!(r.header("x-total-count"), Some(MANY.to_string().as_str()));
+
+        // A search is counted, and the count stops: a full page before the cap says so.
+        let search = "/api/v1/external-users?search=example.com";
+        let r = t.get(&format!("{search}&pageNumber=1&pageSize=100")).await;
         assert_eq!(r.header("x-total-count"), None);
         assert_eq!(r.header("x-total-count-at-least"), Some("10000"));
         // The last page, past the cap, knows the exact total from its own rows.
-        let r = t.get("/api/v1/external-users?pageNumber=101&pageSize=100").await;
+        let r = t.get(&format!("{search}&pageNumber=101&pageSize=100")).await;
         assert_eq!(r.body.as_array().map(Vec::len), Some(MANY - 10_000));
         assert_eq!(r.header("x-total-count"), Some(MANY.to_string().as_str()));
         assert_eq!(r.header("x-total-pages"), Some("101"));
         // A full page past the cap: at least everything up to its end and one more.
-        let r = t.get("/api/v1/external-users?pageNumber=201&pageSize=50").await;
+        let r = t.get(&format!("{search}&pageNumber=201&pageSize=50")).await;
         assert_eq!(r.header("x-total-count"), None);
         assert_eq!(r.header("x-total-count-at-least"), Some("10051"));
     }

@@ -62,9 +62,25 @@ impl ExternalUserStore for Backend {
         push_page(&mut qb, paging);
         let mut rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
         let more = split_page(&mut rows, paging);
-        let mut count = QueryBuilder::<Db>::new(COUNT_EXTERNAL_USERS);
-        push_user_filter(&mut count, workspace_id, filter);
-        let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), more, count).await?;
+        let page_len = rows.len() as i64;
+        let (total, total_is_exact) = match counted_by(workspace_id, filter) {
+            // A short page tells the total without a statement; else the counter does, exactly.
+            Some(_) if !more && (page_len > 0 || paging.offset == 0) => (paging.offset + page_len, true),
+            Some((kind, key)) => {
+                let n: i64 = sqlx::query_scalar(COUNTED_EXTERNAL_USERS)
+                    .bind(workspace_id)
+                    .bind(kind)
+                    .bind(key)
+                    .fetch_one(&self.read)
+                    .await?;
+                (n, true)
+            }
+            None => {
+                let mut count = QueryBuilder::<Db>::new(COUNT_EXTERNAL_USERS);
+                push_user_filter(&mut count, workspace_id, filter);
+                capped_total(&self.read, paging, rows.len(), more, count).await?
+            }
+        };
         Ok(Page { items: convert(rows)?, total, total_is_exact, more })
     }
 
@@ -197,6 +213,22 @@ pub(in crate::store) async fn insert_user_row(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The counter (migration 17) that holds the list's exact total: the workspace's, or the one
+/// channel's, tier's or group's when that is the only filter. Combined filters, super identities and
+/// searches have no counter and are counted up to the cap (docs/decisions/list-counts.md).
+fn counted_by(workspace_id: Uuid, f: &ExternalUserFilter) -> Option<(&'static str, Uuid)> {
+    if f.search.is_some() || !f.super_identity_ids.is_empty() {
+        return None;
+    }
+    match (f.channel_ids.as_slice(), f.tier_ids.as_slice(), f.external_user_group_ids.as_slice()) {
+        ([], [], []) => Some(("workspace", workspace_id)),
+        ([channel], [], []) => Some(("channel", *channel)),
+        ([], [tier], []) => Some(("tier", *tier)),
+        ([], [], [group]) => Some(("group", *group)),
+        _ => None,
+    }
 }
 
 fn push_user_filter(qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &ExternalUserFilter) {
