@@ -47,6 +47,8 @@ pub struct ServerOptions {
     pub public_base_url: String,
     /// Requests a second each credential may make to the support tickets contract; 0 = no limit.
     pub ticket_rate_limit_per_second: u32,
+    /// How this server's background worker delivers webhooks.
+    pub webhooks: crate::app::WebhookOptions,
 }
 
 impl AppState {

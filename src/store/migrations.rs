@@ -21,6 +21,7 @@ const SQLITE: Steps = &[
     (9, "staff role named user", include_str!("../../migrations/sqlite/0009_staff_role_named_user.sql")),
     (10, "events", include_str!("../../migrations/sqlite/0010_events.sql")),
     (12, "identities", include_str!("../../migrations/sqlite/0012_identities.sql")),
+    (14, "webhooks", include_str!("../../migrations/sqlite/0014_webhooks.sql")),
 ];
 
 const POSTGRES: Steps = &[
@@ -38,6 +39,7 @@ const POSTGRES: Steps = &[
     (9, "staff role named user", include_str!("../../migrations/postgres/0009_staff_role_named_user.sql")),
     (10, "events", include_str!("../../migrations/postgres/0010_events.sql")),
     (12, "identities", include_str!("../../migrations/postgres/0012_identities.sql")),
+    (14, "webhooks", include_str!("../../migrations/postgres/0014_webhooks.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

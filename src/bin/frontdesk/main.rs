@@ -158,8 +158,14 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    let options =
-        ServerOptions { public_base_url: public_url, ticket_rate_limit_per_second: settings.ticket_rate_limit };
+    let options = ServerOptions {
+        public_base_url: public_url,
+        ticket_rate_limit_per_second: settings.ticket_rate_limit,
+        webhooks: frontdesk::app::WebhookOptions {
+            allow_private_targets: settings.webhook_allow_private_targets,
+            ..Default::default()
+        },
+    };
     frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())
 }
 

@@ -13,6 +13,7 @@ mod participants;
 mod staff;
 mod tickets;
 mod web_sessions;
+mod webhooks;
 mod workspaces;
 
 use sqlx::QueryBuilder;
