@@ -15,9 +15,9 @@ use std::sync::Arc;
 use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 
-use crate::app::{App, AppError};
+use crate::app::App;
 pub use crate::http::ServerOptions;
-use crate::http::{AppState, PanicResponse};
+use crate::http::{AppState, ErrorResponse};
 use crate::store::{PostgresStore, SqliteStore, Store};
 
 pub use crate::store::postgres::PostgresOptions;
@@ -46,7 +46,7 @@ pub async fn serve(
     let worker = tokio::spawn(app::run_webhook_worker(app.clone(), options.webhooks.clone(), stopped));
     let state = AppState::new(app, &options, &contracts::openapi_document());
     // The settings page is HTML for people, not an API contract, so it is not in `contracts::routes()`.
-    let router = http::shell(contracts::router(&options).merge(web::router()), state, CONTRACT_PANIC_RESPONSES);
+    let router = http::shell(contracts::router(&options).merge(web::router()), state, CONTRACT_ERROR_RESPONSES);
     let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
     // An attempt cut short here is retried by the next node to start, once its lease runs out.
     let _ = stop_worker.send(true);
@@ -54,23 +54,20 @@ pub async fn serve(
     served
 }
 
-/// Each contract's 500, by the path prefix its routes share, for a handler that panics (the
-/// longest matching prefix wins: `/api/v1/suser` is seed 003's, the rest of `/api/v1/` seed 001's).
-const CONTRACT_PANIC_RESPONSES: &[(&str, PanicResponse)] = &[
-    ("/api/v1/", || contracts::workspace_api::error::ApiError(panicked()).into_response()),
-    ("/support/tickets/", || contracts::support_tickets::error::TicketsError(panicked()).into_response()),
-    ("/v1/crm/", || contracts::ticket_external_users::error::CrmError(panicked()).into_response()),
-    ("/api/v1/suser", || {
+/// Each contract's envelope, by the path prefix its routes share, for what the shell answers itself:
+/// a handler that panicked, a refused idempotency key (the longest matching prefix wins:
+/// `/api/v1/suser` is seed 003's, the rest of `/api/v1/` seed 001's).
+const CONTRACT_ERROR_RESPONSES: &[(&str, ErrorResponse)] = &[
+    ("/api/v1/", |_, e| contracts::workspace_api::error::ApiError(e).into_response()),
+    ("/support/tickets/", |_, e| contracts::support_tickets::error::TicketsError(e).into_response()),
+    ("/v1/crm/", |_, e| contracts::ticket_external_users::error::CrmError(e).into_response()),
+    ("/api/v1/suser", |headers, e| {
         use contracts::staff_users::error::{Failure, Format, UsersError};
-        // Without the request's headers, the contract's default format (seed 003: XML).
-        UsersError { format: Format::Xml, root: "UserResponse", failure: Failure::App(panicked()) }.into_response()
+        let format = Format::of_response(headers, None);
+        UsersError { format, root: "UserResponse", failure: Failure::App(e) }.into_response()
     }),
-    ("/rest/", || contracts::service_desk::error::DeskError::from(panicked()).into_response()),
+    ("/rest/", |_, e| contracts::service_desk::error::DeskError::from(e).into_response()),
 ];
-
-fn panicked() -> AppError {
-    AppError::Internal("the handler panicked".into())
-}
 
 #[cfg(test)]
 mod tests {
@@ -80,9 +77,9 @@ mod tests {
     fn every_contract_route_has_its_contracts_500_for_a_panic() {
         let ops = http::ops::ROUTES;
         for (method, route) in contracts::routes().into_iter().filter(|r| !ops.contains(r)) {
-            let claimed = CONTRACT_PANIC_RESPONSES.iter().filter(|(prefix, _)| route.starts_with(prefix)).count();
+            let claimed = CONTRACT_ERROR_RESPONSES.iter().filter(|(prefix, _)| route.starts_with(prefix)).count();
             assert!(claimed > 0, "{method} {route} has no panic envelope");
-            let response = http::panic::response_for(CONTRACT_PANIC_RESPONSES, route);
+            let response = http::panic::response(CONTRACT_ERROR_RESPONSES, route);
             assert_eq!(response.status(), 500, "{method} {route}");
         }
     }
@@ -91,8 +88,8 @@ mod tests {
     async fn each_contracts_panic_response_is_its_own_500_envelope() {
         use http_body_util::BodyExt;
         let mut bodies = Vec::new();
-        for (prefix, respond) in CONTRACT_PANIC_RESPONSES {
-            let response = respond();
+        for (prefix, respond) in CONTRACT_ERROR_RESPONSES {
+            let response = respond(&axum::http::HeaderMap::new(), crate::app::AppError::Internal("boom".into()));
             assert_eq!(response.status(), 500, "{prefix}");
             let body = response.into_body().collect().await.unwrap().to_bytes();
             assert!(!body.is_empty(), "{prefix}");
@@ -101,6 +98,6 @@ mod tests {
         // Five contracts, five different envelopes.
         bodies.sort();
         bodies.dedup();
-        assert_eq!(bodies.len(), CONTRACT_PANIC_RESPONSES.len());
+        assert_eq!(bodies.len(), CONTRACT_ERROR_RESPONSES.len());
     }
 }

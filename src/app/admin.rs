@@ -219,19 +219,28 @@ impl App {
     }
 
     pub async fn create_group(&self, who: &Principal, input: GroupInput) -> AppResult<ExternalUserGroup> {
+        self.create_group_with_id(who, Uuid::new_v4(), input).await
+    }
+
+    pub(super) async fn create_group_with_id(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        input: GroupInput,
+    ) -> AppResult<ExternalUserGroup> {
         who.require(Role::Admin)?;
         let now = Timestamp::now();
         let group = ExternalUserGroup {
-            id: Uuid::new_v4(),
+            id,
             workspace_id: who.workspace_id(),
+            number: 0,
             external_id: input.external_id.into_string(),
             name: input.name.into_string(),
             tier_id: input.tier_id,
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_group(&group, who.actor()).await?;
-        Ok(group)
+        Ok(self.store.insert_group(&group, who.actor()).await?)
     }
 
     pub async fn list_groups(

@@ -19,6 +19,9 @@ pub enum AppError {
     /// The request is valid but clashes with what is stored.
     #[error("{}", .0.message())]
     Conflict(Conflict),
+    /// An `Idempotency-Key` the request may not use now (see [`super::KeyRefusal`]).
+    #[error("{}", .0.message())]
+    Idempotency(super::KeyRefusal),
     #[error("service unavailable")]
     Unavailable,
     #[error("internal error: {0}")]

@@ -11,7 +11,9 @@ mod customers;
 mod error;
 mod events;
 mod external_users;
+mod idempotency;
 mod identities;
+mod organizations;
 mod participants;
 mod request_participants;
 mod staff;
@@ -30,6 +32,10 @@ pub use credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 pub use error::{AppError, AppResult, Conflict};
 pub use events::{EventCursor, EventPage, MAX_EVENTS_PER_PAGE, parse_event_types};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
+pub use idempotency::{
+    ABANDONED_AFTER, IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_TTL, KeyDecision, KeyRefusal, KeyScope,
+    MAX_IDEMPOTENCY_KEY_LEN, MAX_KEPT_ANSWER_BYTES, StoredAnswer, parse_idempotency_key,
+};
 pub use identities::{ExternalUserUpsert, MergeDone, Upserted};
 pub use participants::ParticipantRef;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};

@@ -68,7 +68,52 @@ pub fn openapi_document() -> Value {
             }
         }
     }
+    document_idempotency_keys(&mut doc);
     doc
+}
+
+/// Every POST of every contract takes an `Idempotency-Key`: the shell applies it to all of them
+/// (`http::idempotency`), so the document says it once, here, in each operation's own error envelope
+/// (that of its 400, which every POST documents).
+fn document_idempotency_keys(doc: &mut Value) {
+    doc["components"]["parameters"]["IdempotencyKey"] = json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes the POST safe to retry (docs/contracts.md, \"Idempotency keys\"): 1 to 255 printable \
+            ASCII characters. The first successful (2xx) answer to a request with this key, credential, method \
+            and path is kept for 24 hours; a retry with the same body gets that answer again, marked \
+            `Idempotent-Replayed: true`, and nothing runs twice. A malformed key is a 400.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    });
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    for operation in paths.values_mut().filter_map(|item| item.get_mut("post")) {
+        let parameters = &mut operation["parameters"];
+        if !parameters.is_array() {
+            *parameters = json!([]);
+        }
+        if let Some(list) = parameters.as_array_mut() {
+            list.push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
+        }
+        let envelope = operation["responses"]["400"]["content"].clone();
+        let responses = &mut operation["responses"];
+        responses["422"] = json!({
+            "description": "The Idempotency-Key was already used with a different body (the field names the header).",
+            "content": envelope.clone(),
+        });
+        let in_progress =
+            "A request with the same Idempotency-Key is still running; retry after `Retry-After` seconds.";
+        let retry_after = json!({"Retry-After": {"description": "Seconds to wait before retrying.",
+                                                  "schema": {"type": "integer"}}});
+        match responses.get_mut("409") {
+            Some(conflict) => {
+                let description = conflict["description"].as_str().unwrap_or_default();
+                conflict["description"] = json!(format!("{description} Or: {in_progress}"));
+                conflict["headers"] = retry_after;
+            }
+            None => responses["409"] = json!({"description": in_progress, "headers": retry_after, "content": envelope}),
+        }
+    }
 }
 
 fn merge_objects(into: &mut Value, from: &Value) {

@@ -53,6 +53,8 @@ pub struct Tier {
 pub struct ExternalUserGroup {
     pub id: Uuid,
     pub workspace_id: Uuid,
+    /// The group's number in its workspace (JSM's organization id), handed out by the store.
+    pub number: i64,
     pub external_id: String,
     pub name: String,
     pub tier_id: Option<Uuid>,

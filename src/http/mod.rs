@@ -3,7 +3,9 @@
 //! depend on this module; it depends on none of them (the composition happens in `lib.rs`).
 
 pub mod body;
+pub mod envelope;
 pub mod extract;
+pub mod idempotency;
 pub mod metrics;
 pub mod ops;
 pub mod panic;
@@ -25,7 +27,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use self::panic::PanicResponse;
+pub use self::envelope::ErrorResponse;
 
 use crate::app::App;
 
@@ -38,6 +40,7 @@ pub struct AppState {
     /// The OpenAPI document, serialized once at start-up.
     pub openapi: bytes::Bytes,
     pub metrics: Arc<metrics::Metrics>,
+    pub idempotency_key_ttl: std::time::Duration,
 }
 
 /// How a server presents itself and what it allows.
@@ -49,31 +52,45 @@ pub struct ServerOptions {
     pub ticket_rate_limit_per_second: u32,
     /// How this server's background worker delivers webhooks.
     pub webhooks: crate::app::WebhookOptions,
+    /// How long an idempotency key's answer is kept; `None`: [`crate::app::IDEMPOTENCY_KEY_TTL`].
+    pub idempotency_key_ttl: Option<std::time::Duration>,
 }
 
 impl AppState {
     /// `openapi` is the served document, built by whoever composes the routes.
     pub fn new(app: App, options: &ServerOptions, openapi: &serde_json::Value) -> Self {
         let openapi = serde_json::to_vec(openapi).unwrap_or_default().into();
-        Self { app, public_base_url: options.public_base_url.clone(), openapi, metrics: Default::default() }
+        Self {
+            app,
+            public_base_url: options.public_base_url.clone(),
+            openapi,
+            metrics: Default::default(),
+            idempotency_key_ttl: options.idempotency_key_ttl.unwrap_or(crate::app::IDEMPOTENCY_KEY_TTL),
+        }
     }
 }
 
 /// Wraps the composed routes in what every request passes through: a request id (an incoming
 /// `x-request-id` when usable, else a new one, echoed in the response), a request span, metrics
-/// by route template, `/metrics`, the JSON 404/405 fallbacks, and a 500 for a handler that panics,
-/// in the envelope `panic_responses` gives for its path prefix.
+/// by route template, `/metrics`, the JSON 404/405 fallbacks, idempotency keys on POSTs, and a 500
+/// for a handler that panics; what the shell answers itself is in the envelope `error_responses`
+/// gives for the path's prefix.
 pub fn shell(
     routes: Router<AppState>,
     state: AppState,
-    panic_responses: &'static [(&'static str, PanicResponse)],
+    error_responses: &'static [(&'static str, ErrorResponse)],
 ) -> Router {
     state.metrics.keep_up();
-    let routed_state = Routed { metrics: Arc::clone(&state.metrics), panic_responses };
+    idempotency::purge_hourly(state.app.clone(), state.idempotency_key_ttl);
+    let routed_state = Routed { metrics: Arc::clone(&state.metrics), error_responses };
+    let keys =
+        idempotency::Idempotency { app: state.app.clone(), ttl: state.idempotency_key_ttl, responses: error_responses };
     let router = routes
         .merge(ops::router())
         // Innermost, so the routed middleware sees the panic as a response it can count and dress.
         .route_layer(CatchPanicLayer::custom(panic::caught))
+        // Inside the routed middleware, so replays and refusals are counted by their route too.
+        .route_layer(axum::middleware::from_fn_with_state(keys, idempotency::layer))
         .route_layer(axum::middleware::from_fn_with_state(routed_state, routed))
         .route("/metrics", axum::routing::get(metrics::expose))
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })
@@ -97,7 +114,7 @@ pub fn shell(
 #[derive(Clone)]
 struct Routed {
     metrics: Arc<metrics::Metrics>,
-    panic_responses: &'static [(&'static str, PanicResponse)],
+    error_responses: &'static [(&'static str, ErrorResponse)],
 }
 
 /// Runs once routing has found the route: names its template in the request span, counts the
@@ -110,7 +127,7 @@ async fn routed(State(s): State<Routed>, req: Request, next: Next) -> Response {
     trace::record_route(route);
     let mut response = next.run(req).await;
     if response.extensions().get::<panic::Panicked>().is_some() {
-        response = panic::response_for(s.panic_responses, route);
+        response = panic::response(s.error_responses, route);
     }
     s.metrics.record(&method, route, response.status(), started.elapsed().as_secs_f64());
     response
@@ -127,9 +144,9 @@ mod tests {
 
     use super::*;
 
-    const PANIC_RESPONSES: &[(&str, PanicResponse)] = &[
-        ("/a/", || (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"contract": "a"}))).into_response()),
-        ("/a/special/", || (StatusCode::INTERNAL_SERVER_ERROR, "special").into_response()),
+    const PANIC_RESPONSES: &[(&str, ErrorResponse)] = &[
+        ("/a/", |_, _| (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"contract": "a"}))).into_response()),
+        ("/a/special/", |_, _| (StatusCode::INTERNAL_SERVER_ERROR, "special").into_response()),
     ];
 
     async fn server(routes: Router<AppState>) -> (Router, tempfile::TempDir) {

@@ -1,16 +1,13 @@
 //! A handler that panics answers 500 in its contract's error envelope instead of resetting the
-//! connection. The shell does not know the contracts' envelopes: whoever composes the routes hands
-//! it one 500 response per path prefix.
+//! connection (see [`super::envelope`] for how the shell finds the envelope).
 
 use std::any::Any;
 
-use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
-/// A contract's own 500 response.
-pub type PanicResponse = fn() -> Response;
+use super::envelope::{ErrorResponse, response_for};
+use crate::app::AppError;
 
 /// Marks the response `CatchPanicLayer` makes, so the routed middleware, which knows the route,
 /// can replace it with the contract's envelope.
@@ -30,17 +27,8 @@ pub fn caught(err: Box<dyn Any + Send + 'static>) -> Response {
     response
 }
 
-/// The 500 of the contract whose prefix is the longest that `route` starts with; the shell's own
-/// JSON shape (that of its 404 and 405) for routes no contract claims.
-pub fn response_for(responses: &[(&str, PanicResponse)], route: &str) -> Response {
-    let chosen = responses
-        .iter()
-        .filter(|(prefix, _)| route.starts_with(prefix))
-        .max_by_key(|(prefix, _)| prefix.len())
-        .map(|(_, respond)| *respond);
-    match chosen {
-        Some(respond) => respond(),
-        None => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"code": 500, "message": "Internal server error."})))
-            .into_response(),
-    }
+/// The 500 of the contract that claims `route`. The request's headers are gone by then, so a
+/// contract with several formats answers in its default one.
+pub fn response(responses: &[(&str, ErrorResponse)], route: &str) -> Response {
+    response_for(responses, route, &HeaderMap::new(), AppError::Internal("the handler panicked".into()))
 }

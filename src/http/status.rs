@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::app::{AppError, Conflict, Unique};
+use crate::app::{AppError, Conflict, KeyRefusal, Unique};
 
 /// The status an [`AppError`] answers with.
 pub fn status(e: &AppError) -> StatusCode {
@@ -13,6 +13,8 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Idempotency(KeyRefusal::Reused) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Idempotency(KeyRefusal::InProgress) => StatusCode::CONFLICT,
         AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -48,6 +50,8 @@ mod tests {
             (AppError::Forbidden("no"), 403),
             (AppError::NotFound(Entity::Ticket), 404),
             (AppError::Conflict(Conflict::Contended), 409),
+            (AppError::Idempotency(KeyRefusal::Reused), 422),
+            (AppError::Idempotency(KeyRefusal::InProgress), 409),
             (AppError::Unavailable, 503),
             (AppError::Internal("x".into()), 500),
         ];

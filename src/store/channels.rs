@@ -24,7 +24,8 @@ pub trait ChannelStore: Send + Sync {
     async fn update_tier(&self, tier: &Tier, actor: Actor) -> StoreResult<Tier>;
     async fn delete_tier(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()>;
 
-    async fn insert_group(&self, group: &ExternalUserGroup, actor: Actor) -> StoreResult<()>;
+    /// Hands out the group's number; returns the group as stored.
+    async fn insert_group(&self, group: &ExternalUserGroup, actor: Actor) -> StoreResult<ExternalUserGroup>;
     async fn list_groups(
         &self,
         workspace_id: Uuid,
@@ -61,13 +62,17 @@ pub(super) const UPDATE_TIER: &str =
 pub(super) const DELETE_TIER: &str = "DELETE FROM tiers WHERE id = $1 AND workspace_id = $2";
 
 pub(super) const INSERT_GROUP: &str = "INSERT INTO external_user_groups (id, workspace_id, external_id, name, \
-     tier_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     tier_id, created_at, updated_at, number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Creates the workspace's group counter row on its first group.
+pub(super) const START_GROUP_COUNTER: &str =
+    "INSERT INTO group_counters (workspace_id, n) VALUES ($1, 0) ON CONFLICT (workspace_id) DO NOTHING";
+pub(super) const NEXT_GROUP_NUMBER: &str = "UPDATE group_counters SET n = n + 1 WHERE workspace_id = $1 RETURNING n";
 /// Followed by the list's `WHERE`.
 pub(super) const LIST_GROUPS: &str =
-    "SELECT id, workspace_id, external_id, name, tier_id, created_at, updated_at FROM external_user_groups";
+    "SELECT id, workspace_id, number, external_id, name, tier_id, created_at, updated_at FROM external_user_groups";
 /// Followed by the list's `WHERE`; see `capped_total` in `run/`.
 pub(super) const COUNT_GROUPS: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM external_user_groups";
-pub(super) const GET_GROUP: &str = "SELECT id, workspace_id, external_id, name, tier_id, created_at, updated_at \
+pub(super) const GET_GROUP: &str = "SELECT id, workspace_id, number, external_id, name, tier_id, created_at, updated_at \
      FROM external_user_groups WHERE id = $1 AND workspace_id = $2";
 pub(super) const DELETE_GROUP: &str = "DELETE FROM external_user_groups WHERE id = $1 AND workspace_id = $2";
 
@@ -126,6 +131,7 @@ impl TryFrom<TierRow> for Tier {
 pub(super) struct GroupRow {
     id: Uuid,
     workspace_id: Uuid,
+    number: i64,
     external_id: String,
     name: String,
     tier_id: Option<Uuid>,
@@ -139,6 +145,7 @@ impl TryFrom<GroupRow> for ExternalUserGroup {
         Ok(ExternalUserGroup {
             id: r.id,
             workspace_id: r.workspace_id,
+            number: r.number,
             external_id: r.external_id,
             name: r.name,
             tier_id: r.tier_id,

@@ -22,6 +22,8 @@ const SQLITE: Steps = &[
     (10, "events", include_str!("../../migrations/sqlite/0010_events.sql")),
     (12, "identities", include_str!("../../migrations/sqlite/0012_identities.sql")),
     (14, "webhooks", include_str!("../../migrations/sqlite/0014_webhooks.sql")),
+    (15, "idempotency keys", include_str!("../../migrations/sqlite/0015_idempotency_keys.sql")),
+    (16, "organizations", include_str!("../../migrations/sqlite/0016_organizations.sql")),
 ];
 
 const POSTGRES: Steps = &[
@@ -40,6 +42,8 @@ const POSTGRES: Steps = &[
     (10, "events", include_str!("../../migrations/postgres/0010_events.sql")),
     (12, "identities", include_str!("../../migrations/postgres/0012_identities.sql")),
     (14, "webhooks", include_str!("../../migrations/postgres/0014_webhooks.sql")),
+    (15, "idempotency keys", include_str!("../../migrations/postgres/0015_idempotency_keys.sql")),
+    (16, "organizations", include_str!("../../migrations/postgres/0016_organizations.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

@@ -14,8 +14,10 @@ mod dialect;
 mod error;
 mod events;
 mod external_users;
+mod idempotency;
 mod identities;
 mod migrations;
+mod organizations;
 mod participants;
 pub mod postgres;
 mod sqlite;
@@ -35,7 +37,9 @@ pub use channels::ChannelStore;
 pub use error::StoreError;
 pub use events::EventStore;
 pub use external_users::{AccessToken, ExternalUserStore};
+pub use idempotency::{IdempotencyStore, KeyClaim, StoredAnswer};
 pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
+pub use organizations::{GroupMembersChange, GroupMembersOutcome, OrganizationStore};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -55,8 +59,10 @@ pub trait Store:
     + ChannelStore
     + ExternalUserStore
     + IdentityStore
+    + IdempotencyStore
     + TicketStore
     + ParticipantStore
+    + OrganizationStore
     + StaffStore
     + WebSessionStore
     + EventStore
@@ -72,9 +78,10 @@ impl<T> Store for T where
         + ChannelStore
         + ExternalUserStore
         + IdentityStore
-        + IdentityStore
+        + IdempotencyStore
         + TicketStore
         + ParticipantStore
+        + OrganizationStore
         + StaffStore
         + WebSessionStore
         + EventStore

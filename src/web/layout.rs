@@ -56,8 +56,16 @@ fn brand() -> Markup {
     html! { a.brand href="/settings" { span.brand-mark aria-hidden="true" { "F" } "Frontdesk" } }
 }
 
-/// A signed-in page: top bar with the user and sign-out, section navigation, and `body`.
+/// A signed-in page of the settings: top bar with the user and sign-out, section navigation, and `body`.
 pub fn page(title: &str, ctx: &Ctx, current: Option<Section>, body: Markup) -> Markup {
+    let mut nav: Vec<(&str, &str, bool)> =
+        Section::ALL.iter().map(|s| (s.href(), s.label(), Some(*s) == current)).collect();
+    nav.push((super::console::PEOPLE, "Console", false));
+    frame(title, ctx, "Settings sections", &nav, body)
+}
+
+/// The signed-in frame shared by the settings and the console: `nav` is (href, label, current).
+pub fn frame(title: &str, ctx: &Ctx, nav_label: &str, nav: &[(&str, &str, bool)], body: Markup) -> Markup {
     let user = &ctx.who.user;
     html! {
         (DOCTYPE)
@@ -77,10 +85,10 @@ pub fn page(title: &str, ctx: &Ctx, current: Option<Section>, body: Markup) -> M
                     }
                 }
                 div.shell {
-                    nav.sidenav aria-label="Settings sections" {
+                    nav.sidenav aria-label=(nav_label) {
                         ul {
-                            @for s in Section::ALL {
-                                li { a href=(s.href()) aria-current=[(Some(s) == current).then_some("page")] { (s.label()) } }
+                            @for (href, label, current) in nav {
+                                li { a href=(href) aria-current=[current.then_some("page")] { (label) } }
                             }
                         }
                     }

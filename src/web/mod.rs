@@ -5,6 +5,7 @@
 //! `Principal::Staff`; this module only renders and reads forms. Not an API contract: its routes are not
 //! in the OpenAPI document. See docs/web.md.
 
+mod console;
 mod layout;
 mod session;
 mod sign_in;
@@ -30,9 +31,9 @@ use crate::http::AppState;
 use crate::http::status::conflict_field;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/settings", get(|| async { see_other("/settings/api-keys") }))
-        .route("/settings/", get(|| async { see_other("/settings/api-keys") }))
+    let router = Router::new()
+        .route("/settings", get(home))
+        .route("/settings/", get(home))
         .route("/settings/assets/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/settings/assets/app.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
         .route("/settings/sign-in", get(sign_in::page).post(sign_in::submit))
@@ -45,8 +46,13 @@ pub fn router() -> Router<AppState> {
         .route("/settings/tiers", get(workspace::tiers).post(workspace::create_tier))
         .route("/settings/groups", get(workspace::groups).post(workspace::create_group))
         .route("/settings/staff", get(staff::list).post(staff::invite))
-        .route("/settings/staff/{id}/disable", get(staff::confirm_disable).post(staff::disable))
-        .layer(axum::middleware::from_fn(security_headers))
+        .route("/settings/staff/{id}/disable", get(staff::confirm_disable).post(staff::disable));
+    console::routes(router).layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Where signing in lands: admins set the workspace up, agents work in the console.
+async fn home(ctx: Ctx) -> Response {
+    see_other(if ctx.is_admin() { "/settings/api-keys" } else { console::PEOPLE })
 }
 
 const CSS: &str = include_str!("assets/app.css");
@@ -226,7 +232,7 @@ fn error_page(ctx: Option<&Ctx>, e: AppError) -> Response {
             "Temporarily unavailable",
             "The database cannot be reached right now. Try again in a moment.".to_owned(),
         ),
-        AppError::Invalid(_) | AppError::Conflict(_) => {
+        AppError::Invalid(_) | AppError::Conflict(_) | AppError::Idempotency(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "Could not save", e.to_string())
         }
         AppError::Internal(detail) => {

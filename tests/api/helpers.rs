@@ -119,7 +119,16 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, Default::default()).await
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, None, Default::default()).await
+    }
+
+    /// A server on SQLite that keeps idempotency keys' answers for `ttl` only.
+    pub async fn sqlite_with_idempotency_key_ttl(ttl: std::time::Duration) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+        let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, Some(ttl), Default::default())
+            .await
     }
 
     /// A server on SQLite that limits each credential to `per_second` support-ticket requests a second.
@@ -127,8 +136,15 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), per_second, Default::default())
-            .await
+        Self::start(
+            App::new(store),
+            TestDatabase { url, schema: None },
+            Some(dir),
+            per_second,
+            None,
+            Default::default(),
+        )
+        .await
     }
 
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
@@ -138,7 +154,7 @@ impl TestApp {
         let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         let store = open_store(&url, &opts).await.expect("open postgres");
         let database = TestDatabase { url, schema: opts.schema.clone() };
-        Some(Self::start(App::new(store), database, None, 0, Default::default()).await)
+        Some(Self::start(App::new(store), database, None, 0, None, Default::default()).await)
     }
 
     /// A server on SQLite whose webhook worker runs with `webhooks`.
@@ -146,7 +162,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, webhooks).await
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, None, webhooks).await
     }
 
     /// A server on PostgreSQL (a fresh schema) whose webhook worker runs with `webhooks`; `None`
@@ -157,7 +173,7 @@ impl TestApp {
         let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         let store = open_store(&url, &opts).await.expect("open postgres");
         let database = TestDatabase { url, schema: opts.schema.clone() };
-        Some(Self::start(App::new(store), database, None, 0, webhooks).await)
+        Some(Self::start(App::new(store), database, None, 0, None, webhooks).await)
     }
 
     async fn start(
@@ -165,6 +181,7 @@ impl TestApp {
         database: TestDatabase,
         dir: Option<tempfile::TempDir>,
         rate_limit: u32,
+        idempotency_key_ttl: Option<std::time::Duration>,
         webhooks: frontdesk::app::WebhookOptions,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -176,6 +193,7 @@ impl TestApp {
             let options = frontdesk::ServerOptions {
                 public_base_url: public,
                 ticket_rate_limit_per_second: rate_limit,
+                idempotency_key_ttl,
                 webhooks,
             };
             frontdesk::serve(listener, server_app, options, std::future::pending()).await.expect("serve");
@@ -292,7 +310,7 @@ impl TestApp {
         tune(&mut opts);
         let store = open_store(url, &opts).await.expect("open postgres");
         let database = TestDatabase { url: url.to_owned(), schema: opts.schema.clone() };
-        Self::start(App::new(store), database, None, 0, Default::default()).await
+        Self::start(App::new(store), database, None, 0, None, Default::default()).await
     }
 }
 

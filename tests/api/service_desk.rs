@@ -60,7 +60,7 @@ on_both_backends! {
     }
 
     async fn unknown_jira_and_jsm_paths_are_404_in_jiras_envelope(app) {
-        for path in ["/rest/servicedeskapi/nothing", "/rest/servicedeskapi/organization/7", "/rest/api/2/myself",
+        for path in ["/rest/servicedeskapi/nothing", "/rest/servicedeskapi/knowledgebase/article", "/rest/api/2/myself",
                      "/rest/api/3/issue/FD-1"] {
             let r = app.get(path).await;
             assert_eq!(r.status, 404, "{path}: {:?}", r.body);

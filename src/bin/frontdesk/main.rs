@@ -165,6 +165,7 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
             allow_private_targets: settings.webhook_allow_private_targets,
             ..Default::default()
         },
+        idempotency_key_ttl: None,
     };
     frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())
 }

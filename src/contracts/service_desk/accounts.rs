@@ -71,8 +71,7 @@ pub(super) fn jira_user(base: &str, u: &ExternalUser) -> Value {
     })
 }
 
-/// JSM's `PagedDTO` of users: `{_expands, size, start, limit, isLastPage, _links{base, context, next?,
-/// prev?}, values}`. `here` is the collection's URL, `query_part` further `&key=value`s for the links.
+/// A JSM page of users (see [`super::paged`]).
 pub(super) fn paged_users(
     base: &str,
     here: &str,
@@ -80,26 +79,8 @@ pub(super) fn paged_users(
     paging: Paging,
     page: &Page<ExternalUser>,
 ) -> Value {
-    let Paging { offset: start, limit } = paging;
-    let size = page.items.len() as i64;
-    let is_last = !page.more;
-    let mut links = json!({"base": format!("{base}/rest/servicedeskapi"), "context": ""});
-    if !is_last {
-        links["next"] = json!(format!("{here}?start={}&limit={limit}{query_part}", start + limit));
-    }
-    if start > 0 {
-        links["prev"] = json!(format!("{here}?start={}&limit={limit}{query_part}", (start - limit).max(0)));
-    }
     let values: Vec<Value> = page.items.iter().map(|u| user_dto(base, u)).collect();
-    json!({
-        "_expands": [],
-        "size": size,
-        "start": start,
-        "limit": limit,
-        "isLastPage": is_last,
-        "_links": links,
-        "values": values,
-    })
+    super::paged(base, here, query_part, paging, page.more, values)
 }
 
 /// `{"accountIds": [...]}`, or the legacy `{"usernames": [...]}` (JSM Cloud's usernames are account ids

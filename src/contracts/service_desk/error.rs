@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::{AppError, Conflict, Entity, Unique};
+use crate::app::{AppError, Conflict, Entity, IDEMPOTENCY_KEY_FIELD, KeyRefusal, Unique};
 use crate::http::status::{conflict_field, status};
 
 pub struct DeskError {
@@ -54,6 +54,9 @@ impl IntoResponse for DeskError {
             AppError::NotFound(Entity::Ticket) => {
                 ("The request was not found.".to_owned(), "sd.api.error.request.not.found", vec![])
             }
+            AppError::NotFound(Entity::ExternalUserGroup) => {
+                ("Organization not found.".to_owned(), "sd.api.error.organization.not.found", vec![])
+            }
             AppError::NotFound(_) => ("Customer not found.".to_owned(), "sd.api.error.customer.not.found", vec![]),
             AppError::Conflict(c) => {
                 // A customer's e-mail address is its external user's identifier.
@@ -66,6 +69,13 @@ impl IntoResponse for DeskError {
                     "sd.customer.create.error.email.exists",
                     vec![field.to_owned()],
                 )
+            }
+            AppError::Idempotency(refusal) => {
+                let key = match refusal {
+                    KeyRefusal::Reused => "sd.api.error.idempotency.key.reused",
+                    KeyRefusal::InProgress => "sd.api.error.idempotency.key.in.progress",
+                };
+                (refusal.message().to_owned(), key, vec![IDEMPOTENCY_KEY_FIELD.to_owned()])
             }
             AppError::Unavailable => {
                 ("Service temporarily unavailable.".to_owned(), "sd.api.error.unavailable", vec![])

@@ -9,12 +9,16 @@ mod auth;
 mod customers;
 mod desk;
 pub mod error;
+mod organizations;
 mod participants;
 
 use axum::Router;
 use axum::routing::any;
 
+use serde_json::{Value, json};
+
 use crate::app::Paging;
+use crate::domain::Timestamp;
 use crate::http::AppState;
 use crate::http::body::QueryParams;
 
@@ -38,6 +42,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
     ("POST", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
     ("DELETE", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
+    ("GET", "/rest/servicedeskapi/organization"),
+    ("POST", "/rest/servicedeskapi/organization"),
+    ("GET", "/rest/servicedeskapi/organization/{organizationId}"),
+    ("DELETE", "/rest/servicedeskapi/organization/{organizationId}"),
+    ("GET", "/rest/servicedeskapi/organization/{organizationId}/user"),
+    ("POST", "/rest/servicedeskapi/organization/{organizationId}/user"),
+    ("DELETE", "/rest/servicedeskapi/organization/{organizationId}/user"),
+    ("GET", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/organization"),
+    ("POST", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/organization"),
+    ("DELETE", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/organization"),
 ];
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -46,6 +60,7 @@ pub fn router() -> Router<AppState> {
     customers::router()
         .merge(participants::router())
         .merge(desk::router())
+        .merge(organizations::router())
         // Everything else under Jira's prefixes is answered in Jira's envelope.
         .route("/rest/servicedeskapi/{*rest}", any(error::not_found))
         .route("/rest/api/{*rest}", any(error::not_found))
@@ -62,4 +77,42 @@ pub(super) fn read_paging(q: &mut QueryParams) -> Paging {
 /// The server's public address without a trailing slash, for `_links`.
 pub(super) fn base(s: &AppState) -> &str {
     s.public_base_url.trim_end_matches('/')
+}
+
+/// JSM's `PagedDTO`: `{_expands, size, start, limit, isLastPage, _links{base, context, next?, prev?},
+/// values}`. `here` is the collection's URL, `query_part` further `&key=value`s for the links; `more`
+/// comes from reading one row past the page, so the last page is never claimed early.
+pub(super) fn paged(base: &str, here: &str, query_part: &str, paging: Paging, more: bool, values: Vec<Value>) -> Value {
+    let Paging { offset: start, limit } = paging;
+    let sep = if here.contains('?') { '&' } else { '?' };
+    let mut links = json!({"base": format!("{base}/rest/servicedeskapi"), "context": ""});
+    if more {
+        links["next"] = json!(format!("{here}{sep}start={}&limit={limit}{query_part}", start + limit));
+    }
+    if start > 0 {
+        links["prev"] = json!(format!("{here}{sep}start={}&limit={limit}{query_part}", (start - limit).max(0)));
+    }
+    json!({
+        "_expands": [],
+        "size": values.len(),
+        "start": start,
+        "limit": limit,
+        "isLastPage": !more,
+        "_links": links,
+        "values": values,
+    })
+}
+
+/// JSM's `DateDTO`: `{iso8601, jira, friendly, epochMillis}`, all in UTC.
+pub(super) fn date_dto(at: Timestamp) -> Value {
+    // `2023-11-07T05:31:56.123Z`
+    let millis = at.to_rfc3339_millis();
+    let stem = millis.trim_end_matches('Z');
+    let seconds = stem.split('.').next().unwrap_or(stem);
+    json!({
+        "iso8601": format!("{seconds}+0000"),
+        "jira": format!("{stem}+0000"),
+        "friendly": format!("{} {} UTC", &seconds[..10.min(seconds.len())], seconds.get(11..16).unwrap_or_default()),
+        "epochMillis": at.micros().div_euclid(1_000),
+    })
 }

@@ -199,6 +199,7 @@ impl IntoResponse for UsersError {
                     AppError::Unauthorized => ("Unauthorized", "Invalid or missing IntegrationKey.".into(), vec![]),
                     AppError::Forbidden(why) => ("Forbidden", why.into(), vec![]),
                     AppError::NotFound(entity) => ("NotFound", not_found(entity).into(), vec![]),
+                    AppError::Idempotency(refusal) => ("IdempotencyKey", refusal.message().into(), vec![]),
                     AppError::Unavailable => ("ServiceUnavailable", "Service temporarily unavailable.".into(), vec![]),
                     AppError::Internal(detail) => {
                         tracing::error!(%detail, "internal error");

@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppError;
 use crate::app::Entity;
+use crate::app::{AppError, IDEMPOTENCY_KEY_FIELD, KeyRefusal};
 use crate::http::status::{conflict_field, status};
 
 pub struct TicketsError(pub AppError);
@@ -51,6 +51,14 @@ impl IntoResponse for TicketsError {
                 "ALREADY_EXISTS",
                 c.message().to_owned(),
                 vec![json!({"field": conflict_field(c), "message": c.message()})],
+            ),
+            AppError::Idempotency(refusal) => (
+                match refusal {
+                    KeyRefusal::Reused => "FAILED_PRECONDITION",
+                    KeyRefusal::InProgress => "ABORTED",
+                },
+                refusal.message().to_owned(),
+                vec![json!({"field": IDEMPOTENCY_KEY_FIELD, "message": refusal.message()})],
             ),
             AppError::Unavailable => ("UNAVAILABLE", "Service temporarily unavailable.".to_owned(), Vec::new()),
             AppError::Internal(detail) => {

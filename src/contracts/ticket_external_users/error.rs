@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppError;
 use crate::app::Entity;
+use crate::app::{AppError, IDEMPOTENCY_KEY_FIELD};
 use crate::http::status::{conflict_field, status};
 
 pub struct CrmError(pub AppError);
@@ -45,6 +45,7 @@ impl IntoResponse for CrmError {
             AppError::Forbidden(why) => json!({"message": why}),
             AppError::NotFound(entity) => json!({"message": not_found_message(entity)}),
             AppError::Conflict(c) => json!({"message": c.message(), "field": conflict_field(c)}),
+            AppError::Idempotency(refusal) => json!({"message": refusal.message(), "field": IDEMPOTENCY_KEY_FIELD}),
             AppError::Unavailable => json!({"message": "Service temporarily unavailable."}),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

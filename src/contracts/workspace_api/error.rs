@@ -8,8 +8,8 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppError;
 use crate::app::Entity;
+use crate::app::{AppError, IDEMPOTENCY_KEY_FIELD};
 use crate::http::status::{conflict_field, status};
 
 pub struct ApiError(pub AppError);
@@ -55,6 +55,7 @@ impl IntoResponse for ApiError {
             AppError::Forbidden(why) => json!({"message": why}),
             AppError::NotFound(entity) => json!({"message": not_found_message(entity)}),
             AppError::Conflict(c) => json!({"message": c.message(), "field": conflict_field(c)}),
+            AppError::Idempotency(refusal) => json!({"message": refusal.message(), "field": IDEMPOTENCY_KEY_FIELD}),
             AppError::Unavailable => json!({"message": "Service temporarily unavailable."}),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

@@ -153,11 +153,14 @@ impl ChannelStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_group(&self, g: &ExternalUserGroup, actor: Actor) -> StoreResult<()> {
+    async fn insert_group(&self, g: &ExternalUserGroup, actor: Actor) -> StoreResult<ExternalUserGroup> {
         let mut tx = self.begin_write().await?;
         if let Some(tier) = g.tier_id {
             require(&mut tx, "tiers", Entity::Tier, g.workspace_id, tier).await?;
         }
+        sqlx::query(START_GROUP_COUNTER).bind(g.workspace_id).execute(&mut *tx).await?;
+        let number: i64 = sqlx::query_scalar(NEXT_GROUP_NUMBER).bind(g.workspace_id).fetch_one(&mut *tx).await?;
+        let g = &ExternalUserGroup { number, ..g.clone() };
         sqlx::query(INSERT_GROUP)
             .bind(g.id)
             .bind(g.workspace_id)
@@ -166,11 +169,12 @@ impl ChannelStore for Backend {
             .bind(g.tier_id)
             .bind(g.created_at.micros())
             .bind(g.updated_at.micros())
+            .bind(g.number)
             .execute(&mut *tx)
             .await?;
         record(&mut tx, g.workspace_id, &[NewEvent::new(EventType::GroupCreated, actor, event::group(g))]).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(g.clone())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

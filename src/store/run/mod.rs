@@ -8,7 +8,9 @@
 mod channels;
 pub(super) mod events;
 pub(super) mod external_users;
+mod idempotency;
 pub(super) mod identities;
+mod organizations;
 mod participants;
 mod staff;
 mod tickets;

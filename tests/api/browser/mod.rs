@@ -80,6 +80,9 @@ async fn an_agent_cannot_create_keys_in_the_browser() {
     let t = TestApp::sqlite().await;
     staff_user(&t, "agent@example.com", Role::Agent).await;
     sign_in(&b, &t, "agent@example.com", PASSWORD).await;
+    // Agents land in the console; the settings stay readable.
+    b.wait_for_text("main h1", "People").await;
+    b.goto(&format!("{}/settings/api-keys", t.base)).await;
     b.wait_for_text("main h1", "API keys").await;
     assert!(b.source().await.contains("Only workspace admins can see API keys."));
     assert!(b.try_find("#key-name").await.is_none(), "no create form for agents");

@@ -1,0 +1,13 @@
+-- The first answer to each POST made with an Idempotency-Key, so a retry gets it again instead of
+-- running twice. `key_hash` is the SHA-256 of the credential's hash, the method, the path and the key:
+-- neither the credential nor the key is stored. A row whose `status` is NULL is a request still
+-- running; its primary key is what makes a second node wait its turn.
+CREATE TABLE idempotency_keys (
+    key_hash       BYTEA PRIMARY KEY,
+    body_hash      BYTEA NOT NULL,
+    status         INTEGER,
+    content_type   TEXT,
+    body           BYTEA,
+    created_at     BIGINT NOT NULL
+);
+CREATE INDEX ix_idempotency_keys_created_at ON idempotency_keys (created_at);
