@@ -38,10 +38,11 @@ pub struct FileSettings {
     pub migrate: Option<Flag>,
     pub rate_limit_per_second: Option<Whole>,
     pub credential_cache_ttl_ms: Option<Whole>,
+    pub webhook_allow_private_targets: Option<Flag>,
 }
 
 /// The keys of [`FileSettings`], for reading them from the environment.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "bind",
     "database_url",
     "public_url",
@@ -52,6 +53,7 @@ const KEYS: [&str; 10] = [
     "migrate",
     "rate_limit_per_second",
     "credential_cache_ttl_ms",
+    "webhook_allow_private_targets",
 ];
 
 impl FileSettings {
@@ -92,6 +94,7 @@ impl FileSettings {
             migrate: over.migrate.or(self.migrate),
             rate_limit_per_second: over.rate_limit_per_second.or(self.rate_limit_per_second),
             credential_cache_ttl_ms: over.credential_cache_ttl_ms.or(self.credential_cache_ttl_ms),
+            webhook_allow_private_targets: over.webhook_allow_private_targets.or(self.webhook_allow_private_targets),
         }
     }
 }
@@ -108,6 +111,8 @@ pub struct Settings {
     pub ticket_rate_limit: u32,
     /// How long a node trusts a credential it checked (docs/scaling.md); `None`: the default.
     pub credential_cache_ttl: Option<Duration>,
+    /// Whether webhooks may target loopback, private and link-local addresses (docs/webhooks.md).
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Settings {
@@ -137,7 +142,16 @@ impl Settings {
             .or(s.database_url)
             .unwrap_or_else(|| DatabaseUrl(DEFAULT_DATABASE_URL.into()));
         let credential_cache_ttl = s.credential_cache_ttl_ms.map(|ms| Duration::from_millis(ms.0));
-        Ok(Self { bind: s.bind, database_url, public_url: s.public_url, pg, ticket_rate_limit, credential_cache_ttl })
+        let webhook_allow_private_targets = s.webhook_allow_private_targets.is_some_and(|Flag(on)| on);
+        Ok(Self {
+            bind: s.bind,
+            database_url,
+            public_url: s.public_url,
+            pg,
+            ticket_rate_limit,
+            credential_cache_ttl,
+            webhook_allow_private_targets,
+        })
     }
 }
 
@@ -298,7 +312,7 @@ mod tests {
     #[test]
     fn the_environment_reads_exactly_the_file_keys() {
         for key in KEYS {
-            let value = if key == "migrate" { "true" } else { "1" };
+            let value = if key == "migrate" || key.ends_with("_targets") { "true" } else { "1" };
             let text = format!("{key} = \"{value}\"");
             assert!(FileSettings::parse(&text).is_ok(), "{key}");
         }

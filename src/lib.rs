@@ -41,10 +41,17 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Every node runs a webhook worker; claims keep them from delivering the same event at once.
+    let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(app::run_webhook_worker(app.clone(), options.webhooks.clone(), stopped));
     let state = AppState::new(app, &options, &contracts::openapi_document());
     // The settings page is HTML for people, not an API contract, so it is not in `contracts::routes()`.
     let router = http::shell(contracts::router(&options).merge(web::router()), state, CONTRACT_ERROR_RESPONSES);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+    // An attempt cut short here is retried by the next node to start, once its lease runs out.
+    let _ = stop_worker.send(true);
+    let _ = worker.await;
+    served
 }
 
 /// Each contract's envelope, by the path prefix its routes share, for what the shell answers itself:

@@ -20,6 +20,8 @@ mod staff;
 mod staff_accounts;
 mod tickets;
 mod web_sessions;
+mod webhook_worker;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,8 @@ pub use tickets::{CommentInput, NewTicketInput};
 pub use web_sessions::{
     MAX_FAILED_SIGN_INS, SESSION_TTL_SECONDS, SIGN_IN_WINDOW_SECONDS, SignIn, SignedIn, WebSession,
 };
+pub use webhook_worker::{WebhookOptions, run_webhook_worker};
+pub use webhooks::{WebhookChanges, WebhookWithSecret};
 
 /// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
 /// adapter imports from `store`.

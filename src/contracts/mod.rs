@@ -53,6 +53,7 @@ pub fn openapi_document() -> Value {
         workspace_api::LOCATIONS_OPENAPI,
         workspace_api::IDENTITIES_OPENAPI,
         workspace_api::EVENTS_OPENAPI,
+        workspace_api::WEBHOOKS_OPENAPI,
         support_tickets::OPENAPI,
         ticket_external_users::OPENAPI,
         staff_users::OPENAPI,

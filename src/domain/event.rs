@@ -77,6 +77,9 @@ event_types! {
     LocationCreated => "location.created",
     LocationUpdated => "location.updated",
     LocationDeleted => "location.deleted",
+    WebhookCreated => "webhook.created",
+    WebhookUpdated => "webhook.updated",
+    WebhookDeleted => "webhook.deleted",
 }
 
 impl EventType {

@@ -13,6 +13,7 @@ mod staff;
 mod text;
 mod ticket;
 mod time;
+pub mod webhook;
 
 pub use email::EmailAddress;
 pub use event::{Actor, Event, EventType, NewEvent};
@@ -29,6 +30,7 @@ pub use ticket::{
     TicketStatus, TicketText, TicketType,
 };
 pub use time::Timestamp;
+pub use webhook::{DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery, WebhookSecret, WebhookUrl};
 
 use serde::{Deserialize, Serialize};
 

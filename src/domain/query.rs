@@ -24,6 +24,8 @@ pub enum Entity {
     StaffGroup,
     StaffFolder,
     StaffInvitation,
+    Webhook,
+    WebhookDelivery,
     /// A record of a kind the violated constraint does not name.
     Other,
 }

@@ -50,6 +50,8 @@ pub struct ServerOptions {
     pub public_base_url: String,
     /// Requests a second each credential may make to the support tickets contract; 0 = no limit.
     pub ticket_rate_limit_per_second: u32,
+    /// How this server's background worker delivers webhooks.
+    pub webhooks: crate::app::WebhookOptions,
     /// How long an idempotency key's answer is kept; `None`: [`crate::app::IDEMPOTENCY_KEY_TTL`].
     pub idempotency_key_ttl: Option<std::time::Duration>,
 }

@@ -17,6 +17,11 @@ pub(super) trait Dialect {
     /// `FOR UPDATE`; SQLite's write transaction already excludes every other writer).
     const LOCK_ROW: &'static str;
 
+    /// Appended to a `SELECT` of queue rows (aliased `d`) to claim: PostgreSQL's
+    /// `FOR UPDATE OF d SKIP LOCKED`, so nodes claiming at once pass each other by; SQLite has one
+    /// writer at a time anyway.
+    const SKIP_LOCKED: &'static str;
+
     /// Opens a write transaction (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;
 

@@ -46,6 +46,12 @@ fn json(text: &str) -> StoreResult<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| StoreError::Other(format!("unexpected event JSON in database: {e}")))
 }
 
+impl EventRow {
+    pub(super) fn sequence(&self) -> i64 {
+        self.sequence
+    }
+}
+
 impl TryFrom<EventRow> for Event {
     type Error = StoreError;
     fn try_from(r: EventRow) -> Result<Self, StoreError> {

@@ -25,6 +25,7 @@ mod staff;
 mod support;
 mod tickets;
 mod web_sessions;
+mod webhooks;
 mod workspaces;
 
 pub use crate::domain::query::{
@@ -47,6 +48,7 @@ pub use staff::{
 };
 pub use tickets::{NewTicket, TicketStore, TicketUpdate};
 pub use web_sessions::{NewWebSession, WebSessionStore};
+pub use webhooks::{ClaimedDelivery, DeliveryOutcome, WebhookStore};
 pub use workspaces::{NewWorkspace, WorkspaceStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -64,6 +66,7 @@ pub trait Store:
     + StaffStore
     + WebSessionStore
     + EventStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
@@ -82,6 +85,7 @@ impl<T> Store for T where
         + StaffStore
         + WebSessionStore
         + EventStore
+        + WebhookStore
         + Send
         + Sync
         + 'static

@@ -88,6 +88,7 @@ impl PostgresStore {
 impl Dialect for PostgresStore {
     type Db = Postgres;
     const LOCK_ROW: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE OF d SKIP LOCKED";
 
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         self.write.begin().await

@@ -78,6 +78,7 @@ impl SqliteStore {
 impl Dialect for SqliteStore {
     type Db = Sqlite;
     const LOCK_ROW: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
 
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.write.begin_with("BEGIN IMMEDIATE").await

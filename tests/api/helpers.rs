@@ -119,7 +119,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, None).await
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, None, Default::default()).await
     }
 
     /// A server on SQLite that keeps idempotency keys' answers for `ttl` only.
@@ -127,7 +127,8 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, Some(ttl)).await
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, Some(ttl), Default::default())
+            .await
     }
 
     /// A server on SQLite that limits each credential to `per_second` support-ticket requests a second.
@@ -135,7 +136,15 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), per_second, None).await
+        Self::start(
+            App::new(store),
+            TestDatabase { url, schema: None },
+            Some(dir),
+            per_second,
+            None,
+            Default::default(),
+        )
+        .await
     }
 
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
@@ -145,7 +154,26 @@ impl TestApp {
         let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         let store = open_store(&url, &opts).await.expect("open postgres");
         let database = TestDatabase { url, schema: opts.schema.clone() };
-        Some(Self::start(App::new(store), database, None, 0, None).await)
+        Some(Self::start(App::new(store), database, None, 0, None, Default::default()).await)
+    }
+
+    /// A server on SQLite whose webhook worker runs with `webhooks`.
+    pub async fn sqlite_with_webhooks(webhooks: frontdesk::app::WebhookOptions) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+        let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0, None, webhooks).await
+    }
+
+    /// A server on PostgreSQL (a fresh schema) whose webhook worker runs with `webhooks`; `None`
+    /// when no PostgreSQL is configured for tests.
+    pub async fn postgres_with_webhooks(webhooks: frontdesk::app::WebhookOptions) -> Option<Self> {
+        let url = postgres_url()?;
+        drop_old_schemas(&url).await;
+        let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
+        let store = open_store(&url, &opts).await.expect("open postgres");
+        let database = TestDatabase { url, schema: opts.schema.clone() };
+        Some(Self::start(App::new(store), database, None, 0, None, webhooks).await)
     }
 
     async fn start(
@@ -154,6 +182,7 @@ impl TestApp {
         dir: Option<tempfile::TempDir>,
         rate_limit: u32,
         idempotency_key_ttl: Option<std::time::Duration>,
+        webhooks: frontdesk::app::WebhookOptions,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -165,6 +194,7 @@ impl TestApp {
                 public_base_url: public,
                 ticket_rate_limit_per_second: rate_limit,
                 idempotency_key_ttl,
+                webhooks,
             };
             frontdesk::serve(listener, server_app, options, std::future::pending()).await.expect("serve");
         });
@@ -280,7 +310,7 @@ impl TestApp {
         tune(&mut opts);
         let store = open_store(url, &opts).await.expect("open postgres");
         let database = TestDatabase { url: url.to_owned(), schema: opts.schema.clone() };
-        Self::start(App::new(store), database, None, 0, None).await
+        Self::start(App::new(store), database, None, 0, None, Default::default()).await
     }
 }
 

@@ -33,3 +33,4 @@ mod staff_users;
 mod ticket_external_users;
 mod tickets;
 mod web;
+mod webhooks;

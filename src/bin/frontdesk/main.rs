@@ -161,6 +161,10 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
     let options = ServerOptions {
         public_base_url: public_url,
         ticket_rate_limit_per_second: settings.ticket_rate_limit,
+        webhooks: frontdesk::app::WebhookOptions {
+            allow_private_targets: settings.webhook_allow_private_targets,
+            ..Default::default()
+        },
         idempotency_key_ttl: None,
     };
     frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())

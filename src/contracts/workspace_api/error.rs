@@ -37,6 +37,8 @@ pub fn not_found_message(entity: Entity) -> &'static str {
         Entity::StaffGroup => "Staff group not found.",
         Entity::StaffFolder => "Staff folder not found.",
         Entity::StaffInvitation => "Invitation not found or expired.",
+        Entity::Webhook => "Webhook not found.",
+        Entity::WebhookDelivery => "Webhook delivery not found.",
         Entity::Other => "Record not found.",
     }
 }

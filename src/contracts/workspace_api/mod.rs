@@ -13,6 +13,7 @@ mod locations;
 mod paging;
 mod staff_collections;
 mod tiers;
+mod webhooks;
 
 use axum::Router;
 
@@ -67,6 +68,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/staff-folders/{id}"),
     ("DELETE", "/api/v1/staff-folders/{id}"),
     ("GET", "/api/v1/events"),
+    ("GET", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks"),
+    ("GET", "/api/v1/webhooks/{id}"),
+    ("PATCH", "/api/v1/webhooks/{id}"),
+    ("DELETE", "/api/v1/webhooks/{id}"),
+    ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
+    ("GET", "/api/v1/webhooks/{id}/deliveries"),
+    ("POST", "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver"),
 ];
 
 /// This contract's part of the OpenAPI document.
@@ -77,6 +86,8 @@ pub const LOCATIONS_OPENAPI: &str = include_str!("locations_openapi.json");
 pub const IDENTITIES_OPENAPI: &str = include_str!("identities_openapi.json");
 /// The events' part.
 pub const EVENTS_OPENAPI: &str = include_str!("events_openapi.json");
+/// The webhook subscriptions' part.
+pub const WEBHOOKS_OPENAPI: &str = include_str!("webhooks_openapi.json");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,4 +100,5 @@ pub fn router() -> Router<AppState> {
         .merge(locations::router())
         .merge(staff_collections::router())
         .merge(events::router())
+        .merge(webhooks::router())
 }

@@ -15,6 +15,7 @@ mod participants;
 mod staff;
 mod tickets;
 mod web_sessions;
+mod webhooks;
 mod workspaces;
 
 use sqlx::QueryBuilder;
