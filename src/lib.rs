@@ -43,5 +43,6 @@ pub async fn serve(
     let state = AppState::new(app, &options, &contracts::openapi_document());
     // The settings page is HTML for people, not an API contract, so it is not in `contracts::routes()`.
     let router = http::shell(contracts::router(&options).merge(web::router()), state);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    let router = http::transport::bounded(router, &options.limits);
+    http::transport::serve(listener, router, &options.limits, shutdown).await
 }

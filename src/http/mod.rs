@@ -7,6 +7,7 @@ pub mod extract;
 pub mod metrics;
 pub mod ops;
 pub mod status;
+pub mod transport;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -32,6 +33,8 @@ pub struct ServerOptions {
     pub public_base_url: String,
     /// Requests a second each credential may make to the support tickets contract; 0 = no limit.
     pub ticket_rate_limit_per_second: u32,
+    /// Connection, time, concurrency and body bounds of the transport.
+    pub limits: transport::Limits,
 }
 
 impl AppState {

@@ -121,6 +121,21 @@ impl TestApp {
         Self::start(App::new(store), Some(dir), per_second).await
     }
 
+    /// A server on SQLite with the transport bounds and rate limit `tune` sets.
+    pub async fn sqlite_with(tune: impl FnOnce(&mut frontdesk::ServerOptions)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+        let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
+        let mut options = frontdesk::ServerOptions::default();
+        tune(&mut options);
+        Self::start_with(App::new(store), Some(dir), options).await
+    }
+
+    /// The database file of a server on SQLite, for tests that check what was stored.
+    pub fn sqlite_url(&self) -> Option<String> {
+        self._dir.as_ref().map(|d| format!("sqlite://{}", d.path().join("frontdesk.db").display()))
+    }
+
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
     pub async fn postgres() -> Option<Self> {
         let url = postgres_url()?;
@@ -131,14 +146,21 @@ impl TestApp {
     }
 
     async fn start(app: App, dir: Option<tempfile::TempDir>, rate_limit: u32) -> Self {
+        let options = frontdesk::ServerOptions {
+            ticket_rate_limit_per_second: rate_limit,
+            ..frontdesk::ServerOptions::default()
+        };
+        Self::start_with(app, dir, options).await
+    }
+
+    async fn start_with(app: App, dir: Option<tempfile::TempDir>, options: frontdesk::ServerOptions) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let created = app.create_workspace("Test workspace").await.expect("workspace");
         let server_app = app.clone();
         let public = base.clone();
         tokio::spawn(async move {
-            let options =
-                frontdesk::ServerOptions { public_base_url: public, ticket_rate_limit_per_second: rate_limit };
+            let options = frontdesk::ServerOptions { public_base_url: public, ..options };
             frontdesk::serve(listener, server_app, options, std::future::pending()).await.expect("serve");
         });
         Self {

@@ -108,6 +108,7 @@ struct Settings {
     pg: PostgresOptions,
     /// Seed 002's per-credential limit on the support tickets contract; 0 = none.
     ticket_rate_limit: u32,
+    limits: frontdesk::http::transport::Limits,
 }
 
 fn settings(cli: &Cli) -> Result<Settings, String> {
@@ -142,7 +143,8 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
     pg.schema = setting("db_schema");
     let ticket_rate_limit = number("rate_limit_per_second")?.unwrap_or(0);
     let ticket_rate_limit = u32::try_from(ticket_rate_limit).map_err(|_| "rate_limit_per_second is too large")?;
-    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg, ticket_rate_limit })
+    let limits = frontdesk::http::transport::Limits::from_settings(number)?;
+    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg, ticket_rate_limit, limits })
 }
 
 async fn run(cli: Cli) -> CliResult {
@@ -185,8 +187,11 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    let options =
-        ServerOptions { public_base_url: public_url, ticket_rate_limit_per_second: settings.ticket_rate_limit };
+    let options = ServerOptions {
+        public_base_url: public_url,
+        ticket_rate_limit_per_second: settings.ticket_rate_limit,
+        limits: settings.limits.clone(),
+    };
     frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())
 }
 
