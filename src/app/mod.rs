@@ -43,11 +43,13 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
+    /// Bounds the memory and CPU that password hashing may take at once (see `staff_accounts`).
+    pub(crate) hashing: Arc<staff_accounts::HashingPool>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self { store, hashing: Arc::new(staff_accounts::HashingPool::sized_to_cores()) }
     }
 
     /// Whether the database answers; `/readyz` reports it.

@@ -12,7 +12,7 @@ mod text;
 mod ticket;
 mod time;
 
-pub use email::EmailAddress;
+pub use email::{EMAIL_MAX_LEN, EmailAddress};
 pub use ids::parse_uuid;
 pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace};
 pub use staff::{
