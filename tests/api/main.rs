@@ -5,6 +5,7 @@ mod helpers;
 mod schema;
 
 mod admin;
+mod attacks;
 mod browser;
 mod cli;
 mod cluster;
