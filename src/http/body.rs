@@ -12,6 +12,21 @@ use crate::domain::{FieldError, parse_uuid};
 pub struct Fields {
     object: Map<String, Value>,
     errors: Vec<FieldError>,
+    /// Keys already refused when the body was read; asking for them adds no second error.
+    reported: Vec<String>,
+}
+
+/// No contract's text may hold U+0000: PostgreSQL cannot store or compare it, and no helpdesk field
+/// means anything by it. Refused where input is read, so every contract and both backends agree.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 pub type Check<T> = Result<T, String>;
@@ -20,21 +35,34 @@ impl Fields {
     /// Parses `body` as a JSON object; anything else is a single error on the field `body`.
     pub fn parse(body: &Bytes) -> Result<Self, AppError> {
         match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(object)) => Ok(Self { object, errors: Vec::new() }),
+            Ok(Value::Object(object)) => Ok(Self::from_object(object)),
             Ok(_) => Err(AppError::invalid("body", "must be a JSON object")),
             Err(e) => Err(AppError::invalid("body", format!("is not valid JSON: {e}"))),
         }
     }
 
-    pub fn from_object(object: Map<String, Value>) -> Self {
-        Self { object, errors: Vec::new() }
+    /// The fields of an object already parsed (from XML, or a wrapper key); a field holding a NUL
+    /// character anywhere is reported once and then read as absent, so it is never checked twice.
+    pub fn from_object(mut object: Map<String, Value>) -> Self {
+        let mut errors = Vec::new();
+        object.retain(|key, value| {
+            let poisoned = key.contains('\0') || holds_nul(value);
+            if poisoned {
+                errors.push(FieldError::new(key.replace('\0', "\\u0000"), NUL_MESSAGE));
+            }
+            !poisoned
+        });
+        let reported = errors.iter().map(|e| e.field.clone()).collect();
+        Self { object, errors, reported }
     }
 
     /// A key that must be present (its value may still be `null` if `check` allows it).
     pub fn required<T>(&mut self, key: &str, check: impl FnOnce(&Value) -> Check<T>) -> Option<T> {
         match self.object.get(key) {
             None => {
-                self.errors.push(FieldError::new(key, "is required"));
+                if !self.reported.iter().any(|k| k == key) {
+                    self.errors.push(FieldError::new(key, "is required"));
+                }
                 None
             }
             Some(v) => self.record(key, check(v)),
@@ -103,8 +131,18 @@ pub struct QueryParams {
 
 impl QueryParams {
     pub fn parse(raw: Option<&str>) -> Self {
-        let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
-        Self { pairs, errors: Vec::new() }
+        let mut errors = Vec::new();
+        let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .into_owned()
+            .filter(|(k, v)| {
+                let poisoned = k.contains('\0') || v.contains('\0');
+                if poisoned {
+                    errors.push(FieldError::new(k.replace('\0', "\\u0000"), NUL_MESSAGE));
+                }
+                !poisoned
+            })
+            .collect();
+        Self { pairs, errors }
     }
 
     /// Every value given for `key`, also in the `key[]` and `key[n]` forms and comma-separated.
@@ -185,6 +223,23 @@ mod tests {
         let mut q = QueryParams::parse(Some(&raw));
         assert_eq!(q.uuids("tierIds").len(), 4);
         assert!(q.finish().is_ok());
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_in_a_field_is_refused_once_under_that_field() {
+        let body = Bytes::from_static(br#"{"name": "a\u0000b", "tags": [{"x": "\u0000"}], "ok": "fine"}"#);
+        let mut f = Fields::parse(&body).unwrap_or_else(|_| panic!("an object"));
+        assert_eq!(f.required("name", string), None);
+        assert_eq!(f.optional("ok", string).as_deref(), Some("fine"));
+        let Err(AppError::Invalid(errors)) = f.finish() else { panic!("expected errors") };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "tags"], "one error each, no second 'is required'");
+        assert!(errors.iter().all(|e| e.message == NUL_MESSAGE));
+
+        let q = QueryParams::parse(Some("search=a%00b&pageSize=10"));
+        assert_eq!(q.search("search"), None);
+        let Err(AppError::Invalid(errors)) = q.finish() else { panic!("expected errors") };
+        assert_eq!(errors[0].field, "search");
     }
 
     #[test]

@@ -150,15 +150,50 @@ where
     type Rejection = E;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, E> {
-        // Both failures are wiring defects (a handler on a route without this parameter), not bad input.
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| AppError::Internal(format!("path parameters: {e}")))?;
-        let raw = params
-            .iter()
-            .find_map(|(name, value)| (name == P::NAME).then_some(value))
-            .ok_or_else(|| AppError::Internal(format!("the route has no path parameter {}", P::NAME)))?;
-        Ok(PathId(path_id(raw, P::NAME)?, PhantomData))
+        let raw = path_param(parts, state, P::NAME).await?;
+        Ok(PathId(path_id(&raw, P::NAME)?, PhantomData))
+    }
+}
+
+/// A route's only path parameter as text (a key, an account id, a number...), for routes whose
+/// parameter is not always a UUID. A value that is not UTF-8 once percent-decoded is an `Invalid`
+/// error of contract `E`, never axum's plain-text rejection.
+pub struct PathText<E>(pub String, pub PhantomData<E>);
+
+impl<S, E> FromRequestParts<S> for PathText<E>
+where
+    S: Send + Sync,
+    E: From<AppError> + IntoResponse,
+{
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, E> {
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(path_rejection)?;
+        let (name, value) =
+            params.iter().next().ok_or_else(|| AppError::Internal("the route has no path parameter".into()))?;
+        if value.contains('\0') {
+            return Err(AppError::invalid(name, "must not contain the NUL character").into());
+        }
+        Ok(PathText(value.to_owned(), PhantomData))
+    }
+}
+
+/// The value of path parameter `name`.
+async fn path_param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Result<String, AppError> {
+    let params = RawPathParams::from_request_parts(parts, state).await.map_err(path_rejection)?;
+    params
+        .iter()
+        .find_map(|(n, value)| (n == name).then(|| value.to_owned()))
+        // A handler on a route without this parameter is a wiring defect, not bad input.
+        .ok_or_else(|| AppError::Internal(format!("the route has no path parameter {name}")))
+}
+
+fn path_rejection(e: axum::extract::rejection::RawPathParamsRejection) -> AppError {
+    use axum::extract::rejection::RawPathParamsRejection as R;
+    match e {
+        // The client's bytes: a percent-encoded segment that does not decode to UTF-8.
+        R::InvalidUtf8InPathParam(e) => AppError::invalid("path", format!("is not valid UTF-8 text: {e}")),
+        other => AppError::Internal(format!("path parameters: {other}")),
     }
 }
 

@@ -140,8 +140,7 @@ async fn attempt(t: &TestApp, form: &(reqwest::Client, String, String), email: &
 }
 
 async fn stored_sign_in_subjects(t: &TestApp) -> Vec<String> {
-    let url = t.sqlite_url().expect("a SQLite server");
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("open the database");
+    let pool = sqlx::SqlitePool::connect(&t.database.url).await.expect("open the database");
     let subjects = sqlx::query_scalar("SELECT subject FROM sign_in_failures").fetch_all(&pool).await.expect("rows");
     pool.close().await;
     subjects

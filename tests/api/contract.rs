@@ -36,7 +36,27 @@ const KNOWN_CODE_DEFECTS: &[KnownCodeDefect] = &[
         at: "$.values[].displayName",
         rule: "type:",
     },
+    KnownCodeDefect {
+        method: "POST",
+        template: "/rest/servicedeskapi/request/{issueIdOrKey}/participant",
+        at: "$.values[].displayName",
+        rule: "type:",
+    },
+    KnownCodeDefect {
+        method: "DELETE",
+        template: "/rest/servicedeskapi/request/{issueIdOrKey}/participant",
+        at: "$.values[].displayName",
+        rule: "type:",
+    },
     KnownCodeDefect { method: "GET", template: "/rest/api/2/user", at: "$.displayName", rule: "type:" },
+    // Seed 004: `emailAddress` is a string. An external user whose identifier is not an e-mail
+    // address (a phone number, a user name), added to a service desk, is listed with `null`.
+    KnownCodeDefect {
+        method: "GET",
+        template: "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer",
+        at: "$.values[].emailAddress",
+        rule: "type:",
+    },
 ];
 
 /// The document, parsed once per test process. It is the one the server serves: a test in

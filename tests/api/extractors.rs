@@ -38,8 +38,27 @@ on_both_backends! {
         assert_eq!(r.body["errors"][0]["field"], "id");
     }
 
+    async fn a_path_segment_that_is_not_utf8_is_400_in_the_contracts_envelope(app) {
+        let bearer = format!("Bearer {}", app.key);
+        let auth = Some(bearer.as_str());
+        // %C3%28 percent-decodes to bytes that are no UTF-8: axum's own rejection would be plain text.
+        let r = app.send("GET", "/api/v1/tiers/%C3%28", auth, None).await;
+        assert_eq!((r.status, r.body["code"].as_u64()), (400, Some(400)), "{:?}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], "path");
+        let basic = basic_auth(&app);
+        let r = app.send("GET", "/rest/servicedeskapi/servicedesk/%C3%28", Some(basic.as_str()), None).await;
+        assert_eq!(r.status, 400, "{:?}", r.body);
+        assert!(r.body["errorMessage"].as_str().is_some_and(|m| m.contains("UTF-8")), "{:?}", r.body);
+    }
+
     async fn a_malformed_path_id_without_a_credential_is_401_first(app) {
         let r = app.send("GET", "/api/v1/channels/nope", None, None).await;
         assert_eq!(r.status, 401, "{:?}", r.body);
     }
+}
+
+fn basic_auth(app: &crate::helpers::TestApp) -> String {
+    use base64::Engine;
+    let pair = format!("admin@example.com:{}", app.key);
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
 }

@@ -43,7 +43,16 @@ pub struct TestApp {
     pub key: String,
     pub workspace_id: String,
     pub email_channel_id: String,
+    /// Where the server keeps its data, for tests that look at the rows themselves.
+    pub database: TestDatabase,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// The database behind a [`TestApp`]: its URL, and the schema on PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    pub schema: Option<String>,
 }
 
 /// A response, read whole.
@@ -110,7 +119,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), Some(dir), 0).await
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), 0).await
     }
 
     /// A server on SQLite that limits each credential to `per_second` support-ticket requests a second.
@@ -118,7 +127,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
-        Self::start(App::new(store), Some(dir), per_second).await
+        Self::start(App::new(store), TestDatabase { url, schema: None }, Some(dir), per_second).await
     }
 
     /// A server on SQLite with the transport bounds and rate limit `tune` sets.
@@ -128,12 +137,7 @@ impl TestApp {
         let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
         let mut options = frontdesk::ServerOptions::default();
         tune(&mut options);
-        Self::start_with(App::new(store), Some(dir), options).await
-    }
-
-    /// The database file of a server on SQLite, for tests that check what was stored.
-    pub fn sqlite_url(&self) -> Option<String> {
-        self._dir.as_ref().map(|d| format!("sqlite://{}", d.path().join("frontdesk.db").display()))
+        Self::start_with(App::new(store), TestDatabase { url, schema: None }, Some(dir), options).await
     }
 
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
@@ -142,18 +146,24 @@ impl TestApp {
         drop_old_schemas(&url).await;
         let opts = PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         let store = open_store(&url, &opts).await.expect("open postgres");
-        Some(Self::start(App::new(store), None, 0).await)
+        let database = TestDatabase { url, schema: opts.schema.clone() };
+        Some(Self::start(App::new(store), database, None, 0).await)
     }
 
-    async fn start(app: App, dir: Option<tempfile::TempDir>, rate_limit: u32) -> Self {
+    async fn start(app: App, database: TestDatabase, dir: Option<tempfile::TempDir>, rate_limit: u32) -> Self {
         let options = frontdesk::ServerOptions {
             ticket_rate_limit_per_second: rate_limit,
             ..frontdesk::ServerOptions::default()
         };
-        Self::start_with(app, dir, options).await
+        Self::start_with(app, database, dir, options).await
     }
 
-    async fn start_with(app: App, dir: Option<tempfile::TempDir>, options: frontdesk::ServerOptions) -> Self {
+    async fn start_with(
+        app: App,
+        database: TestDatabase,
+        dir: Option<tempfile::TempDir>,
+        options: frontdesk::ServerOptions,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let created = app.create_workspace("Test workspace").await.expect("workspace");
@@ -170,6 +180,7 @@ impl TestApp {
             key: created.admin_key.secret,
             workspace_id: created.workspace.id.to_string(),
             email_channel_id: created.email_channel.id.to_string(),
+            database,
             _dir: dir,
         }
     }
@@ -263,7 +274,8 @@ impl TestApp {
             PostgresOptions { schema: Some(fresh_schema()), max_connections: 8, ..PostgresOptions::default() };
         tune(&mut opts);
         let store = open_store(url, &opts).await.expect("open postgres");
-        Self::start(App::new(store), None, 0).await
+        let database = TestDatabase { url: url.to_owned(), schema: opts.schema.clone() };
+        Self::start(App::new(store), database, None, 0).await
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod contract;
 mod helpers;
+mod rows;
 mod schema;
 
 mod admin;
@@ -9,8 +10,10 @@ mod attacks;
 mod browser;
 mod cli;
 mod cluster;
+mod crash;
 mod external_users;
 mod extractors;
+mod hostile;
 mod isolation;
 mod openapi;
 mod real_clients;

@@ -1,6 +1,6 @@
 //! Customers: create, list per service desk, look one up by account id (the `self` link), avatars.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use crate::app::{AppError, Entity, Paging, Principal};
 use crate::domain::{CustomerName, EmailAddress, Role};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, parsed};
-use crate::http::extract::RawBody;
+use crate::http::extract::{PathText, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -58,7 +58,7 @@ async fn create(
 async fn list(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(service_desk_id): Path<String>,
+    PathText(service_desk_id, ..): PathText<DeskError>,
     RawQuery(raw): RawQuery,
 ) -> DeskResult<Json<Value>> {
     if Uuid::parse_str(&service_desk_id).ok() != Some(who.workspace_id()) {
@@ -81,7 +81,7 @@ async fn list(
 async fn add_customers(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(id): Path<String>,
+    PathText(id, ..): PathText<DeskError>,
     RawBody(body, ..): RawBody<DeskError>,
 ) -> DeskResult<Response> {
     change_customers(&s, &who, &id, &body).await
@@ -92,7 +92,7 @@ async fn add_customers(
 async fn remove_customers(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(id): Path<String>,
+    PathText(id, ..): PathText<DeskError>,
     RawBody(body, ..): RawBody<DeskError>,
 ) -> DeskResult<Response> {
     change_customers(&s, &who, &id, &body).await
@@ -126,7 +126,7 @@ async fn get_user(
 
 /// Avatars are public, like JSM's avatar CDN: a round SVG in a colour derived from the account id, served
 /// here so no e-mail address (nor its hash) goes to a third party and clients never leave the server.
-async fn avatar(Path(account_id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn avatar(PathText(account_id, ..): PathText<DeskError>, RawQuery(raw): RawQuery) -> Response {
     let q = QueryParams::parse(raw.as_deref());
     let size = q.string("s").and_then(|v| v.parse::<u32>().ok()).filter(|n| (1..=512).contains(n)).unwrap_or(48);
     let hash = Sha256::digest(account_id.as_bytes());

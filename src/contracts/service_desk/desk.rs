@@ -2,19 +2,20 @@
 //! else), JSM's `info`, the service desks (one per workspace: its id is the workspace id) and adding or
 //! removing a desk's customers is in `customers.rs`, beside the list of them).
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::auth::DeskPrincipal;
-use super::error::{DeskResult, not_allowed};
+use super::error::{DeskError, DeskResult, not_allowed};
 use super::{PROJECT_KEY, base, read_paging};
 use crate::app::Paging;
 use crate::domain::{Timestamp, Workspace};
 use crate::http::AppState;
 use crate::http::body::QueryParams;
+use crate::http::extract::PathText;
 
 /// The Jira Cloud version this contract mirrors: Cloud reports `1001.0.0`, and clients such as Python's
 /// `jira` choose their code paths by it.
@@ -102,7 +103,7 @@ async fn list(
 async fn one(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(id): Path<String>,
+    PathText(id, ..): PathText<DeskError>,
 ) -> DeskResult<Json<Value>> {
     let desk = s.app.named_service_desk(&who, Uuid::parse_str(id.trim()).ok()).await?;
     Ok(Json(desk_dto(base(&s), &desk)))

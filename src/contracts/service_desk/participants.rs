@@ -1,7 +1,7 @@
 //! Request participants: `GET`, `POST` and `DELETE /rest/servicedeskapi/request/{issueIdOrKey}/participant`.
 //! A request is a ticket; its participants are seed 000's ticket external users, shown as customers.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
@@ -14,7 +14,7 @@ use crate::app::{AppError, Entity, Page, Paging, RequestRef};
 use crate::domain::{ExternalUser, parse_uuid};
 use crate::http::AppState;
 use crate::http::body::QueryParams;
-use crate::http::extract::RawBody;
+use crate::http::extract::{PathText, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -57,7 +57,7 @@ fn answer(s: &AppState, issue: &str, paging: Paging, page: &Page<ExternalUser>) 
 async fn list(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(issue): Path<String>,
+    PathText(issue, ..): PathText<DeskError>,
     RawQuery(raw): RawQuery,
 ) -> DeskResult<Json<Value>> {
     let request = request_ref(&issue)?;
@@ -70,7 +70,7 @@ async fn list(
 async fn add(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(issue): Path<String>,
+    PathText(issue, ..): PathText<DeskError>,
     RawQuery(raw): RawQuery,
     RawBody(body, ..): RawBody<DeskError>,
 ) -> DeskResult<Json<Value>> {
@@ -85,7 +85,7 @@ async fn add(
 async fn remove(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
-    Path(issue): Path<String>,
+    PathText(issue, ..): PathText<DeskError>,
     RawQuery(raw): RawQuery,
     RawBody(body, ..): RawBody<DeskError>,
 ) -> DeskResult<Json<Value>> {

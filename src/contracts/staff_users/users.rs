@@ -21,7 +21,7 @@ use crate::domain::{
     parse_uuid, parse_website_role, website_role,
 };
 use crate::http::AppState;
-use crate::http::body::Fields;
+use crate::http::body::{Fields, NUL_MESSAGE};
 use crate::http::extract::{authorization, read_limited_to};
 
 const USER_RESPONSE: &str = "UserResponse";
@@ -154,6 +154,9 @@ impl<R: Root> FromRequestParts<AppState> for Keyed<R> {
         let q = Query::parse(parts.uri.query());
         let ctx = Ctx::new(&parts.headers, &q, R::NAME);
         let who = principal(s, &parts.headers, &q, None).await.map_err(|e| ctx.fail(e))?;
+        if let Some((key, _)) = q.0.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(ctx.fail(AppError::invalid(key.replace('\0', "\\u0000"), NUL_MESSAGE)));
+        }
         Ok(Keyed { who, q, ctx, root: PhantomData })
     }
 }
@@ -222,6 +225,10 @@ fn text(o: &Map<String, Value>, key: &str, f: &mut Fields) -> Option<String> {
     match o.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s.contains('\0') => {
+            f.reject(key, NUL_MESSAGE);
+            None
+        }
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(_) => {
