@@ -6,7 +6,8 @@ use uuid::Uuid;
 use super::auth::Secret;
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{
-    ApiKey, Channel, ChannelType, DisplayName, ExternalId, ExternalUserGroup, Role, Tier, Timestamp, Workspace,
+    ApiKey, Channel, ChannelType, DisplayName, ExternalId, ExternalUserGroup, Refusal, Role, Rule, Tier, Timestamp,
+    Workspace,
 };
 use crate::store::{GroupFilter, NewWorkspace, Page, Paging};
 
@@ -75,7 +76,10 @@ impl App {
         who.require(Role::Admin)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(AppError::invalid("name", "must be 1 to 100 characters"));
+            return Err(AppError::invalid(
+                "name",
+                Refusal::new(Rule::TooLong { max: 100 }, "must be 1 to 100 characters"),
+            ));
         }
         let secret = Secret::generate("fdk");
         let key = ApiKey {
@@ -89,7 +93,7 @@ impl App {
             last_used_at: None,
             revoked_at: None,
         };
-        self.store.insert_api_key(&key, &secret.hash).await?;
+        self.store.insert_api_key(&key, &secret.hash, who.actor()).await?;
         Ok(CreatedApiKey { key, secret: secret.plain })
     }
 
@@ -100,7 +104,9 @@ impl App {
 
     pub async fn revoke_api_key(&self, who: &Principal, id: Uuid) -> AppResult<ApiKey> {
         who.require(Role::Admin)?;
-        Ok(self.store.revoke_api_key(who.workspace_id(), id, Timestamp::now()).await?)
+        let key = self.store.revoke_api_key(who.workspace_id(), id, Timestamp::now(), who.actor()).await?;
+        self.forget_api_key(key.id);
+        Ok(key)
     }
 
     pub async fn create_channel(&self, who: &Principal, input: ChannelInput) -> AppResult<Channel> {
@@ -115,7 +121,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_channel(&channel).await?;
+        self.store.insert_channel(&channel, who.actor()).await?;
         Ok(channel)
     }
 
@@ -143,13 +149,15 @@ impl App {
         }
         if let Some(kind) = kind {
             if channel.builtin && kind != ChannelType::Email {
-                return Err(AppError::invalid("type", "the built-in e-mail channel stays an e-mail channel"));
+                return Err(AppError::invalid(
+                    "type",
+                    Refusal::new(Rule::Combination, "the built-in e-mail channel stays an e-mail channel"),
+                ));
             }
             channel.kind = kind;
         }
         channel.updated_at = Timestamp::now();
-        self.store.update_channel(&channel).await?;
-        Ok(channel)
+        Ok(self.store.update_channel(&channel, who.actor()).await?)
     }
 
     pub async fn delete_channel(&self, who: &Principal, id: Uuid) -> AppResult<()> {
@@ -158,7 +166,7 @@ impl App {
         if channel.builtin {
             return Err(AppError::Conflict(Conflict::BuiltinChannel));
         }
-        Ok(self.store.delete_channel(who.workspace_id(), id).await?)
+        Ok(self.store.delete_channel(who.workspace_id(), id, who.actor()).await?)
     }
 
     pub async fn create_tier(&self, who: &Principal, input: TierInput) -> AppResult<Tier> {
@@ -172,7 +180,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_tier(&tier).await?;
+        self.store.insert_tier(&tier, who.actor()).await?;
         Ok(tier)
     }
 
@@ -202,13 +210,12 @@ impl App {
             tier.description = description;
         }
         tier.updated_at = Timestamp::now();
-        self.store.update_tier(&tier).await?;
-        Ok(tier)
+        Ok(self.store.update_tier(&tier, who.actor()).await?)
     }
 
     pub async fn delete_tier(&self, who: &Principal, id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
-        Ok(self.store.delete_tier(who.workspace_id(), id).await?)
+        Ok(self.store.delete_tier(who.workspace_id(), id, who.actor()).await?)
     }
 
     pub async fn create_group(&self, who: &Principal, input: GroupInput) -> AppResult<ExternalUserGroup> {
@@ -223,7 +230,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_group(&group).await?;
+        self.store.insert_group(&group, who.actor()).await?;
         Ok(group)
     }
 
@@ -244,7 +251,7 @@ impl App {
 
     pub async fn delete_group(&self, who: &Principal, id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
-        Ok(self.store.delete_group(who.workspace_id(), id).await?)
+        Ok(self.store.delete_group(who.workspace_id(), id, who.actor()).await?)
     }
 }
 

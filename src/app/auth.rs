@@ -5,8 +5,9 @@ use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::credential_cache::{CachedKey, CachedToken, SecretHash};
 use super::{App, AppError, AppResult};
-use crate::domain::{ApiKey, ExternalUser, Role, Timestamp};
+use crate::domain::{Actor, ExternalUser, Role, Timestamp};
 
 /// The acting principal of a request. `createdBy`/`updatedBy` fields record [`Principal::actor_id`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,16 @@ impl Principal {
             Principal::ApiKey { key_id, .. } => *key_id,
             Principal::ExternalUser { user_id, .. } | Principal::Staff { user_id, .. } => *user_id,
             Principal::Operator { .. } => Uuid::nil(),
+        }
+    }
+
+    /// Who events name as the author of this principal's changes.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::ApiKey { key_id, .. } => Actor::ApiKey(*key_id),
+            Principal::ExternalUser { user_id, .. } => Actor::ExternalUser(*user_id),
+            Principal::Staff { user_id, .. } => Actor::StaffUser(*user_id),
+            Principal::Operator { .. } => Actor::Operator,
         }
     }
 
@@ -101,7 +112,11 @@ impl Secret {
 
 /// SHA-256 suffices for random high-entropy secrets (no password-grade hashing per request).
 pub fn hash_secret(plain: &str) -> Vec<u8> {
-    Sha256::digest(plain.as_bytes()).to_vec()
+    digest(plain).to_vec()
+}
+
+fn digest(plain: &str) -> SecretHash {
+    Sha256::digest(plain.as_bytes()).into()
 }
 
 /// The credential in an `authorization` header: the raw value, or the value after `Bearer `.
@@ -121,48 +136,98 @@ const TOUCH_INTERVAL_MICROS: i64 = 60 * 1_000_000;
 impl App {
     /// Resolves an API key from an `authorization` header; revoked or unknown keys are `Unauthorized`.
     pub async fn api_key_principal(&self, header: Option<&str>) -> AppResult<Principal> {
-        let key = self.api_key(header).await?;
-        Ok(Principal::ApiKey { key_id: key.id, workspace_id: key.workspace_id, role: key.role })
+        let secret = header.map(credential).filter(|s| !s.is_empty()).ok_or(AppError::Unauthorized)?;
+        self.api_key(&digest(secret)).await?.ok_or(AppError::Unauthorized)
     }
 
-    async fn api_key(&self, header: Option<&str>) -> AppResult<ApiKey> {
-        let secret = header.map(credential).filter(|s| !s.is_empty()).ok_or(AppError::Unauthorized)?;
-        let key = self.store.api_key_by_hash(&hash_secret(secret)).await?.ok_or(AppError::Unauthorized)?;
-        if key.revoked_at.is_some() {
-            return Err(AppError::Unauthorized);
-        }
+    /// The key with this secret hash, from this node's cache or else the database.
+    async fn api_key(&self, hash: &SecretHash) -> AppResult<Option<Principal>> {
         let now = Timestamp::now();
-        if key.last_used_at.is_none_or(|t| now.micros() - t.micros() > TOUCH_INTERVAL_MICROS) {
-            // Recording use must not slow or fail the request it belongs to.
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                if let Err(e) = store.touch_api_key(key.id, now).await {
-                    tracing::warn!(error = %e, "could not record API key use");
+        let key = match self.credentials.key(hash, now, TOUCH_INTERVAL_MICROS) {
+            Some((key, due)) => {
+                if due {
+                    self.touch_api_key(key.key_id, now);
                 }
-            });
-        }
-        Ok(key)
+                key
+            }
+            None => {
+                let generation = self.credentials.key_generation();
+                let Some(key) = self.store.api_key_by_hash(hash).await? else { return Ok(None) };
+                if key.revoked_at.is_some() {
+                    return Ok(None);
+                }
+                let due = key.last_used_at.is_none_or(|t| now.micros() - t.micros() > TOUCH_INTERVAL_MICROS);
+                if due {
+                    self.touch_api_key(key.id, now);
+                }
+                let last_touch = if due { Some(now) } else { key.last_used_at };
+                let cached = CachedKey { key_id: key.id, workspace_id: key.workspace_id, role: key.role, last_touch };
+                self.credentials.put_key(generation, *hash, cached);
+                cached
+            }
+        };
+        Ok(Some(Principal::ApiKey { key_id: key.key_id, workspace_id: key.workspace_id, role: key.role }))
+    }
+
+    /// Recording use must not slow or fail the request it belongs to.
+    fn touch_api_key(&self, id: Uuid, now: Timestamp) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_api_key(id, now).await {
+                tracing::warn!(error = %e, "could not record API key use");
+            }
+        });
     }
 
     /// Resolves an external user's access token; expired tokens and blocked users are refused.
     pub async fn access_token_user(&self, header: Option<&str>) -> AppResult<ExternalUser> {
         let token = header.map(credential).filter(|s| !s.is_empty()).ok_or(AppError::Unauthorized)?;
-        let found = self.store.access_token(&hash_secret(token)).await?.ok_or(AppError::Unauthorized)?;
-        if found.expires_at <= Timestamp::now() || found.user.blocked {
-            return Err(AppError::Unauthorized);
-        }
-        Ok(found.user)
+        self.access_token(&digest(token)).await?.ok_or(AppError::Unauthorized)
+    }
+
+    async fn access_token(&self, hash: &SecretHash) -> AppResult<Option<ExternalUser>> {
+        let now = Timestamp::now();
+        let found = match self.credentials.token(hash) {
+            Some(found) => found,
+            None => {
+                let generation = self.credentials.token_generation();
+                let Some(found) = self.store.access_token(hash).await? else { return Ok(None) };
+                let found = CachedToken { user: found.user, expires_at: found.expires_at };
+                // Refused tokens are not cached: unblocking must take effect at once everywhere.
+                if found.expires_at > now && !found.user.blocked {
+                    self.credentials.put_token(generation, *hash, found.clone());
+                }
+                found
+            }
+        };
+        Ok(Some(found.user).filter(|user| found.expires_at > now && !user.blocked))
     }
 
     /// Accepts either kind of bearer credential: an API key first, then an external user's token.
     pub async fn any_principal(&self, header: Option<&str>) -> AppResult<Principal> {
-        match self.api_key_principal(header).await {
-            Err(AppError::Unauthorized) => {
-                let user = self.access_token_user(header).await?;
-                Ok(Principal::ExternalUser { user_id: user.id, workspace_id: user.workspace_id })
-            }
-            other => other,
+        let secret = header.map(credential).filter(|s| !s.is_empty()).ok_or(AppError::Unauthorized)?;
+        let hash = digest(secret);
+        // A cached token answers without the key lookup that would miss in the database.
+        if let Some(token) = self.credentials.token(&hash)
+            && token.expires_at > Timestamp::now()
+        {
+            return Ok(Principal::ExternalUser { user_id: token.user.id, workspace_id: token.user.workspace_id });
         }
+        if let Some(key) = self.api_key(&hash).await? {
+            return Ok(key);
+        }
+        let user = self.access_token(&hash).await?.ok_or(AppError::Unauthorized)?;
+        Ok(Principal::ExternalUser { user_id: user.id, workspace_id: user.workspace_id })
+    }
+
+    /// Called after a key is revoked or an external user changed, so this node stops trusting its copy
+    /// at once (other nodes within the cache's lifetime).
+    pub(super) fn forget_api_key(&self, key_id: Uuid) {
+        self.credentials.forget_key(key_id);
+    }
+
+    pub(super) fn forget_external_user(&self, user_id: Uuid) {
+        self.credentials.forget_user(user_id);
     }
 }
 

@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Refusal};
 use crate::store::{Entity, StoreError, Unique};
 
 /// Why a use case did not happen. Each contract renders these in its own envelope, in one place.
@@ -26,8 +26,21 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Invalid(vec![FieldError::new(field, message)])
+    pub fn invalid(field: impl Into<String>, refusal: Refusal) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, refusal)])
+    }
+
+    /// The same error with the field a use case calls `neutral` named `wire`, as one contract names it.
+    pub fn rename_field(self, neutral: &str, wire: &str) -> Self {
+        match self {
+            AppError::Invalid(errors) => AppError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|e| if e.field == neutral { FieldError { field: wire.to_owned(), ..e } } else { e })
+                    .collect(),
+            ),
+            other => other,
+        }
     }
 }
 
@@ -43,6 +56,8 @@ pub enum Conflict {
     BuiltinChannel,
     /// Others changed the record at the same moment, every retry included.
     Contended,
+    /// The super identity was merged into another: it has no external users to merge or link.
+    Merged,
 }
 
 impl Conflict {
@@ -70,6 +85,7 @@ impl Conflict {
             Conflict::InUse(_) => "Record is still in use.",
             Conflict::BuiltinChannel => "The built-in e-mail channel cannot be removed.",
             Conflict::Contended => "The ticket is being changed by others; try again.",
+            Conflict::Merged => "The super identity was merged into another; use the one it was merged into.",
         }
     }
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::auth::{ACCESS_TOKEN_TTL_SECONDS, Secret};
 use super::{App, AppError, AppResult, Principal};
-use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Role, Timestamp};
+use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Role, Timestamp, check_identifier};
 use crate::store::{Entity, ExternalUserFilter, Page, Paging, UserKey};
 
 #[derive(Debug, Clone)]
@@ -50,8 +50,11 @@ impl App {
         name: Option<String>,
     ) -> AppResult<ExternalUser> {
         who.require(Role::Agent)?;
+        let channel = self.store.get_channel(who.workspace_id(), new.channel_id).await?;
+        check_identifier(channel.kind, new.identifier.as_ref().map(Identifier::as_str))
+            .map_err(|m| AppError::invalid("identifier", m))?;
         let now = Timestamp::now();
-        let user = ExternalUser {
+        let mut user = ExternalUser {
             id: Uuid::new_v4(),
             workspace_id: who.workspace_id(),
             channel_id: new.channel_id,
@@ -66,7 +69,8 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_external_user(&user).await?;
+        // Automatic matching may have put the user in another person's super identity.
+        user.super_identity_id = self.store.insert_external_user(&user, who.actor()).await?;
         Ok(user)
     }
 
@@ -106,9 +110,14 @@ impl App {
             user.external_id = v.map(ExternalId::into_string);
         }
         if let Some(v) = patch.identifier {
+            let channel = self.store.get_channel(who.workspace_id(), user.channel_id).await?;
+            check_identifier(channel.kind, v.as_ref().map(Identifier::as_str))
+                .map_err(|m| AppError::invalid("identifier", m))?;
             user.identifier = v.map(Identifier::into_string);
         }
-        if let Some(v) = patch.name {
+        // A name that came in through another contract may not meet seed 001's rule; writing back what
+        // seed 001 showed for it keeps it.
+        if let Some(v) = patch.name.filter(|v| !DisplayName::is_shown_as(user.name.as_deref(), v.as_ref())) {
             user.name = v.map(DisplayName::into_string);
         }
         if let Some(v) = patch.tier_id {
@@ -118,7 +127,8 @@ impl App {
             user.external_user_group_id = v;
         }
         user.updated_at = Timestamp::now().max(user.updated_at);
-        self.store.update_external_user(&user).await?;
+        let user = self.store.update_external_user(&user, who.actor()).await?;
+        self.forget_external_user(user.id);
         Ok(user)
     }
 

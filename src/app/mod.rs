@@ -6,9 +6,12 @@
 
 mod admin;
 mod auth;
+mod credential_cache;
 mod customers;
 mod error;
+mod events;
 mod external_users;
+mod identities;
 mod participants;
 mod request_participants;
 mod staff;
@@ -17,11 +20,15 @@ mod tickets;
 mod web_sessions;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierInput};
 pub use auth::{Principal, Secret, credential, hash_secret};
+pub use credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 pub use error::{AppError, AppResult, Conflict};
+pub use events::{EventCursor, EventPage, MAX_EVENTS_PER_PAGE, parse_event_types};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
+pub use identities::{ExternalUserUpsert, MergeDone, Upserted};
 pub use participants::ParticipantRef;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};
 pub use staff::NewStaffUser;
@@ -45,11 +52,21 @@ pub struct App {
     pub(crate) store: Arc<dyn Store>,
     /// Bounds the memory and CPU that password hashing may take at once (see `staff_accounts`).
     pub(crate) hashing: Arc<staff_accounts::HashingPool>,
+    credentials: Arc<credential_cache::CredentialCache>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, hashing: Arc::new(staff_accounts::HashingPool::sized_to_cores()) }
+        Self::with_credential_cache_ttl(store, DEFAULT_CREDENTIAL_CACHE_TTL)
+    }
+
+    /// `ttl` bounds how long a revocation made on another node goes unnoticed here (zero: no cache).
+    pub fn with_credential_cache_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
+        Self {
+            store,
+            hashing: Arc::new(staff_accounts::HashingPool::sized_to_cores()),
+            credentials: Arc::new(credential_cache::CredentialCache::new(ttl)),
+        }
     }
 
     /// Whether the database answers; `/readyz` reports it.

@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::{App, AppError, AppResult, Principal};
-use crate::domain::{EmailAddress, Role, TicketParticipant, Timestamp};
+use crate::domain::{EmailAddress, Refusal, Role, Rule, TicketParticipant, Timestamp};
 use crate::store::{NewParticipant, ParticipantKey, StoreError, Unique};
 
 /// Names a participant: by its own id (removal only), its external user's id, or an e-mail address.
@@ -37,7 +37,10 @@ impl App {
     ) -> AppResult<TicketParticipant> {
         who.require(Role::Agent)?;
         if let ParticipantRef::Id(_) = person {
-            return Err(AppError::invalid("id", "a new participant is named by external user or e-mail"));
+            return Err(AppError::invalid(
+                "id",
+                Refusal::new(Rule::Combination, "a new participant is named by external user or e-mail"),
+            ));
         }
         let new = NewParticipant {
             id: Uuid::new_v4(),

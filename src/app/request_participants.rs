@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::{App, AppError, AppResult, Principal};
-use crate::domain::{ExternalUser, FieldError, Role, Timestamp};
+use crate::domain::{ExternalUser, FieldError, Refusal, Role, Rule, Timestamp};
 use crate::store::{Page, Paging, ParticipantsChange, ParticipantsOutcome, RequestRef};
 
 /// At most this many accounts per change, like a page: a bound on one transaction's work.
@@ -27,12 +27,16 @@ impl AccountList<'_> {
     /// unknown entry is reported together.
     pub(super) fn distinct(&self) -> AppResult<Vec<Uuid>> {
         if self.users.is_empty() {
-            return Err(AppError::invalid(self.field, "must name at least one account"));
-        }
-        if self.users.len() > MAX_PARTICIPANTS_PER_CHANGE {
             return Err(AppError::invalid(
                 self.field,
-                format!("must name at most {MAX_PARTICIPANTS_PER_CHANGE} accounts"),
+                Refusal::new(Rule::TooShort { min: 1 }, "must name at least one account"),
+            ));
+        }
+        if self.users.len() > MAX_PARTICIPANTS_PER_CHANGE {
+            let max = MAX_PARTICIPANTS_PER_CHANGE;
+            return Err(AppError::invalid(
+                self.field,
+                Refusal::new(Rule::TooLong { max }, format!("must name at most {max} accounts")),
             ));
         }
         let mut distinct: Vec<Uuid> = Vec::with_capacity(self.users.len());
@@ -50,7 +54,7 @@ impl AccountList<'_> {
             .iter()
             .enumerate()
             .filter(|(_, u)| u.is_none_or(|id| unknown.contains(&id)))
-            .map(|(i, _)| FieldError::new(format!("{}[{i}]", self.field), UNKNOWN))
+            .map(|(i, _)| FieldError::new(format!("{}[{i}]", self.field), Refusal::new(Rule::NotFound, UNKNOWN)))
             .collect()
     }
 

@@ -28,6 +28,7 @@ impl App {
             last_name: new.last_name,
             external_id: new.external_id,
             role: new.role,
+            role_named_user: false,
             status: StaffStatus::Invited,
             phone_number: new.phone_number,
             created_at: now,

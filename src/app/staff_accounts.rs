@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::auth::{Secret, hash_secret};
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{
-    CollectionKind, DisplayName, EmailAddress, FieldError, Password, Role, StaffCollection, StaffStatus, StaffUser,
-    Timestamp,
+    CollectionKind, DisplayName, EmailAddress, FieldError, Password, Refusal, Role, Rule, StaffCollection, StaffStatus,
+    StaffUser, Timestamp,
 };
 use crate::store::{
     Entity, NewInvitation, NewStaffMember, Page, Paging, StaffConflicts, StaffFilter, StaffKey, StaffMemberOutcome,
@@ -26,6 +26,8 @@ pub struct StaffInvite {
     pub last_name: Option<String>,
     pub external_id: Option<String>,
     pub role: Role,
+    /// Whether the users API's client called the agent role `User` (it reads back so).
+    pub role_named_user: bool,
     /// An initial password; the user still has to accept the invitation to become `Active`.
     pub password: Option<Password>,
     pub group_ids: Vec<Uuid>,
@@ -136,18 +138,17 @@ fn may_be_invited_again(user: &StaffUser) -> bool {
 /// Every conflict with the stored team, in the order the fields appear in seed 003's body.
 fn conflict_errors(c: &StaffConflicts) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let taken = || Refusal::new(Rule::Taken, "already exists in this workspace");
     if c.email_taken {
-        errors.push(FieldError::new("email", "already exists in this workspace"));
+        errors.push(FieldError::new("email", taken()));
     }
     if c.external_id_taken {
-        errors.push(FieldError::new("externalId", "already exists in this workspace"));
+        errors.push(FieldError::new("external_id", taken()));
     }
     for (field, ids) in [("groups", &c.unknown_groups), ("folders", &c.unknown_folders)] {
         for id in ids {
-            errors.push(FieldError::new(
-                field,
-                format!("must reference existing {field}: {id} does not exist in this workspace"),
-            ));
+            let message = format!("must reference existing {field}: {id} does not exist in this workspace");
+            errors.push(FieldError::new(field, Refusal::new(Rule::NotFound, message)));
         }
     }
     errors
@@ -170,6 +171,7 @@ impl App {
             last_name: input.last_name.filter(|s| !s.is_empty()),
             external_id: input.external_id,
             role: input.role,
+            role_named_user: input.role_named_user && input.role == Role::Agent,
             status: StaffStatus::Invited,
             phone_number: None,
             created_at: now,
@@ -195,10 +197,8 @@ impl App {
         who.require(Role::Admin)?;
         let (token, invitation) = new_invitation(Timestamp::now());
         if !self.store.insert_staff_invitation(who.workspace_id(), id, &invitation, may_be_invited_again).await? {
-            return Err(AppError::Invalid(vec![FieldError::new(
-                "status",
-                "only an Invited user can be invited again",
-            )]));
+            let refusal = Refusal::new(Rule::Combination, "only an Invited user can be invited again");
+            return Err(AppError::invalid("status", refusal));
         }
         Ok(token)
     }
@@ -246,7 +246,7 @@ impl App {
             .filter(|f| f.accepted_at.is_none() && f.expires_at > now && f.user.status == StaffStatus::Invited)
             .ok_or(AppError::NotFound(Entity::StaffInvitation))?;
         if password.is_none() && !found.has_password {
-            return Err(AppError::invalid("password", "is required"));
+            return Err(AppError::invalid("password", Refusal::required()));
         }
         let password_hash = match password {
             Some(p) => Some(self.hash_password(p).await?),

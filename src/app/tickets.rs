@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{
-    ActivityKind, Attachment, Location, LocationName, MemberRef, Role, Ticket, TicketActivity, TicketStatus,
+    ActivityKind, Attachment, Location, LocationName, MemberRef, Refusal, Role, Ticket, TicketActivity, TicketStatus,
     TicketText, TicketType, Timestamp,
 };
 use crate::store::{
@@ -50,7 +50,7 @@ impl Principal {
     }
 
     /// The membership acting, when the principal is a person.
-    fn member(&self) -> Option<MemberRef> {
+    pub(super) fn member(&self) -> Option<MemberRef> {
         match self {
             Principal::ExternalUser { user_id, .. } => Some(MemberRef::External(*user_id)),
             _ => None,
@@ -69,7 +69,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_location(&location).await?;
+        self.store.insert_location(&location, who.actor()).await?;
         Ok(location)
     }
 
@@ -90,13 +90,12 @@ impl App {
             location.name = name.into_string();
         }
         location.updated_at = Timestamp::now().max(location.updated_at);
-        self.store.update_location(&location).await?;
-        Ok(location)
+        Ok(self.store.update_location(&location, who.actor()).await?)
     }
 
     pub async fn delete_location(&self, who: &Principal, id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
-        Ok(self.store.delete_location(who.workspace_id(), id).await?)
+        Ok(self.store.delete_location(who.workspace_id(), id, who.actor()).await?)
     }
 
     /// Opens a ticket with the next number of the workspace, status `new`, and a first activity
@@ -114,7 +113,7 @@ impl App {
             }
             _ => {
                 who.require(Role::Agent)?;
-                input.requester_id.ok_or_else(|| AppError::invalid("ticket.userRefRequester", "is required"))?
+                input.requester_id.ok_or_else(|| AppError::invalid("requester", Refusal::required()))?
             }
         };
         let new = NewTicket {
@@ -128,6 +127,7 @@ impl App {
             created_by: who.actor_id(),
             created_at: Timestamp::now(),
             activity_id: Uuid::new_v4(),
+            actor: who.actor(),
         };
         Ok(self.store.create_ticket(&new).await?)
     }
@@ -151,7 +151,9 @@ impl App {
         Ok(self.store.list_tickets(who.workspace_id(), viewer, filter, order, after, limit).await?)
     }
 
-    /// Moves the ticket to any status. Its current status changes nothing and records nothing.
+    /// Moves the ticket to any status. Its current status changes nothing and records nothing; the
+    /// answer then carries the activity that gave the ticket that status (its latest status change,
+    /// else its creation), so a retried call reads the same shape as the first.
     pub async fn change_ticket_status(
         &self,
         who: &Principal,
@@ -159,6 +161,21 @@ impl App {
         status: TicketStatus,
     ) -> AppResult<TicketDetail> {
         self.require_team(who, "External users may not change a ticket's status.")?;
+        let done = self.status_change(who, id, status).await?;
+        if !done.activities.is_empty() {
+            return Ok(done);
+        }
+        let mut detail = self.store.ticket_detail(who.workspace_id(), id, Viewer::Team).await?;
+        let set_by = detail
+            .activities
+            .iter()
+            .rposition(|a| matches!(a.kind, ActivityKind::StatusChange | ActivityKind::Created))
+            .ok_or_else(|| AppError::Internal("a ticket without its created activity".into()))?;
+        let activity = detail.activities.swap_remove(set_by);
+        Ok(TicketDetail { ticket: detail.ticket, activities: vec![activity], members: detail.members })
+    }
+
+    async fn status_change(&self, who: &Principal, id: Uuid, status: TicketStatus) -> AppResult<TicketDetail> {
         self.change_ticket(who, id, |current, activity| {
             if current.status == status {
                 return Ok(None);
@@ -274,7 +291,7 @@ impl App {
             };
             next.version = current.version + 1;
             next.updated_at = at;
-            let update = TicketUpdate { ticket: next, expected_version: current.version, activity };
+            let update = TicketUpdate { ticket: next, expected_version: current.version, activity, actor: who.actor() };
             if let Some(done) = self.store.update_ticket(&update).await? {
                 return Ok(done);
             }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::auth::Secret;
 use super::{App, AppError, AppResult, Principal};
-use crate::domain::{EMAIL_MAX_LEN, Password, StaffStatus, StaffUser, Timestamp};
+use crate::domain::{EMAIL_MAX_LEN, Password, StaffStatus, StaffUser, Timestamp, sign_in_account_key};
 use crate::store::{Entity, NewWebSession};
 
 /// How long a session lasts from sign-in, whatever the activity: a working day.
@@ -47,13 +47,14 @@ pub enum SignIn {
 }
 
 /// The throttle's keys: (account and address, address, account). Accounts are named by a SHA-256 of
-/// the lower-cased address, so the table has fixed-size keys and keeps no e-mail address anyone typed.
+/// the lower-cased address, so the table has fixed-size keys and keeps no e-mail address anyone typed;
+/// the pair's key mixes in the address, so erasure cannot find it, but it lives one window at most.
 fn throttle_subjects(email: &str, client: Option<IpAddr>) -> [String; 3] {
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let account = email.trim().to_lowercase();
     let address = client.map_or_else(|| "unknown".to_owned(), |ip| client_network(ip).to_string());
     let pair = Sha256::new().chain_update(account.as_bytes()).chain_update([0]).chain_update(address.as_bytes());
-    [format!("p:{}", hex(&pair.finalize())), format!("i:{address}"), format!("a:{}", hex(&Sha256::digest(account)))]
+    [format!("p:{}", hex(&pair.finalize())), format!("i:{address}"), sign_in_account_key(&account)]
 }
 
 /// A client as the throttle counts it: an IPv4 address, or the /64 of an IPv6 address (which one

@@ -51,6 +51,8 @@ pub fn openapi_document() -> Value {
         crate::http::ops::OPENAPI,
         workspace_api::OPENAPI,
         workspace_api::LOCATIONS_OPENAPI,
+        workspace_api::IDENTITIES_OPENAPI,
+        workspace_api::EVENTS_OPENAPI,
         support_tickets::OPENAPI,
         ticket_external_users::OPENAPI,
         staff_users::OPENAPI,

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{ChannelType, Role, StaffStatus, Timestamp};
+use super::{ChannelType, Refusal, Role, Rule, StaffStatus, Timestamp};
 
 /// The tenant. Every other record belongs to exactly one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +79,28 @@ pub struct ExternalUser {
     pub updated_at: Timestamp,
 }
 
+impl ExternalUser {
+    /// The name to show where a contract requires one (JSM's `displayName`): the person's name, else
+    /// the identifier (on the e-mail channel always an address), so a person added by address alone
+    /// is still named.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().filter(|n| !n.trim().is_empty()).or(self.identifier.as_deref()).unwrap_or_default()
+    }
+}
+
+/// What a channel requires of its users' identifiers: on an e-mail channel the identifier is the
+/// person's address, so it must be one (the customer and ticket participant contracts show it as
+/// their e-mail); other channels take seed 001's free-form identifiers.
+pub fn check_identifier(kind: ChannelType, identifier: Option<&str>) -> Result<(), Refusal> {
+    match (kind, identifier) {
+        (ChannelType::Email, None) => Err(Refusal::new(Rule::Required, "is required on an e-mail channel")),
+        (ChannelType::Email, Some(i)) => super::EmailAddress::parse(i)
+            .map(drop)
+            .map_err(|_| Refusal::new(Rule::Email, "must be a valid e-mail address on an e-mail channel")),
+        _ => Ok(()),
+    }
+}
+
 /// A member of the workspace's team (seed 003): assignee of tickets (seed 002), signs in to the settings
 /// page once the invitation is accepted. The password hash never leaves the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +112,8 @@ pub struct StaffUser {
     pub last_name: Option<String>,
     pub external_id: Option<String>,
     pub role: Role,
+    /// Whether the users API's client called this agent's role `User` (see `WebsiteRole`).
+    pub role_named_user: bool,
     pub status: StaffStatus,
     pub phone_number: Option<String>,
     pub created_at: Timestamp,

@@ -14,6 +14,7 @@ pub enum Entity {
     Tier,
     ExternalUserGroup,
     ExternalUser,
+    SuperIdentity,
     StaffUser,
     Location,
     Ticket,
@@ -37,10 +38,14 @@ pub struct Paging {
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// The number of matches, counted up to [`COUNT_CAP`].
+    /// The number of matches when `total_is_exact`; otherwise a lower bound: at least [`COUNT_CAP`],
+    /// and at least every record up to the end of this page and one more when `more`.
     pub total: i64,
-    /// Whether `total` is exact; when false, more than [`COUNT_CAP`] records match.
+    /// Whether `total` is exact.
     pub total_is_exact: bool,
+    /// Whether records follow this page: known from the page's own query (it reads one row past the
+    /// limit), never from the capped count, so a list never claims an end that is not the end.
+    pub more: bool,
 }
 
 /// Counting stops here: an exact count of a million matches would cost more than the page itself,

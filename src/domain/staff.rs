@@ -3,23 +3,33 @@
 
 use uuid::Uuid;
 
-use super::{Role, Timestamp};
+use super::{Refusal, Role, Rule, Timestamp};
 
 /// Seed 003's `WebsiteRole`, mapped onto Frontdesk's two roles. Accepted (case-insensitively): `Admin`,
 /// and `Agent` or its alias `User` (the forms platform's name for a non-admin member). See
 /// docs/decisions/staff-website-roles.md.
-pub fn parse_website_role(s: &str) -> Result<Role, String> {
+pub fn parse_website_role(s: &str) -> Result<WebsiteRole, Refusal> {
     match s.trim().to_ascii_lowercase().as_str() {
-        "admin" => Ok(Role::Admin),
-        "agent" | "user" => Ok(Role::Agent),
-        _ => Err("must be one of Admin, Agent, User".into()),
+        "admin" => Ok(WebsiteRole { role: Role::Admin, named_user: false }),
+        "agent" => Ok(WebsiteRole { role: Role::Agent, named_user: false }),
+        "user" => Ok(WebsiteRole { role: Role::Agent, named_user: true }),
+        _ => Err(Refusal::new(Rule::Format, "must be one of Admin, Agent, User")),
     }
 }
 
-/// How a role is written in seed 003 bodies.
-pub fn website_role(role: Role) -> &'static str {
+/// Seed 003's `WebsiteRole` as a client wrote it: the role, and for agents whether the client called
+/// it `User` (the forms platform's word), so it reads back as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebsiteRole {
+    pub role: Role,
+    pub named_user: bool,
+}
+
+/// How a role is written in seed 003 bodies: `Admin`, or `User` / `Agent` as it was written.
+pub fn website_role(role: Role, named_user: bool) -> &'static str {
     match role {
         Role::Admin => "Admin",
+        Role::Agent if named_user => "User",
         Role::Agent => "Agent",
     }
 }
@@ -35,12 +45,12 @@ impl Password {
     /// [`Password::MAX`] characters of at most four bytes each.
     pub const MAX_BYTES: usize = 4 * Self::MAX;
 
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
         let n = s.chars().count();
         if n < Self::MIN {
-            Err(format!("must be at least {} characters", Self::MIN))
+            Err(Refusal::too_short(Self::MIN))
         } else if n > Self::MAX {
-            Err(format!("must be at most {} characters", Self::MAX))
+            Err(Refusal::too_long(Self::MAX))
         } else {
             Ok(Self(s.to_owned()))
         }
@@ -58,17 +68,17 @@ impl std::fmt::Debug for Password {
 }
 
 /// A staff user's first or last name: at most 100 characters (the seed sets no bound; this keeps rows small).
-pub fn parse_person_name(s: &str) -> Result<String, String> {
-    if s.chars().count() > 100 { Err("must be at most 100 characters".into()) } else { Ok(s.trim().to_owned()) }
+pub fn parse_person_name(s: &str) -> Result<String, Refusal> {
+    if s.chars().count() > 100 { Err(Refusal::too_long(100)) } else { Ok(s.trim().to_owned()) }
 }
 
 /// Seed 003: `ExternalId` is at most 50 characters.
-pub fn parse_staff_external_id(s: &str) -> Result<String, String> {
+pub fn parse_staff_external_id(s: &str) -> Result<String, Refusal> {
     let n = s.chars().count();
     if n == 0 {
-        Err("must not be empty".into())
+        Err(Refusal::new(Rule::NotEmpty, "must not be empty"))
     } else if n > 50 {
-        Err("must be at most 50 characters".into())
+        Err(Refusal::too_long(50))
     } else {
         Ok(s.to_owned())
     }
@@ -115,9 +125,11 @@ mod tests {
 
     #[test]
     fn website_roles_map_onto_admin_and_agent() {
-        assert_eq!(parse_website_role("Admin"), Ok(Role::Admin));
-        assert_eq!(parse_website_role("agent"), Ok(Role::Agent));
-        assert_eq!(parse_website_role("User"), Ok(Role::Agent));
+        assert_eq!(parse_website_role("Admin").map(|w| w.role), Ok(Role::Admin));
+        assert_eq!(parse_website_role("agent"), Ok(WebsiteRole { role: Role::Agent, named_user: false }));
+        assert_eq!(parse_website_role("User"), Ok(WebsiteRole { role: Role::Agent, named_user: true }));
+        assert_eq!(website_role(Role::Agent, true), "User");
+        assert_eq!(website_role(Role::Admin, true), "Admin");
         assert!(parse_website_role("String").is_err());
     }
 

@@ -1,17 +1,19 @@
 use std::fmt;
 
+use super::{Refusal, Rule};
+
 /// Text whose length in characters lies within `MIN..=MAX`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundedText<const MIN: usize, const MAX: usize>(String);
 
 impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
     /// Refuses text outside the bounds with the rule stated the way a client reads it.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
         let n = s.chars().count();
         if n < MIN {
-            Err(format!("must be at least {MIN} characters"))
+            Err(Refusal::too_short(MIN))
         } else if n > MAX {
-            Err(format!("must be at most {MAX} characters"))
+            Err(Refusal::too_long(MAX))
         } else {
             Ok(Self(s.to_owned()))
         }
@@ -38,6 +40,27 @@ pub type ExternalId = BoundedText<3, 250>;
 pub type TierDescription = BoundedText<3, 250>;
 /// Seed 001: the display name of an external user (and of groups and tiers), 3 to 50 characters.
 pub type DisplayName = BoundedText<3, 50>;
+impl DisplayName {
+    /// A stored name as the external users API may show it. Names that came in through another
+    /// contract (JSM allows 1..255 characters) need not meet this contract's 3..50: a longer one is
+    /// shown cut to its first 50 characters, a shorter one as no name. Patching back what was shown
+    /// keeps the stored name (see [`DisplayName::is_shown_as`]).
+    pub fn show(stored: Option<&str>) -> Option<String> {
+        let stored = stored?;
+        match stored.chars().count() {
+            n if n < 3 => None,
+            n if n > 50 => Some(stored.chars().take(50).collect()),
+            _ => Some(stored.to_owned()),
+        }
+    }
+
+    /// Whether `given` is what [`DisplayName::show`] makes of `stored`: a client that read a user and
+    /// writes it back unchanged changes nothing.
+    pub fn is_shown_as(stored: Option<&str>, given: Option<&DisplayName>) -> bool {
+        Self::show(stored).as_deref() == given.map(DisplayName::as_str)
+    }
+}
+
 /// Seed 001: "usernames, emails, phone numbers and etc". The seed sets no bounds; an empty identifier
 /// identifies nobody, and 250 matches `externalId`.
 pub type Identifier = BoundedText<1, 250>;
@@ -50,12 +73,12 @@ pub struct CustomerName(String);
 impl CustomerName {
     pub const MAX: usize = 255;
 
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
         let s = s.trim();
         if s.is_empty() {
-            Err("must not be blank".into())
+            Err(Refusal::new(Rule::NotEmpty, "must not be blank"))
         } else if s.chars().count() > Self::MAX {
-            Err(format!("must be at most {} characters", Self::MAX))
+            Err(Refusal::too_long(Self::MAX))
         } else {
             Ok(Self(s.to_owned()))
         }
@@ -74,7 +97,7 @@ mod tests {
     fn customer_name_is_1_to_255_characters_and_not_blank() {
         assert!(CustomerName::parse("Al").is_ok());
         assert_eq!(CustomerName::parse(" J ").map(CustomerName::into_string), Ok("J".into()));
-        assert_eq!(CustomerName::parse("  "), Err("must not be blank".into()));
+        assert_eq!(CustomerName::parse("  "), Err(Refusal::new(Rule::NotEmpty, "must not be blank")));
         assert!(CustomerName::parse(&"é".repeat(255)).is_ok());
         assert!(CustomerName::parse(&"é".repeat(256)).is_err());
     }
@@ -84,15 +107,33 @@ mod tests {
         assert!(ExternalId::parse("ab").is_err());
         assert!(ExternalId::parse("abc").is_ok());
         assert!(ExternalId::parse(&"x".repeat(250)).is_ok());
-        assert_eq!(ExternalId::parse(&"x".repeat(251)), Err("must be at most 250 characters".into()));
+        assert_eq!(
+            ExternalId::parse(&"x".repeat(251)),
+            Err(Refusal::new(Rule::TooLong { max: 250 }, "must be at most 250 characters"))
+        );
     }
 
     #[test]
     fn name_is_3_to_50_characters_counted_as_characters_not_bytes() {
-        assert_eq!(DisplayName::parse("Jo"), Err("must be at least 3 characters".into()));
+        assert_eq!(
+            DisplayName::parse("Jo"),
+            Err(Refusal::new(Rule::TooShort { min: 3 }, "must be at least 3 characters"))
+        );
         assert!(DisplayName::parse("Zoë").is_ok());
         assert!(DisplayName::parse(&"é".repeat(50)).is_ok());
         assert!(DisplayName::parse(&"é".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn names_from_other_contracts_are_shown_within_3_to_50_characters() {
+        assert_eq!(DisplayName::show(Some("Al")), None);
+        assert_eq!(DisplayName::show(Some("Zoë")), Some("Zoë".into()));
+        assert_eq!(DisplayName::show(Some(&"é".repeat(51))), Some("é".repeat(50)));
+        assert_eq!(DisplayName::show(None), None);
+        assert!(DisplayName::is_shown_as(Some("Al"), None));
+        let cut = DisplayName::parse(&"é".repeat(50)).unwrap();
+        assert!(DisplayName::is_shown_as(Some(&"é".repeat(200)), Some(&cut)));
+        assert!(!DisplayName::is_shown_as(Some("Al"), Some(&DisplayName::parse("Alf").unwrap())));
     }
 
     #[test]

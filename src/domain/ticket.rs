@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{ExternalUser, StaffUser, Timestamp};
+use super::{ExternalUser, Refusal, Rule, StaffUser, Timestamp};
 
 /// A place inside a workspace that a ticket can refer to (seed 002's `locationRef`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,15 +145,19 @@ pub enum ActivityKind {
     StatusChange,
     AssigneeChange,
     TypeChange,
+    /// The requester's or a participant's super identity was merged into another; `text` says which
+    /// into which, by id.
+    IdentityMerged,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 5] = [
+    pub const ALL: [ActivityKind; 6] = [
         ActivityKind::Created,
         ActivityKind::Comment,
         ActivityKind::StatusChange,
         ActivityKind::AssigneeChange,
         ActivityKind::TypeChange,
+        ActivityKind::IdentityMerged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -163,6 +167,7 @@ impl ActivityKind {
             ActivityKind::StatusChange => "statusChange",
             ActivityKind::AssigneeChange => "assigneeChange",
             ActivityKind::TypeChange => "typeChange",
+            ActivityKind::IdentityMerged => "identityMerged",
         }
     }
 
@@ -190,21 +195,18 @@ impl Attachment {
     pub const MAX_TEXT_CHARS: usize = 2048;
 
     /// Whether a comment may carry `count` attachments.
-    pub fn check_count(count: usize) -> Result<(), String> {
+    pub fn check_count(count: usize) -> Result<(), Refusal> {
         if count > Self::MAX_PER_COMMENT {
-            Err(format!("must hold at most {} attachments", Self::MAX_PER_COMMENT))
+            let max = Self::MAX_PER_COMMENT;
+            Err(Refusal::new(Rule::TooLong { max }, format!("must hold at most {max} attachments")))
         } else {
             Ok(())
         }
     }
 
     /// Whether `text` may be one of an attachment's texts.
-    pub fn check_text(text: &str) -> Result<(), String> {
-        if text.chars().count() > Self::MAX_TEXT_CHARS {
-            Err(format!("must be at most {} characters", Self::MAX_TEXT_CHARS))
-        } else {
-            Ok(())
-        }
+    pub fn check_text(text: &str) -> Result<(), Refusal> {
+        if text.chars().count() > Self::MAX_TEXT_CHARS { Err(Refusal::too_long(Self::MAX_TEXT_CHARS)) } else { Ok(()) }
     }
 }
 
@@ -263,9 +265,15 @@ mod tests {
     #[test]
     fn a_comment_holds_at_most_twenty_attachments_of_texts_up_to_2048_characters() {
         assert_eq!(Attachment::check_count(20), Ok(()));
-        assert_eq!(Attachment::check_count(21), Err("must hold at most 20 attachments".into()));
+        assert_eq!(
+            Attachment::check_count(21),
+            Err(Refusal::new(Rule::TooLong { max: 20 }, "must hold at most 20 attachments"))
+        );
         assert_eq!(Attachment::check_text(&"é".repeat(2048)), Ok(()));
-        assert_eq!(Attachment::check_text(&"a".repeat(2049)), Err("must be at most 2048 characters".into()));
+        assert_eq!(
+            Attachment::check_text(&"a".repeat(2049)),
+            Err(Refusal::new(Rule::TooLong { max: 2048 }, "must be at most 2048 characters"))
+        );
     }
 
     #[test]

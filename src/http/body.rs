@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::app::AppError;
-use crate::domain::{FieldError, parse_uuid};
+use crate::domain::{FieldError, Refusal, Rule, parse_uuid};
 
 /// The keys of a JSON object body, read one by one; errors accumulate until [`Fields::finish`].
 pub struct Fields {
@@ -20,6 +20,11 @@ pub struct Fields {
 /// means anything by it. Refused where input is read, so every contract and both backends agree.
 pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
 
+/// The refusal of a text holding U+0000 (see [`NUL_MESSAGE`]).
+pub fn holds_nul_refusal() -> Refusal {
+    Refusal::new(Rule::Format, NUL_MESSAGE)
+}
+
 fn holds_nul(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains('\0'),
@@ -29,15 +34,15 @@ fn holds_nul(v: &Value) -> bool {
     }
 }
 
-pub type Check<T> = Result<T, String>;
+pub type Check<T> = Result<T, Refusal>;
 
 impl Fields {
     /// Parses `body` as a JSON object; anything else is a single error on the field `body`.
     pub fn parse(body: &Bytes) -> Result<Self, AppError> {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(object)) => Ok(Self::from_object(object)),
-            Ok(_) => Err(AppError::invalid("body", "must be a JSON object")),
-            Err(e) => Err(AppError::invalid("body", format!("is not valid JSON: {e}"))),
+            Ok(_) => Err(AppError::invalid("body", Refusal::new(Rule::Type, "must be a JSON object"))),
+            Err(e) => Err(AppError::invalid("body", Refusal::new(Rule::Format, format!("is not valid JSON: {e}")))),
         }
     }
 
@@ -48,7 +53,7 @@ impl Fields {
         object.retain(|key, value| {
             let poisoned = key.contains('\0') || holds_nul(value);
             if poisoned {
-                errors.push(FieldError::new(key.replace('\0', "\\u0000"), NUL_MESSAGE));
+                errors.push(FieldError::new(key.replace('\0', "\\u0000"), holds_nul_refusal()));
             }
             !poisoned
         });
@@ -61,7 +66,7 @@ impl Fields {
         match self.object.get(key) {
             None => {
                 if !self.reported.iter().any(|k| k == key) {
-                    self.errors.push(FieldError::new(key, "is required"));
+                    self.errors.push(FieldError::new(key, Refusal::required()));
                 }
                 None
             }
@@ -79,12 +84,12 @@ impl Fields {
         self.object.contains_key(key)
     }
 
-    pub fn reject(&mut self, key: &str, message: impl Into<String>) {
-        self.errors.push(FieldError::new(key, message));
+    pub fn reject(&mut self, key: &str, refusal: Refusal) {
+        self.errors.push(FieldError::new(key, refusal));
     }
 
     fn record<T>(&mut self, key: &str, checked: Check<T>) -> Option<T> {
-        checked.map_err(|message| self.errors.push(FieldError::new(key, message))).ok()
+        checked.map_err(|refusal| self.errors.push(FieldError::new(key, refusal))).ok()
     }
 
     /// Fails with every error recorded so far.
@@ -101,16 +106,16 @@ impl Fields {
 }
 
 pub fn uuid(v: &Value) -> Check<Uuid> {
-    let s = v.as_str().ok_or("must be a string (UUID)")?;
-    parse_uuid(s).ok_or_else(|| "must be a valid UUID".to_owned())
+    let s = v.as_str().ok_or_else(|| Refusal::new(Rule::Type, "must be a string (UUID)"))?;
+    parse_uuid(s).ok_or_else(|| Refusal::new(Rule::Format, "must be a valid UUID"))
 }
 
 pub fn string(v: &Value) -> Check<String> {
-    v.as_str().map(str::to_owned).ok_or_else(|| "must be a string".to_owned())
+    v.as_str().map(str::to_owned).ok_or_else(|| Refusal::new(Rule::Type, "must be a string"))
 }
 
 pub fn boolean(v: &Value) -> Check<bool> {
-    v.as_bool().ok_or_else(|| "must be a boolean".to_owned())
+    v.as_bool().ok_or_else(|| Refusal::new(Rule::Type, "must be a boolean"))
 }
 
 /// `check`, or `None` for an explicit JSON `null`.
@@ -119,8 +124,8 @@ pub fn nullable<T>(check: impl FnOnce(&Value) -> Check<T>) -> impl FnOnce(&Value
 }
 
 /// A string that must also satisfy a domain type's `parse`.
-pub fn parsed<T>(parse: impl FnOnce(&str) -> Result<T, String>) -> impl FnOnce(&Value) -> Check<T> {
-    move |v| parse(v.as_str().ok_or("must be a string")?)
+pub fn parsed<T>(parse: impl FnOnce(&str) -> Check<T>) -> impl FnOnce(&Value) -> Check<T> {
+    move |v| parse(v.as_str().ok_or_else(|| Refusal::new(Rule::Type, "must be a string"))?)
 }
 
 /// Query string parameters, with repeated keys kept (`?ids=a&ids=b`, `?ids[]=a`).
@@ -137,7 +142,7 @@ impl QueryParams {
             .filter(|(k, v)| {
                 let poisoned = k.contains('\0') || v.contains('\0');
                 if poisoned {
-                    errors.push(FieldError::new(k.replace('\0', "\\u0000"), NUL_MESSAGE));
+                    errors.push(FieldError::new(k.replace('\0', "\\u0000"), holds_nul_refusal()));
                 }
                 !poisoned
             })
@@ -146,7 +151,7 @@ impl QueryParams {
     }
 
     /// Every value given for `key`, also in the `key[]` and `key[n]` forms and comma-separated.
-    fn values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.pairs
             .iter()
             .filter(move |(k, _)| {
@@ -176,7 +181,7 @@ impl QueryParams {
             }
         }
         if bad {
-            self.errors.push(FieldError::new(key, "must be a UUID or a list of UUIDs"));
+            self.errors.push(FieldError::new(key, Refusal::new(Rule::Format, "must be a UUID or a list of UUIDs")));
         }
         ids
     }
@@ -187,22 +192,24 @@ impl QueryParams {
         match raw.trim().parse::<f64>() {
             Ok(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => n as i64,
             Ok(n) if n.fract() == 0.0 && n < min as f64 => {
-                self.errors.push(FieldError::new(key, format!("must be greater than or equal to {min}")));
+                let message = format!("must be greater than or equal to {min}");
+                self.errors.push(FieldError::new(key, Refusal::new(Rule::Range, message)));
                 default
             }
             Ok(n) if n.fract() == 0.0 => {
-                self.errors.push(FieldError::new(key, format!("must be less than or equal to {max}")));
+                let message = format!("must be less than or equal to {max}");
+                self.errors.push(FieldError::new(key, Refusal::new(Rule::Range, message)));
                 default
             }
             _ => {
-                self.errors.push(FieldError::new(key, "must be an integer"));
+                self.errors.push(FieldError::new(key, Refusal::new(Rule::Type, "must be an integer")));
                 default
             }
         }
     }
 
-    pub fn reject(&mut self, key: &str, message: impl Into<String>) {
-        self.errors.push(FieldError::new(key, message));
+    pub fn reject(&mut self, key: &str, refusal: Refusal) {
+        self.errors.push(FieldError::new(key, refusal));
     }
 
     pub fn finish(self) -> Result<(), AppError> {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use crate::app::{AppError, Principal};
-use crate::domain::{ExternalUser, parse_uuid};
+use crate::domain::{ExternalUser, Refusal, Rule, parse_uuid};
 use crate::http::AppState;
 
 /// Request bodies above this size are refused before they are read in full.
@@ -46,7 +46,9 @@ pub async fn read_limited(body: axum::body::Body) -> Result<Bytes, AppError> {
 /// the limit is kept, so memory per request is bounded by `limit` whatever the client sends.
 pub async fn read_limited_to(body: axum::body::Body, limit: usize) -> Result<Bytes, AppError> {
     use http_body_util::BodyExt;
-    let too_large = || AppError::invalid("body", format!("must be at most {limit} bytes"));
+    let too_large = || {
+        AppError::invalid("body", Refusal::new(Rule::TooLong { max: limit }, format!("must be at most {limit} bytes")))
+    };
     let mut body = body;
     let mut kept = Vec::new();
     let mut seen = 0usize;
@@ -56,7 +58,7 @@ pub async fn read_limited_to(body: axum::body::Body, limit: usize) -> Result<Byt
             return Err(if seen > limit {
                 too_large()
             } else {
-                AppError::invalid("body", "could not be read in full")
+                AppError::invalid("body", Refusal::new(Rule::Format, "could not be read in full"))
             });
         };
         if let Ok(data) = frame.into_data() {
@@ -93,7 +95,7 @@ pub fn basic_credentials(header: &str) -> Option<(String, String)> {
 
 /// A path segment that must be an id.
 pub fn path_id(raw: &str, field: &str) -> Result<Uuid, AppError> {
-    parse_uuid(raw).ok_or_else(|| AppError::invalid(field, "must be a valid UUID"))
+    parse_uuid(raw).ok_or_else(|| AppError::invalid(field, Refusal::new(Rule::Format, "must be a valid UUID")))
 }
 
 /// The principal of a workspace API key in `authorization` (`Bearer <key>` or the bare key); a missing,
@@ -172,7 +174,9 @@ where
         let (name, value) =
             params.iter().next().ok_or_else(|| AppError::Internal("the route has no path parameter".into()))?;
         if value.contains('\0') {
-            return Err(AppError::invalid(name, "must not contain the NUL character").into());
+            return Err(
+                AppError::invalid(name, Refusal::new(Rule::Format, "must not contain the NUL character")).into()
+            );
         }
         Ok(PathText(value.to_owned(), PhantomData))
     }
@@ -192,7 +196,9 @@ fn path_rejection(e: axum::extract::rejection::RawPathParamsRejection) -> AppErr
     use axum::extract::rejection::RawPathParamsRejection as R;
     match e {
         // The client's bytes: a percent-encoded segment that does not decode to UTF-8.
-        R::InvalidUtf8InPathParam(e) => AppError::invalid("path", format!("is not valid UTF-8 text: {e}")),
+        R::InvalidUtf8InPathParam(e) => {
+            AppError::invalid("path", Refusal::new(Rule::Format, format!("is not valid UTF-8 text: {e}")))
+        }
         other => AppError::Internal(format!("path parameters: {other}")),
     }
 }

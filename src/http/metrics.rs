@@ -1,88 +1,149 @@
-//! Prometheus metrics at `/metrics`: requests and their latency by route and status.
+//! Prometheus metrics at `/metrics`: requests and their latency by route template and status.
+//!
+//! Each server has a recorder of its own rather than the process-wide one, so servers sharing a
+//! process (the tests start dozens) count only their own requests.
 
-use std::collections::HashMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
+use ::metrics::{Key, Label, Metadata, Recorder, SharedString};
+use axum::extract::State;
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 use super::AppState;
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
-#[derive(Default)]
-struct Series {
-    count: u64,
-    sum_seconds: f64,
-    buckets: [u64; BUCKETS.len()],
-}
+const REQUESTS: &str = "frontdesk_http_requests_total";
+const DURATION: &str = "frontdesk_http_request_duration_seconds";
+const METADATA: Metadata<'static> = Metadata::new(module_path!(), ::metrics::Level::INFO, Some(module_path!()));
+
+/// How often latency samples are folded into the histogram's buckets when nobody scrapes: the
+/// recorder keeps raw samples until then.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Counters kept per node; Prometheus sums them across nodes.
-#[derive(Default)]
 pub struct Metrics {
-    series: Mutex<HashMap<(String, String, u16), Series>>,
+    recorder: PrometheusRecorder,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = match PrometheusBuilder::new().set_buckets(&BUCKETS) {
+            Ok(builder) => builder.build_recorder(),
+            // Only an empty bucket list is refused, and BUCKETS is not empty.
+            Err(_) => PrometheusBuilder::new().build_recorder(),
+        };
+        recorder.describe_counter(REQUESTS.into(), None, "HTTP requests answered.".into());
+        recorder.describe_histogram(DURATION.into(), None, "Time to answer HTTP requests.".into());
+        Self { recorder }
+    }
 }
 
 impl Metrics {
-    fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        // A poisoned lock only means another request panicked mid-update; the counts are still usable.
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let s = series.entry((method.to_owned(), route.to_owned(), status)).or_default();
-        s.count += 1;
-        s.sum_seconds += seconds;
-        for (bucket, bound) in s.buckets.iter_mut().zip(BUCKETS) {
-            if seconds <= bound {
-                *bucket += 1;
-            }
-        }
+    /// Counts one answered request. `route` is the route template, never the raw path: ids in
+    /// paths would make the label set grow without bound.
+    pub fn record(&self, method: &Method, route: &str, status: StatusCode, seconds: f64) {
+        let labels = vec![
+            Label::new("method", method_label(method)),
+            Label::new("route", SharedString::from(Arc::<str>::from(route))),
+            Label::new("status", status_label(status)),
+        ];
+        let requests = Key::from_parts(REQUESTS, labels.clone());
+        let duration = Key::from_parts(DURATION, labels);
+        self.recorder.register_counter(&requests, &METADATA).increment(1);
+        self.recorder.register_histogram(&duration, &METADATA).record(seconds);
     }
 
     /// The text exposition format.
     pub fn render(&self) -> String {
-        let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = String::from(
-            "# HELP frontdesk_http_requests_total HTTP requests answered.\n\
-             # TYPE frontdesk_http_requests_total counter\n",
-        );
-        let mut keys: Vec<_> = series.keys().collect();
-        keys.sort();
-        for key @ (method, route, status) in &keys {
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
-            let _ = writeln!(out, "frontdesk_http_requests_total{{{labels}}} {}", series[*key].count);
-        }
-        out.push_str(
-            "# HELP frontdesk_http_request_duration_seconds Time to answer HTTP requests.\n\
-             # TYPE frontdesk_http_request_duration_seconds histogram\n",
-        );
-        for key @ (method, route, status) in &keys {
-            let s = &series[*key];
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
-            for (bound, n) in BUCKETS.iter().zip(s.buckets) {
-                let _ = writeln!(out, "frontdesk_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
+        self.recorder.handle().render()
+    }
+
+    /// Folds latency samples into buckets every few seconds for as long as the server that owns
+    /// these metrics lives.
+    pub fn keep_up(self: &Arc<Self>) {
+        let metrics: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(UPKEEP_EVERY);
+            loop {
+                every.tick().await;
+                match metrics.upgrade() {
+                    Some(m) => m.recorder.handle().run_upkeep(),
+                    None => break,
+                }
             }
-            let _ = writeln!(out, "frontdesk_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "frontdesk_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
-            let _ = writeln!(out, "frontdesk_http_request_duration_seconds_count{{{labels}}} {}", s.count);
-        }
-        out
+        });
     }
 }
 
-/// Records every routed request (by its route template, so ids do not explode the label set).
-pub async fn measure(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(String::new, |p| p.as_str().to_owned());
-    let response = next.run(req).await;
-    s.metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
-    response
+/// The standard methods' names without copying them.
+fn method_label(method: &Method) -> SharedString {
+    let name: &'static str = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => return SharedString::from(method.as_str().to_owned()),
+    };
+    SharedString::const_str(name)
+}
+
+/// The statuses Frontdesk answers most, without formatting them.
+fn status_label(status: StatusCode) -> SharedString {
+    let code: &'static str = match status.as_u16() {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        other => return SharedString::from(other.to_string()),
+    };
+    SharedString::const_str(code)
 }
 
 pub async fn expose(State(s): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_method_route_and_status_with_a_latency_histogram() {
+        let m = Metrics::default();
+        m.record(&Method::GET, "/things/{id}", StatusCode::NOT_FOUND, 0.002);
+        m.record(&Method::GET, "/things/{id}", StatusCode::NOT_FOUND, 0.2);
+        m.record(&Method::from_bytes(b"PURGE").unwrap(), "/things", StatusCode::IM_A_TEAPOT, 0.0);
+        let text = m.render();
+        assert!(
+            text.contains(r#"frontdesk_http_requests_total{method="GET",route="/things/{id}",status="404"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"frontdesk_http_requests_total{method="PURGE",route="/things",status="418"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"frontdesk_http_request_duration_seconds_bucket{method="GET",route="/things/{id}",status="404",le="0.0025"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE frontdesk_http_request_duration_seconds histogram"), "{text}");
+    }
 }

@@ -1,17 +1,32 @@
 //! The HTTP shell every contract and the settings page share: the state handlers get, extractors and
-//! body reading, liveness and readiness, metrics and request logging. Contracts and the web page
+//! body reading, liveness and readiness, metrics, request ids, the request span and panics. Contracts and the web page
 //! depend on this module; it depends on none of them (the composition happens in `lib.rs`).
 
 pub mod body;
 pub mod extract;
 pub mod metrics;
 pub mod ops;
+pub mod panic;
 pub mod status;
+pub mod trace;
 pub mod transport;
+mod unread;
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
 use serde_json::json;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use self::panic::PanicResponse;
 
 use crate::app::App;
 
@@ -23,7 +38,7 @@ pub struct AppState {
     pub public_base_url: String,
     /// The OpenAPI document, serialized once at start-up.
     pub openapi: bytes::Bytes,
-    pub metrics: std::sync::Arc<metrics::Metrics>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// How a server presents itself and what it allows.
@@ -45,18 +60,138 @@ impl AppState {
     }
 }
 
-/// Wraps the composed routes in what every request passes through: metrics by route template,
-/// `/metrics`, the JSON 404/405 fallbacks and request logging.
-pub fn shell(routes: Router<AppState>, state: AppState) -> Router {
-    routes
+/// Wraps the composed routes in what every request passes through: a request id (an incoming
+/// `x-request-id` when usable, else a new one, echoed in the response), a request span, metrics
+/// by route template, `/metrics`, the JSON 404/405 fallbacks, and a 500 for a handler that panics,
+/// in the envelope `panic_responses` gives for its path prefix.
+pub fn shell(
+    routes: Router<AppState>,
+    state: AppState,
+    panic_responses: &'static [(&'static str, PanicResponse)],
+) -> Router {
+    state.metrics.keep_up();
+    let routed_state = Routed { metrics: Arc::clone(&state.metrics), panic_responses };
+    let router = routes
         .merge(ops::router())
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
+        // Innermost, so the routed middleware sees the panic as a response it can count and dress.
+        .route_layer(CatchPanicLayer::custom(panic::caught))
+        .route_layer(axum::middleware::from_fn_with_state(routed_state, routed))
         .route("/metrics", axum::routing::get(metrics::expose))
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })
         // Contracts with an envelope of their own for 405 set it on their routes (seed 003 does).
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, axum::Json(json!({"code": 405, "message": "Method not allowed."})))
         })
-        .with_state(state)
-        .layer(axum::middleware::from_fn(ops::observe))
+        .with_state(state);
+    // Outermost first: every response, fallbacks included, carries the id of its span.
+    router.layer(
+        ServiceBuilder::new()
+            .map_request(trace::drop_unusable_request_id)
+            .layer(SetRequestIdLayer::x_request_id(trace::MakeId::default()))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(TraceLayer::new_for_http().make_span_with(trace::request_span))
+            .layer(axum::middleware::from_fn(unread::close_if_unread)),
+    )
+}
+
+/// What the routed middleware needs: only what a request must not allocate for.
+#[derive(Clone)]
+struct Routed {
+    metrics: Arc<metrics::Metrics>,
+    panic_responses: &'static [(&'static str, PanicResponse)],
+}
+
+/// Runs once routing has found the route: names its template in the request span, counts the
+/// request by it, and replaces a caught panic's bare 500 with the contract's envelope.
+async fn routed(State(s): State<Routed>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("", MatchedPath::as_str);
+    trace::record_route(route);
+    let mut response = next.run(req).await;
+    if response.extensions().get::<panic::Panicked>().is_some() {
+        response = panic::response_for(s.panic_responses, route);
+    }
+    s.metrics.record(&method, route, response.status(), started.elapsed().as_secs_f64());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const PANIC_RESPONSES: &[(&str, PanicResponse)] = &[
+        ("/a/", || (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"contract": "a"}))).into_response()),
+        ("/a/special/", || (StatusCode::INTERNAL_SERVER_ERROR, "special").into_response()),
+    ];
+
+    async fn server(routes: Router<AppState>) -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("shell.db").display());
+        let store = crate::open_store(&url, &Default::default()).await.unwrap();
+        let state = AppState::new(App::new(store), &ServerOptions::default(), &json!({}));
+        (shell(routes, state, PANIC_RESPONSES), dir)
+    }
+
+    async fn call(router: &Router, path: &str, request_id: Option<&str>) -> (StatusCode, String, String) {
+        let mut req = Request::get(path);
+        if let Some(id) = request_id {
+            req = req.header(trace::REQUEST_ID, id);
+        }
+        let res = router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let id = res.headers().get(trace::REQUEST_ID).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let status = res.status();
+        let body = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        (status, body, id)
+    }
+
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_envelope_of_its_longest_path_prefix() {
+        let routes = Router::new()
+            .route("/a/{id}/boom", get(boom))
+            .route("/a/special/boom", get(boom))
+            .route("/elsewhere/boom", get(boom));
+        let (router, _dir) = server(routes).await;
+
+        let (status, body, id) = call(&router, "/a/7/boom", None).await;
+        assert_eq!((status, body.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, r#"{"contract":"a"}"#));
+        assert!(!id.is_empty(), "a panicked request still carries its id");
+        let (status, body, _) = call(&router, "/a/special/boom", None).await;
+        assert_eq!((status, body.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "special"));
+        let (status, body, _) = call(&router, "/elsewhere/boom", None).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":500,"message":"Internal server error."}"#)
+        );
+        // The server goes on answering, and counted the panic as a 500 of its route template.
+        let (_, metrics, _) = call(&router, "/metrics", None).await;
+        assert!(
+            metrics.contains(r#"frontdesk_http_requests_total{method="GET",route="/a/{id}/boom",status="500"} 1"#),
+            "{metrics}"
+        );
+    }
+
+    #[tokio::test]
+    async fn request_ids_are_echoed_when_usable_and_made_otherwise() {
+        let (router, _dir) = server(Router::new()).await;
+        let (status, _, id) = call(&router, "/healthz", Some("lb-42.abc")).await;
+        assert_eq!((status, id.as_str()), (StatusCode::OK, "lb-42.abc"));
+        let (_, _, made) = call(&router, "/healthz", Some("not an id")).await;
+        assert_eq!(made.len(), 33, "{made}");
+        let (_, _, other) = call(&router, "/no/such/route", None).await;
+        assert_eq!(other.len(), 33, "fallbacks get ids too: {other}");
+        assert_ne!(made, other);
+    }
 }

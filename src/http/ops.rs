@@ -1,10 +1,7 @@
-//! Running the server: liveness, readiness, serving the OpenAPI document and request logging.
+//! Running the server: liveness, readiness and serving the OpenAPI document.
 
-use std::time::Instant;
-
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -35,25 +32,4 @@ async fn ready(State(s): State<AppState>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unavailable"}))).into_response()
     }
-}
-
-/// Logs every request with its status and duration (at debug level: a log line per request would
-/// cost more than the request itself under load).
-pub async fn observe(req: Request, next: Next) -> Response {
-    if !tracing::enabled!(tracing::Level::DEBUG) {
-        // Nothing to log: skip copying the method and path on every request.
-        return next.run(req).await;
-    }
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let response = next.run(req).await;
-    tracing::debug!(
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
 }

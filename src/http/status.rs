@@ -31,7 +31,7 @@ pub fn conflict_field(c: Conflict) -> &'static str {
             Unique::TicketNumber => "number",
             Unique::Bootstrap | Unique::Other => "id",
         },
-        Conflict::InUse(_) | Conflict::BuiltinChannel | Conflict::Contended => "id",
+        Conflict::InUse(_) | Conflict::BuiltinChannel | Conflict::Contended | Conflict::Merged => "id",
     }
 }
 
@@ -43,7 +43,7 @@ mod tests {
     #[test]
     fn every_error_kind_has_its_status() {
         let cases = [
-            (AppError::invalid("name", "is required"), 400),
+            (AppError::invalid("name", crate::domain::Refusal::required()), 400),
             (AppError::Unauthorized, 401),
             (AppError::Forbidden("no"), 403),
             (AppError::NotFound(Entity::Ticket), 404),

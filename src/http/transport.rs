@@ -20,64 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::Layer;
 
-/// The transport's bounds; [`Limits::default`] is what the server runs with unless configured.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Open connections at most; further clients wait in the kernel's accept queue.
-    pub max_connections: usize,
-    /// Time a client has to send a request's headers, and to start its next one on a kept-alive
-    /// connection.
-    pub header_read_timeout: Duration,
-    /// Time from a request's headers to its whole answer, the body's upload included (408 past it).
-    pub request_timeout: Duration,
-    /// Requests handled at once; past it a request is answered 503 at once instead of queueing.
-    pub max_in_flight: usize,
-    /// The largest request body the transport passes on (413 past it, at once when the body declares
-    /// its length). Each contract has a lower limit of its own, answered in its own envelope after the
-    /// body is drained; this one stops what no contract would take from being uploaded at all.
-    pub max_body_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_connections: 1024,
-            header_read_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            max_in_flight: 256,
-            max_body_bytes: 8 * crate::http::extract::MAX_BODY_BYTES,
-        }
-    }
-}
-
-impl Limits {
-    /// The defaults with what `number` (a setting's whole-number value, if set) overrides:
-    /// `max_connections`, `header_read_timeout_ms`, `request_timeout_ms`, `max_in_flight`,
-    /// `max_body_bytes`.
-    pub fn from_settings(number: impl Fn(&str) -> Result<Option<u64>, String>) -> Result<Self, String> {
-        let mut limits = Self::default();
-        let count = |key: &str, n: u64| match usize::try_from(n) {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("{key} must be a whole number above 0")),
-        };
-        if let Some(n) = number("max_connections")? {
-            limits.max_connections = count("max_connections", n)?;
-        }
-        if let Some(ms) = number("header_read_timeout_ms")? {
-            limits.header_read_timeout = Duration::from_millis(count("header_read_timeout_ms", ms)? as u64);
-        }
-        if let Some(ms) = number("request_timeout_ms")? {
-            limits.request_timeout = Duration::from_millis(count("request_timeout_ms", ms)? as u64);
-        }
-        if let Some(n) = number("max_in_flight")? {
-            limits.max_in_flight = count("max_in_flight", n)?;
-        }
-        if let Some(n) = number("max_body_bytes")? {
-            limits.max_body_bytes = count("max_body_bytes", n)?;
-        }
-        Ok(limits)
-    }
-}
+pub use crate::config::Limits;
 
 /// Answers `503` with `Retry-After` when `max_in_flight` requests are already running: shedding is
 /// quick, where waiting would let a flood pile up memory and latency for everyone.

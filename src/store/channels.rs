@@ -6,25 +6,25 @@ use uuid::Uuid;
 
 use super::support::corrupt;
 use super::{GroupFilter, Page, Paging, StoreError, StoreResult};
-use crate::domain::{Channel, ChannelType, ExternalUserGroup, Tier, Timestamp};
+use crate::domain::{Actor, Channel, ChannelType, ExternalUserGroup, Tier, Timestamp};
 
 #[async_trait]
 pub trait ChannelStore: Send + Sync {
     async fn builtin_email_channel(&self, workspace_id: Uuid) -> StoreResult<Channel>;
-    async fn insert_channel(&self, channel: &Channel) -> StoreResult<()>;
+    async fn insert_channel(&self, channel: &Channel, actor: Actor) -> StoreResult<()>;
     async fn list_channels(&self, workspace_id: Uuid) -> StoreResult<Vec<Channel>>;
     async fn get_channel(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Channel>;
-    async fn update_channel(&self, channel: &Channel) -> StoreResult<()>;
+    async fn update_channel(&self, channel: &Channel, actor: Actor) -> StoreResult<Channel>;
     /// Refuses (`InUse`) while external users come through the channel; never deletes the built-in one.
-    async fn delete_channel(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()>;
+    async fn delete_channel(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()>;
 
-    async fn insert_tier(&self, tier: &Tier) -> StoreResult<()>;
+    async fn insert_tier(&self, tier: &Tier, actor: Actor) -> StoreResult<()>;
     async fn list_tiers(&self, workspace_id: Uuid, ids: &[Uuid], search: Option<&str>) -> StoreResult<Vec<Tier>>;
     async fn get_tier(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Tier>;
-    async fn update_tier(&self, tier: &Tier) -> StoreResult<()>;
-    async fn delete_tier(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()>;
+    async fn update_tier(&self, tier: &Tier, actor: Actor) -> StoreResult<Tier>;
+    async fn delete_tier(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()>;
 
-    async fn insert_group(&self, group: &ExternalUserGroup) -> StoreResult<()>;
+    async fn insert_group(&self, group: &ExternalUserGroup, actor: Actor) -> StoreResult<()>;
     async fn list_groups(
         &self,
         workspace_id: Uuid,
@@ -32,7 +32,7 @@ pub trait ChannelStore: Send + Sync {
         paging: Paging,
     ) -> StoreResult<Page<ExternalUserGroup>>;
     async fn get_group(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<ExternalUserGroup>;
-    async fn delete_group(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()>;
+    async fn delete_group(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()>;
 }
 
 pub(super) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, workspace_id, name, type, builtin, created_at, \

@@ -6,12 +6,16 @@ use sqlx::{QueryBuilder, Transaction};
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::domain::ExternalUser;
+use crate::domain::{Actor, ExternalUser};
 
 /// What one backend does its own way. Implemented by [`super::SqliteStore`] and
 /// [`super::PostgresStore`]; the shared code in `run/` calls nothing else that is backend-specific.
 pub(super) trait Dialect {
     type Db: sqlx::Database;
+
+    /// Appended to a `SELECT` of a row about to change, to hold it until the commit (PostgreSQL's
+    /// `FOR UPDATE`; SQLite's write transaction already excludes every other writer).
+    const LOCK_ROW: &'static str;
 
     /// Opens a write transaction (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;
@@ -20,7 +24,17 @@ pub(super) trait Dialect {
     /// condition for the term.
     fn push_search(qb: &mut QueryBuilder<Self::Db>, workspace_id: Uuid, term: &str);
 
-    /// Stores a new external user with its super identity (SQLite shares one commit among the creates
+    /// Stores a new external user with its new super identity, or in the one automatic matching
+    /// found for it; answers the super identity it is in (SQLite shares one commit among the creates
     /// waiting for the writer; PostgreSQL commits each on its own, in parallel).
-    fn insert_external_user(&self, user: &ExternalUser) -> impl Future<Output = StoreResult<()>> + Send;
+    fn insert_external_user(&self, user: &ExternalUser, actor: Actor)
+    -> impl Future<Output = StoreResult<Uuid>> + Send;
+
+    /// Inside an erasure's transaction: drops what the backend's own structures still hold of the
+    /// erased text (SQLite's full-text index keeps deleted entries until its segments are merged).
+    fn after_erasure_in(tx: &mut Transaction<'static, Self::Db>) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// After an erasure's commit: makes sure no earlier copy of the erased rows is left in a log
+    /// (SQLite's write-ahead log keeps old page images until a checkpoint resets it).
+    fn after_erasure(&self) -> impl Future<Output = StoreResult<()>> + Send;
 }

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{ExternalUserFilter, Page, Paging, StoreError, StoreResult, UserKey};
-use crate::domain::{ExternalUser, Timestamp};
+use crate::domain::{Actor, ExternalUser, Timestamp};
 
 /// An external user as authenticated by an access token.
 #[derive(Debug, Clone)]
@@ -17,8 +17,10 @@ pub struct AccessToken {
 
 #[async_trait]
 pub trait ExternalUserStore: Send + Sync {
-    /// Inserts the user together with the new super identity it names.
-    async fn insert_external_user(&self, user: &ExternalUser) -> StoreResult<()>;
+    /// Inserts the user together with the new super identity it names, or into the super identity
+    /// of a user on another channel with the same e-mail or phone when the workspace matches
+    /// automatically; answers the super identity the user is in.
+    async fn insert_external_user(&self, user: &ExternalUser, actor: Actor) -> StoreResult<Uuid>;
     async fn get_external_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<ExternalUser>;
     async fn find_external_user(
         &self,
@@ -32,7 +34,8 @@ pub trait ExternalUserStore: Send + Sync {
         filter: &ExternalUserFilter,
         paging: Paging,
     ) -> StoreResult<Page<ExternalUser>>;
-    async fn update_external_user(&self, user: &ExternalUser) -> StoreResult<()>;
+    /// Stores `user` unless it equals the stored user but for `updated_at`; the stored user after it.
+    async fn update_external_user(&self, user: &ExternalUser, actor: Actor) -> StoreResult<ExternalUser>;
 
     async fn insert_access_token(
         &self,
@@ -47,20 +50,21 @@ pub trait ExternalUserStore: Send + Sync {
 /// Checks the channel, tier and group a user refers to in one round trip: each must be in the user's
 /// workspace.
 pub(super) const USER_REFS_EXIST: &str = "SELECT EXISTS (SELECT 1 FROM channels WHERE id = $1 AND workspace_id = $4), \
+     EXISTS (SELECT 1 FROM channels WHERE id = $1 AND workspace_id = $4 AND builtin), \
      $2 IS NULL OR EXISTS (SELECT 1 FROM tiers WHERE id = $2 AND workspace_id = $4), \
      $3 IS NULL OR EXISTS (SELECT 1 FROM external_user_groups WHERE id = $3 AND workspace_id = $4)";
 pub(super) const INSERT_SUPER_IDENTITY: &str =
     "INSERT INTO super_identities (id, workspace_id, created_at) VALUES ($1, $2, $3)";
 pub(super) const INSERT_EXTERNAL_USER: &str = "INSERT INTO external_users (id, workspace_id, channel_id, \
-     super_identity_id, external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     super_identity_id, external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at, \
+     match_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 pub(super) const GET_EXTERNAL_USER: &str = "SELECT id, workspace_id, channel_id, super_identity_id, external_id, \
      identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
-     FROM external_users WHERE id = $1 AND workspace_id = $2";
+     FROM external_users WHERE id = $1 AND workspace_id = $2 AND erased_at IS NULL";
 /// Followed by one of the `FIND_BY_*` conditions on `$3`.
 pub(super) const FIND_EXTERNAL_USER: &str = "SELECT id, workspace_id, channel_id, super_identity_id, external_id, \
      identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
-     FROM external_users WHERE workspace_id = $1 AND channel_id = $2 AND ";
+     FROM external_users WHERE workspace_id = $1 AND channel_id = $2 AND erased_at IS NULL AND ";
 pub(super) const FIND_BY_ID: &str = "id = $3";
 pub(super) const FIND_BY_EXTERNAL_ID: &str = "external_id = $3";
 pub(super) const FIND_BY_IDENTIFIER: &str = "lower(identifier) = lower($3)";
@@ -70,8 +74,8 @@ pub(super) const LIST_EXTERNAL_USERS: &str = "SELECT id, workspace_id, channel_i
 /// Followed by the list's `WHERE`; see `capped_total` in `run/`.
 pub(super) const COUNT_EXTERNAL_USERS: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM external_users";
 pub(super) const UPDATE_EXTERNAL_USER: &str = "UPDATE external_users SET external_id = $1, identifier = $2, \
-     name = $3, tier_id = $4, group_id = $5, blocked = $6, time_zone = $7, updated_at = $8 \
-     WHERE id = $9 AND workspace_id = $10";
+     name = $3, tier_id = $4, group_id = $5, blocked = $6, time_zone = $7, updated_at = $8, match_key = $9 \
+     WHERE id = $10 AND workspace_id = $11 AND erased_at IS NULL";
 /// The user with this identifier on a channel, case-insensitively.
 pub(super) const USER_BY_IDENTIFIER: &str =
     "SELECT id FROM external_users WHERE channel_id = $1 AND lower(identifier) = lower($2)";

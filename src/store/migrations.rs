@@ -18,6 +18,10 @@ const SQLITE: Steps = &[
         "ticket types and update order",
         include_str!("../../migrations/sqlite/0008_ticket_types_and_update_order.sql"),
     ),
+    (9, "staff role named user", include_str!("../../migrations/sqlite/0009_staff_role_named_user.sql")),
+    (10, "events", include_str!("../../migrations/sqlite/0010_events.sql")),
+    (12, "identities", include_str!("../../migrations/sqlite/0012_identities.sql")),
+    (13, "sign-in attempts", include_str!("../../migrations/sqlite/0013_sign_in_attempts.sql")),
 ];
 
 const POSTGRES: Steps = &[
@@ -32,6 +36,10 @@ const POSTGRES: Steps = &[
         "ticket types and update order",
         include_str!("../../migrations/postgres/0008_ticket_types_and_update_order.sql"),
     ),
+    (9, "staff role named user", include_str!("../../migrations/postgres/0009_staff_role_named_user.sql")),
+    (10, "events", include_str!("../../migrations/postgres/0010_events.sql")),
+    (12, "identities", include_str!("../../migrations/postgres/0012_identities.sql")),
+    (13, "sign-in attempts", include_str!("../../migrations/postgres/0013_sign_in_attempts.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

@@ -12,7 +12,9 @@
 mod channels;
 mod dialect;
 mod error;
+mod events;
 mod external_users;
+mod identities;
 mod migrations;
 mod participants;
 pub mod postgres;
@@ -30,7 +32,9 @@ pub use crate::domain::query::{
 };
 pub use channels::ChannelStore;
 pub use error::StoreError;
+pub use events::EventStore;
 pub use external_users::{AccessToken, ExternalUserStore};
+pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -48,10 +52,12 @@ pub trait Store:
     WorkspaceStore
     + ChannelStore
     + ExternalUserStore
+    + IdentityStore
     + TicketStore
     + ParticipantStore
     + StaffStore
     + WebSessionStore
+    + EventStore
     + Send
     + Sync
     + 'static
@@ -62,10 +68,13 @@ impl<T> Store for T where
     T: WorkspaceStore
         + ChannelStore
         + ExternalUserStore
+        + IdentityStore
+        + IdentityStore
         + TicketStore
         + ParticipantStore
         + StaffStore
         + WebSessionStore
+        + EventStore
         + Send
         + Sync
         + 'static

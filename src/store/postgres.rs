@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::StoreResult;
 use super::dialect::Dialect;
 use super::support::contains_pattern;
-use crate::domain::ExternalUser;
+use crate::domain::{Actor, ExternalUser};
 
 type Db = Postgres;
 type Backend = PostgresStore;
@@ -87,6 +87,7 @@ impl PostgresStore {
 
 impl Dialect for PostgresStore {
     type Db = Postgres;
+    const LOCK_ROW: &'static str = " FOR UPDATE";
 
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         self.write.begin().await
@@ -104,11 +105,30 @@ impl Dialect for PostgresStore {
     }
 
     /// Each create in a transaction of its own: PostgreSQL commits concurrent transactions in parallel.
-    async fn insert_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
+    async fn insert_external_user(&self, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
         let mut tx = self.begin_write().await?;
-        run::external_users::require_user_refs(&mut tx, u).await?;
-        run::external_users::insert_super_identity(&mut tx, u).await?;
-        run::external_users::insert_user_row(&mut tx, u).await?;
-        Ok(tx.commit().await?)
+        let on_builtin = run::external_users::require_user_refs(&mut tx, u).await?;
+        let joined = match run::identities::matching_identity(&mut tx, u).await? {
+            Some(found) => found,
+            None => {
+                run::external_users::insert_super_identity(&mut tx, u).await?;
+                u.super_identity_id
+            }
+        };
+        run::external_users::insert_user_row(&mut tx, u, joined).await?;
+        let shown = ExternalUser { super_identity_id: joined, ..u.clone() };
+        run::external_users::record_user_created(&mut tx, &shown, actor, on_builtin).await?;
+        tx.commit().await?;
+        Ok(joined)
+    }
+
+    /// PostgreSQL's indexes drop dead entries on their own (vacuum); there is no separate copy to purge.
+    async fn after_erasure_in(_tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// Old row versions are reclaimed by (auto)vacuum; see docs/privacy.md for what that means.
+    async fn after_erasure(&self) -> StoreResult<()> {
+        Ok(())
     }
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::dialect::Dialect;
 use super::support::contains_pattern;
 use super::{StoreError, StoreResult};
-use crate::domain::ExternalUser;
+use crate::domain::{Actor, ExternalUser};
 
 type Db = Sqlite;
 type Backend = SqliteStore;
@@ -25,7 +25,8 @@ type Backend = SqliteStore;
 mod run;
 
 use run::Tx;
-use run::external_users::{insert_super_identity, insert_user_row, require_user_refs};
+use run::external_users::{insert_super_identity, insert_user_row, record_user_created, require_user_refs};
+use run::identities::matching_identity;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -38,7 +39,8 @@ pub struct SqliteStore {
 /// A create waiting for its batch, and who to tell how it ended.
 struct UserInsert {
     user: ExternalUser,
-    done: oneshot::Sender<StoreResult<()>>,
+    actor: Actor,
+    done: oneshot::Sender<StoreResult<Uuid>>,
 }
 
 /// At most this many creates share one commit.
@@ -58,7 +60,10 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .statement_cache_capacity(256)
             .pragma("cache_size", "-8000")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Deleted and overwritten content is zeroed, so an erased person's data is not left in
+            // free pages of the file (docs/privacy.md).
+            .pragma("secure_delete", "on");
         let write =
             SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
         super::migrations::sqlite().run(&write).await?;
@@ -72,21 +77,42 @@ impl SqliteStore {
 
 impl Dialect for SqliteStore {
     type Db = Sqlite;
+    const LOCK_ROW: &'static str = "";
 
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.write.begin_with("BEGIN IMMEDIATE").await
     }
 
     fn push_search(qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
-        push_search(qb, workspace_id, term)
+        push_search(qb, workspace_id, term);
     }
 
     /// Hands the user to the batch writer and waits for the commit that includes it.
-    async fn insert_external_user(&self, user: &ExternalUser) -> StoreResult<()> {
+    async fn insert_external_user(&self, user: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
         let (done, outcome) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the database writer has stopped".into());
-        self.user_inserts.send(UserInsert { user: user.clone(), done }).await.map_err(|_| stopped())?;
+        self.user_inserts.send(UserInsert { user: user.clone(), actor, done }).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
+    }
+
+    /// Merges the full-text index's segments into one, which drops the deleted entries for good.
+    async fn after_erasure_in(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO external_user_search (external_user_search) VALUES ('optimize')")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Copies the log into the database file and truncates it. With `secure_delete` the pages the
+    /// erasure freed were zeroed, so afterwards neither file holds the erased text. A reader still on an
+    /// older snapshot can hold the log back; it is truncated at the next checkpoint then.
+    async fn after_erasure(&self) -> StoreResult<()> {
+        let (busy, _, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.write).await?;
+        if busy != 0 {
+            tracing::warn!("write-ahead log still in use after an erasure; it is truncated at the next checkpoint");
+        }
+        Ok(())
     }
 }
 
@@ -111,7 +137,7 @@ async fn commit_user_batches(write: Pool<Sqlite>, mut queue: mpsc::Receiver<User
 }
 
 /// Runs the batch in one transaction; the outcome of each create, in order.
-async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreResult<()>> {
+async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreResult<Uuid>> {
     let everyone = |e: &StoreError| batch.iter().map(|_| Err(e.same_kind())).collect();
     let mut tx = match write.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
@@ -119,7 +145,7 @@ async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreRe
     };
     let mut outcomes = Vec::with_capacity(batch.len());
     for insert in batch {
-        let outcome = insert_in_batch(&mut tx, &insert.user).await;
+        let outcome = insert_in_batch(&mut tx, &insert.user, insert.actor).await;
         if let Err(e) = &outcome
             && !matches!(e, StoreError::Duplicate(_) | StoreError::NotFound(_))
         {
@@ -134,10 +160,19 @@ async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreRe
     }
 }
 
-async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
-    require_user_refs(tx, u).await?;
-    insert_user_row(tx, u).await?;
-    insert_super_identity(tx, u).await
+async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
+    let on_builtin = require_user_refs(tx, u).await?;
+    let joined = match matching_identity(tx, u).await? {
+        Some(found) => found,
+        None => u.super_identity_id,
+    };
+    insert_user_row(tx, u, joined).await?;
+    if joined == u.super_identity_id {
+        insert_super_identity(tx, u).await?;
+    }
+    let shown = ExternalUser { super_identity_id: joined, ..u.clone() };
+    record_user_created(tx, &shown, actor, on_builtin).await?;
+    Ok(joined)
 }
 /// A term of three or more characters is looked up in the trigram index (migration 5), where a quoted
 /// phrase matches exactly the rows containing it as a substring, in any case; shorter terms have no

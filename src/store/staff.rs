@@ -138,7 +138,20 @@ pub trait StaffStore: Send + Sync {
     async fn staff_credentials(&self, email: &str) -> StoreResult<Vec<StaffCredentials>>;
 }
 
-pub(super) const COLLECTION_COLUMNS: &str = "id, workspace_id, kind, name, created_at, updated_at";
+pub(super) const INSERT_COLLECTION: &str = "INSERT INTO staff_collections (id, workspace_id, kind, name, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+pub(super) const LIST_COLLECTIONS: &str = "SELECT id, workspace_id, kind, name, created_at, updated_at FROM staff_collections \
+     WHERE workspace_id = $1 AND kind = $2 ORDER BY created_at, id";
+pub(super) const GET_COLLECTION: &str = "SELECT id, workspace_id, kind, name, created_at, updated_at FROM staff_collections WHERE id = $1 AND workspace_id = $2 AND kind = $3";
+pub(super) const COLLECTION_EXISTS: &str =
+    "SELECT 1 FROM staff_collections WHERE id = $1 AND workspace_id = $2 AND kind = $3";
+pub(super) const DELETE_COLLECTION: &str =
+    "DELETE FROM staff_collections WHERE id = $1 AND workspace_id = $2 AND kind = $3";
+pub(super) const INSERT_MEMBERSHIP: &str =
+    "INSERT INTO staff_memberships (staff_user_id, collection_id, workspace_id) VALUES ($1, $2, $3)";
+pub(super) const MEMBERSHIPS: &str = "SELECT c.kind, c.id FROM staff_memberships m \
+     JOIN staff_collections c ON c.id = m.collection_id \
+     WHERE m.staff_user_id = $1 AND m.workspace_id = $2 ORDER BY c.created_at, c.id";
 
 #[derive(FromRow)]
 pub(super) struct CollectionRow {
@@ -180,14 +193,45 @@ pub(super) struct CredentialsRow {
     pub(super) password_hash: Option<String>,
 }
 
-pub(super) const STAFF_COLUMNS: &str = "id, workspace_id, email, first_name, last_name, external_id, role, status, \
-     phone_number, created_at, updated_at";
-/// [`STAFF_COLUMNS`] of the table aliased `u`.
-pub(super) const STAFF_COLUMNS_OF_U: &str = "u.id, u.workspace_id, u.email, u.first_name, u.last_name, \
-     u.external_id, u.role, u.status, u.phone_number, u.created_at, u.updated_at";
+pub(super) const GET_STAFF_USER: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
+     phone_number, created_at, updated_at, role_named_user \
+     FROM staff_users WHERE id = $1 AND workspace_id = $2";
+pub(super) const LIST_STAFF_USERS: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
+     phone_number, created_at, updated_at, role_named_user \
+     FROM staff_users WHERE workspace_id = $1 ORDER BY created_at, id";
+pub(super) const STAFF_USER_BY_EMAIL: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
+     phone_number, created_at, updated_at, role_named_user \
+     FROM staff_users WHERE workspace_id = $1 AND lower(email) = lower($2)";
+pub(super) const STAFF_USER_BY_EXTERNAL_ID: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
+     phone_number, created_at, updated_at, role_named_user \
+     FROM staff_users WHERE workspace_id = $1 AND external_id = $2";
+/// Followed by the filter, the order and the page.
+pub(super) const SEARCH_STAFF_USERS: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
+     phone_number, created_at, updated_at, role_named_user FROM staff_users";
+/// Followed by the filter.
+pub(super) const COUNT_STAFF_USERS: &str = "SELECT COUNT(*) FROM staff_users";
+pub(super) const DELETE_STAFF_USER: &str = "DELETE FROM staff_users WHERE id = $1 AND workspace_id = $2";
+pub(super) const SET_STAFF_STATUS: &str =
+    "UPDATE staff_users SET status = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4";
+pub(super) const STAFF_CREDENTIALS: &str = "SELECT u.id, u.workspace_id, u.email, u.first_name, u.last_name, \
+     u.external_id, u.role, u.status, u.phone_number, u.created_at, u.updated_at, u.role_named_user, u.password_hash \
+     FROM staff_users u WHERE lower(u.email) = lower($1) ORDER BY u.created_at, u.id";
+pub(super) const INSERT_INVITATION: &str = "INSERT INTO staff_invitations (token_hash, workspace_id, staff_user_id, \
+     created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+pub(super) const FIND_INVITATION: &str = "SELECT u.id, u.workspace_id, u.email, u.first_name, u.last_name, \
+     u.external_id, u.role, u.status, u.phone_number, u.created_at, u.updated_at, u.role_named_user, i.expires_at, i.accepted_at, \
+     u.password_hash IS NOT NULL AS has_password \
+     FROM staff_invitations i JOIN staff_users u ON u.id = i.staff_user_id WHERE i.token_hash = $1";
+/// Marks an open invitation used at `$1`; yields whose it was.
+pub(super) const ACCEPT_INVITATION: &str = "UPDATE staff_invitations SET accepted_at = $1 \
+     WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1 RETURNING workspace_id, staff_user_id";
+/// Activates a still invited user, keeping its password hash unless a new one is given; it must have one.
+pub(super) const ACTIVATE_STAFF_USER: &str = "UPDATE staff_users SET status = 'active', \
+     password_hash = COALESCE($1, password_hash), updated_at = $2 \
+     WHERE id = $3 AND workspace_id = $4 AND status = 'invited' AND COALESCE($1, password_hash) IS NOT NULL";
 pub(super) const INSERT_STAFF_USER: &str = "INSERT INTO staff_users (id, workspace_id, email, first_name, last_name, \
-     external_id, role, status, phone_number, password_hash, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     external_id, role, status, phone_number, password_hash, created_at, updated_at, role_named_user) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(super) const EMAIL_TAKEN: &str = "SELECT 1 FROM staff_users WHERE workspace_id = $1 AND lower(email) = lower($2)";
 pub(super) const EXTERNAL_ID_TAKEN: &str = "SELECT 1 FROM staff_users WHERE workspace_id = $1 AND external_id = $2";
 
@@ -204,6 +248,7 @@ pub(super) struct StaffRow {
     phone_number: Option<String>,
     created_at: i64,
     updated_at: i64,
+    role_named_user: bool,
 }
 
 impl TryFrom<StaffRow> for StaffUser {
@@ -211,6 +256,7 @@ impl TryFrom<StaffRow> for StaffUser {
     fn try_from(r: StaffRow) -> Result<Self, StoreError> {
         Ok(StaffUser {
             role: Role::parse(&r.role).ok_or_else(|| corrupt("role", &r.role))?,
+            role_named_user: r.role_named_user,
             status: StaffStatus::parse(&r.status).ok_or_else(|| corrupt("staff status", &r.status))?,
             id: r.id,
             workspace_id: r.workspace_id,

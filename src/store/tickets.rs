@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::support::corrupt;
 use super::{StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, Viewer};
 use crate::domain::{
-    ActivityKind, Attachment, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus, Timestamp,
+    ActivityKind, Actor, Attachment, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus, Timestamp,
 };
 
 /// A ticket to open. The store resolves `requester_id` to a staff or external membership and hands
@@ -24,6 +24,8 @@ pub struct NewTicket {
     pub created_by: Uuid,
     pub created_at: Timestamp,
     pub activity_id: Uuid,
+    /// Who opens it, for its `ticket.created` event.
+    pub actor: Actor,
 }
 
 /// A change of a ticket decided on `expected_version`, and the activity recording it.
@@ -33,16 +35,18 @@ pub struct TicketUpdate {
     pub ticket: Ticket,
     pub expected_version: i64,
     pub activity: TicketActivity,
+    /// Who changes it, for the change's event.
+    pub actor: Actor,
 }
 
 #[async_trait]
 pub trait TicketStore: Send + Sync {
-    async fn insert_location(&self, location: &Location) -> StoreResult<()>;
+    async fn insert_location(&self, location: &Location, actor: Actor) -> StoreResult<()>;
     async fn list_locations(&self, workspace_id: Uuid) -> StoreResult<Vec<Location>>;
     async fn get_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Location>;
-    async fn update_location(&self, location: &Location) -> StoreResult<()>;
+    async fn update_location(&self, location: &Location, actor: Actor) -> StoreResult<Location>;
     /// Refuses (`InUse`) while tickets refer to the location.
-    async fn delete_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()>;
+    async fn delete_location(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()>;
 
     /// The staff and external users of the workspace with these ids (unknown ids are left out).
     async fn memberships(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>>;
@@ -67,20 +71,51 @@ pub trait TicketStore: Send + Sync {
     async fn update_ticket(&self, update: &TicketUpdate) -> StoreResult<Option<TicketDetail>>;
 }
 
-pub(super) const LOCATION_COLUMNS: &str = "id, workspace_id, name, created_at, updated_at";
+pub(super) const INSERT_LOCATION: &str =
+    "INSERT INTO locations (id, workspace_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)";
+pub(super) const LIST_LOCATIONS: &str = "SELECT id, workspace_id, name, created_at, updated_at FROM locations WHERE workspace_id = $1 ORDER BY created_at, id";
+pub(super) const GET_LOCATION: &str =
+    "SELECT id, workspace_id, name, created_at, updated_at FROM locations WHERE id = $1 AND workspace_id = $2";
+pub(super) const UPDATE_LOCATION: &str =
+    "UPDATE locations SET name = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4";
+pub(super) const LOCATION_HAS_TICKETS: &str = "SELECT 1 FROM tickets WHERE location_id = $1 LIMIT 1";
+pub(super) const DELETE_LOCATION: &str = "DELETE FROM locations WHERE id = $1 AND workspace_id = $2";
 /// Followed by the workspace id and `AND id IN (...)`.
 pub(super) const MEMBER_STAFF: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, \
-     status, phone_number, created_at, updated_at FROM staff_users WHERE workspace_id = ";
+     status, phone_number, created_at, updated_at, role_named_user FROM staff_users WHERE workspace_id = ";
 /// Followed by the workspace id and `AND id IN (...)`.
 pub(super) const MEMBER_EXTERNAL_USERS: &str = "SELECT id, workspace_id, channel_id, super_identity_id, \
      external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
      FROM external_users WHERE workspace_id = ";
-pub(super) const TICKET_COLUMNS: &str = "id, workspace_id, number, location_id, text, type, status, \
-     requester_staff_id, requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, \
-     status_updated_at";
-pub(super) const ACTIVITY_COLUMNS: &str = "id, workspace_id, ticket_id, type, actor_staff_id, \
-     actor_external_user_id, created_by, text, internal, attachments, status, assignee_id, previous_status, \
-     previous_assignee_id, ticket_type, previous_ticket_type, created_at";
+/// Creates the workspace's counter row on its first ticket.
+pub(super) const START_TICKET_COUNTER: &str =
+    "INSERT INTO ticket_counters (workspace_id, n) VALUES ($1, 0) ON CONFLICT (workspace_id) DO NOTHING";
+pub(super) const NEXT_TICKET_NUMBER: &str = "UPDATE ticket_counters SET n = n + 1 WHERE workspace_id = $1 RETURNING n";
+pub(super) const INSERT_TICKET: &str = "INSERT INTO tickets (id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
+     requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)";
+/// Followed by the ticket id, `AND workspace_id = ` and the workspace id.
+pub(super) const GET_TICKET: &str = "SELECT id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
+     requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at FROM tickets WHERE id = ";
+/// Followed by the workspace id, the filters, the order and the limit.
+pub(super) const LIST_TICKETS: &str = "SELECT id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
+     requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at FROM tickets WHERE workspace_id = ";
+pub(super) const UPDATE_TICKET: &str = "UPDATE tickets SET status = $1, assignee_id = $2, version = $3, \
+     updated_at = $4, status_updated_at = $5, type = $9 WHERE id = $6 AND workspace_id = $7 AND version = $8";
+pub(super) const INSERT_ACTIVITY: &str = "INSERT INTO ticket_activities (id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
+     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
+     previous_ticket_type, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+/// A ticket's whole timeline, as the team sees it.
+pub(super) const ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
+     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
+     previous_ticket_type, created_at \
+     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 ORDER BY created_at, id";
+/// A ticket's timeline without internal comments, as external users see it.
+pub(super) const PUBLIC_ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
+     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
+     previous_ticket_type, created_at \
+     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND NOT internal ORDER BY created_at, id";
 fn status(s: &str) -> Result<TicketStatus, StoreError> {
     TicketStatus::from_stored(s).ok_or_else(|| corrupt("ticket status", s))
 }

@@ -45,7 +45,7 @@ pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM web_sessions WHERE
 pub(super) const INSERT_WEB_SESSION: &str = "INSERT INTO web_sessions (id, token_hash, workspace_id, staff_user_id, \
      created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
 pub(super) const WEB_SESSION_USER: &str = "SELECT u.id, u.workspace_id, u.email, u.first_name, u.last_name, \
-     u.external_id, u.role, u.status, u.phone_number, u.created_at, u.updated_at \
+     u.external_id, u.role, u.status, u.phone_number, u.created_at, u.updated_at, u.role_named_user \
      FROM web_sessions s JOIN staff_users u ON u.id = s.staff_user_id AND u.workspace_id = s.workspace_id \
      WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.status = 'active'";
 pub(super) const DELETE_WEB_SESSION: &str = "DELETE FROM web_sessions WHERE token_hash = $1";

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::support::corrupt;
 use super::{StoreError, StoreResult};
-use crate::domain::{ApiKey, Channel, Role, Timestamp, Workspace};
+use crate::domain::{Actor, ApiKey, Channel, Role, Timestamp, Workspace};
 
 /// A new workspace with its built-in e-mail channel and its first admin API key.
 #[derive(Debug, Clone)]
@@ -32,11 +32,12 @@ pub trait WorkspaceStore: Send + Sync {
     /// The workspace, shown as its one service desk.
     async fn service_desk(&self, workspace_id: Uuid) -> StoreResult<Workspace>;
 
-    async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8]) -> StoreResult<()>;
+    async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8], actor: Actor) -> StoreResult<()>;
     async fn api_key_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<ApiKey>>;
     async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
     async fn list_api_keys(&self, workspace_id: Uuid) -> StoreResult<Vec<ApiKey>>;
-    async fn revoke_api_key(&self, workspace_id: Uuid, id: Uuid, at: Timestamp) -> StoreResult<ApiKey>;
+    /// Revokes the key at `at` unless it already is (`api_key.revoked` fires once).
+    async fn revoke_api_key(&self, workspace_id: Uuid, id: Uuid, at: Timestamp, actor: Actor) -> StoreResult<ApiKey>;
 }
 
 pub(super) const PING: &str = "SELECT 1";

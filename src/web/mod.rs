@@ -24,8 +24,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use maud::Markup;
 
-use crate::app::{AppError, SignedIn};
-use crate::domain::FieldError;
+use crate::app::{AppError, Conflict, SignedIn};
+use crate::domain::{FieldError, Refusal, Rule};
 use crate::http::AppState;
 use crate::http::status::conflict_field;
 
@@ -205,7 +205,10 @@ impl Draft {
 fn field_errors(e: &AppError) -> Option<Vec<FieldError>> {
     match e {
         AppError::Invalid(errors) => Some(errors.clone()),
-        AppError::Conflict(c) => Some(vec![FieldError::new(conflict_field(*c), c.message())]),
+        AppError::Conflict(c) => {
+            let rule = if matches!(c, Conflict::Taken(_)) { Rule::Taken } else { Rule::Combination };
+            Some(vec![FieldError::new(conflict_field(*c), Refusal::new(rule, c.message()))])
+        }
         _ => None,
     }
 }

@@ -12,7 +12,7 @@ use super::layout::{self, Field, csrf_input};
 use super::session::{self, CSRF_FIELD, PRESESSION_COOKIE, SESSION_COOKIE};
 use super::{Draft, Form, error_page, forbidden_form, html, see_other};
 use crate::app::{AppError, MAX_FAILED_SIGN_INS, SIGN_IN_WINDOW_SECONDS, SignIn};
-use crate::domain::{FieldError, Password};
+use crate::domain::{FieldError, Password, Refusal, Rule};
 use crate::http::AppState;
 
 /// The pre-session secret of a page shown before sign-in: the browser's, or a new one to set.
@@ -107,7 +107,7 @@ pub async fn submit(
             with_cookies(see_other("/settings"), [session::session_cookie(&session.token, secure)])
         }
         Ok(SignIn::WrongCredentials) => {
-            draft.errors.push(FieldError::new("password", "or e-mail is not right"));
+            draft.errors.push(FieldError::new("password", Refusal::new(Rule::NotFound, "or e-mail is not right")));
             let problem = "The e-mail or password is not right. Check both and try again.";
             render_sign_in(&s, &headers, StatusCode::UNAUTHORIZED, &draft, None, Some(problem))
         }
@@ -208,7 +208,7 @@ pub async fn accept_invitation(
     let mut errors = Vec::new();
     let password = Password::parse(form.get("password")).map_err(|m| errors.push(FieldError::new("password", m))).ok();
     if form.get("password") != form.get("confirm") {
-        errors.push(FieldError::new("confirm", "does not match the password"));
+        errors.push(FieldError::new("confirm", Refusal::new(Rule::Combination, "does not match the password")));
     }
     let (Some(password), true) = (password, errors.is_empty()) else {
         let draft = Draft::refused(form, errors);

@@ -10,7 +10,9 @@ use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_bad
 use super::{Ctx, Draft, SignedInForm, error_page, field_errors, html, message_page, see_other};
 use crate::app::Entity;
 use crate::app::{AppError, InvitedStaffUser, StaffInvite, invitation_url};
-use crate::domain::{EmailAddress, FieldError, Role, StaffStatus, StaffUser, parse_person_name, parse_uuid};
+use crate::domain::{
+    EmailAddress, FieldError, Refusal, Role, Rule, StaffStatus, StaffUser, parse_person_name, parse_uuid,
+};
 use crate::http::AppState;
 
 #[derive(Deserialize)]
@@ -32,7 +34,7 @@ pub async fn invite(State(s): State<AppState>, SignedInForm(ctx, form): SignedIn
         EmailAddress::parse(form.get("email").trim()).map_err(|m| errors.push(FieldError::new("email", m))).ok();
     let role = Role::parse(form.get("role"));
     if role.is_none() {
-        errors.push(FieldError::new("role", "must be admin or agent"));
+        errors.push(FieldError::new("role", Refusal::new(Rule::Format, "must be admin or agent")));
     }
     let mut name = |field: &str| {
         form.optional(field)
@@ -48,6 +50,7 @@ pub async fn invite(State(s): State<AppState>, SignedInForm(ctx, form): SignedIn
         last_name,
         external_id: None,
         role,
+        role_named_user: false,
         password: None,
         group_ids: Vec::new(),
         folder_ids: Vec::new(),

@@ -13,7 +13,9 @@ use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_bad
 use super::{Ctx, Draft, Form, SignedInForm, error_page, field_errors, html, see_other};
 use crate::app::{AppError, ChannelInput, CreatedApiKey, GroupInput, TierInput};
 use crate::app::{GroupFilter, Paging};
-use crate::domain::{ApiKey, ChannelType, DisplayName, ExternalId, FieldError, Role, TierDescription, parse_uuid};
+use crate::domain::{
+    ApiKey, ChannelType, DisplayName, ExternalId, FieldError, Refusal, Role, Rule, TierDescription, parse_uuid,
+};
 use crate::http::AppState;
 
 /// `?done=…` after a form succeeded: which confirmation to show (never free text from the URL).
@@ -50,7 +52,7 @@ fn parse_with<T>(
     form: &Form,
     name: &str,
     errors: &mut Vec<FieldError>,
-    parse: impl Fn(&str) -> Result<T, String>,
+    parse: impl Fn(&str) -> Result<T, Refusal>,
 ) -> Option<T> {
     parse(form.get(name).trim()).map_err(|m| errors.push(FieldError::new(name, m))).ok()
 }
@@ -63,7 +65,8 @@ pub async fn api_keys(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Do
 
 pub async fn create_api_key(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
     let Some(role) = Role::parse(form.get("role")) else {
-        let draft = Draft::refused(form, vec![FieldError::new("role", "must be admin or agent")]);
+        let draft =
+            Draft::refused(form, vec![FieldError::new("role", Refusal::new(Rule::Format, "must be admin or agent"))]);
         return render_keys(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, draft, None, None).await;
     };
     match s.app.create_api_key(&ctx.who.principal, form.get("name"), role).await {
@@ -246,8 +249,9 @@ pub async fn channels(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Do
 pub async fn create_channel(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
     let mut errors = Vec::new();
     let name = parse_with(&form, "name", &mut errors, DisplayName::parse);
-    let kind =
-        parse_with(&form, "type", &mut errors, |t| ChannelType::parse(t).ok_or_else(|| "is not a channel type".into()));
+    let kind = parse_with(&form, "type", &mut errors, |t| {
+        ChannelType::parse(t).ok_or_else(|| Refusal::new(Rule::Format, "is not a channel type"))
+    });
     let (Some(name), Some(kind)) = (name, kind) else {
         return render_channels(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, Draft::refused(form, errors), None, None)
             .await;
@@ -449,9 +453,10 @@ pub async fn create_group(State(s): State<AppState>, SignedInForm(ctx, form): Si
     let name = parse_with(&form, "name", &mut errors, DisplayName::parse);
     let tier_id = match form.optional("tierId") {
         None => Some(None),
-        Some(t) => {
-            parse_with(&form, "tierId", &mut errors, |_| parse_uuid(&t).ok_or_else(|| "is not a tier".into())).map(Some)
-        }
+        Some(t) => parse_with(&form, "tierId", &mut errors, |_| {
+            parse_uuid(&t).ok_or_else(|| Refusal::new(Rule::Format, "is not a tier"))
+        })
+        .map(Some),
     };
     let (Some(external_id), Some(name), Some(tier_id)) = (external_id, name, tier_id) else {
         return render_groups(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, Draft::refused(form, errors), None).await;
@@ -459,7 +464,8 @@ pub async fn create_group(State(s): State<AppState>, SignedInForm(ctx, form): Si
     match s.app.create_group(&ctx.who.principal, GroupInput { external_id, name, tier_id }).await {
         Ok(_) => see_other("/settings/groups?done=group-created"),
         Err(AppError::NotFound(crate::app::Entity::Tier)) => {
-            let draft = Draft::refused(form, vec![FieldError::new("tierId", "no longer exists")]);
+            let draft =
+                Draft::refused(form, vec![FieldError::new("tierId", Refusal::new(Rule::NotFound, "no longer exists"))]);
             render_groups(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, draft, None).await
         }
         Err(e) => match field_errors(&e) {
@@ -502,7 +508,7 @@ async fn render_groups(s: &AppState, ctx: &Ctx, status: StatusCode, draft: Draft
             (read_only_note())
         }
         section.card aria-labelledby="groups-title" {
-            h2 #groups-title { "Groups" @if groups.total > 0 { " " span.muted { "(" (groups.total) ")" } } }
+            h2 #groups-title { "Groups" @if groups.total > 0 { " " span.muted { "(" (groups.total) @if !groups.total_is_exact { "+" } ")" } } }
             @if groups.items.is_empty() {
                 (empty("No user groups yet.", if ctx.is_admin() { " Add one above, or create them through the API." } else { "" }))
             } @else {
@@ -519,7 +525,7 @@ async fn render_groups(s: &AppState, ctx: &Ctx, status: StatusCode, draft: Draft
                         }
                     }
                 } }
-                @if groups.total > groups.items.len() as i64 {
+                @if groups.more {
                     p.hint { "Showing the first " (groups.items.len()) " groups; use the API to list them all." }
                 }
             }

@@ -56,7 +56,7 @@ on_both_backends! {
         assert_eq!(app.post("/api/v1/tiers", &json!({"name": "Go"})).await.status, 400);
 
         let user = app.post("/api/v1/external-users", &json!({"channelId": app.email_channel_id, "externalId": null,
-            "identifier": "t", "name": null, "tierId": id, "externalUserGroupId": null})).await.body;
+            "identifier": "t@example.com", "name": null, "tierId": id, "externalUserGroupId": null})).await.body;
         assert_eq!(app.delete(&format!("/api/v1/tiers/{id}")).await.status, 200);
         let user = app.get(&format!("/api/v1/external-users/{}", user["id"].as_str().unwrap())).await.body;
         assert_eq!(user["tierId"], Value::Null, "a removed tier is cleared from its users");
@@ -121,7 +121,7 @@ on_both_backends! {
         let r = app.send("POST", "/api/v1/channels", Some(&agent), Some(&json!({"name": "Web", "type": "web"}).to_string())).await;
         assert_eq!(r.status, 403);
         let r = app.send("POST", "/api/v1/external-users", Some(&agent), Some(&json!({"channelId": app.email_channel_id,
-            "externalId": null, "identifier": "ok", "name": null, "tierId": null, "externalUserGroupId": null}).to_string())).await;
+            "externalId": null, "identifier": "ok@example.com", "name": null, "tierId": null, "externalUserGroupId": null}).to_string())).await;
         assert_eq!(r.status, 200);
         assert_eq!(app.post("/api/v1/api-keys", &json!({"name": "x", "role": "root"})).await.status, 400);
     }

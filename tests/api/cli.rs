@@ -158,3 +158,21 @@ async fn the_first_admin_is_invited_without_naming_the_only_workspace() {
     assert!(!ambiguous.status.success());
     assert!(String::from_utf8_lossy(&ambiguous.stderr).contains("--workspace"));
 }
+
+#[test]
+fn help_names_apis_without_seed_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("help.db").display());
+    for args in [
+        &["--help"][..],
+        &["staff", "--help"],
+        &["staff", "invite", "--help"],
+        &["staff-group", "--help"],
+        &["staff-folder", "--help"],
+        &["serve", "--help"],
+    ] {
+        let out = frontdesk(&url, args);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!text.to_lowercase().contains("seed"), "`frontdesk {}` mentions seeds:\n{text}", args.join(" "));
+    }
+}

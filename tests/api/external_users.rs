@@ -72,7 +72,10 @@ on_both_backends! {
         assert_eq!(r.body["code"], 400);
         assert_eq!(field_errors(&r.body), ["externalId", "identifier", "name", "tierId", "externalUserGroupId"]);
 
-        let r = app.post("/api/v1/external-users", &create_body(&app, json!(null), json!(null), json!(null))).await;
+        // Off the e-mail channel (where the identifier is the address) every nullable key may be null.
+        let mut body = create_body(&app, json!(null), json!(null), json!(null));
+        body["channelId"] = json!(channel(&app, "Web chat").await);
+        let r = app.post("/api/v1/external-users", &body).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         assert_eq!(r.body["name"], Value::Null);
     }
@@ -86,7 +89,8 @@ on_both_backends! {
             ("y".repeat(251), "Bob".to_owned(), false),
             ("zzz".to_owned(), "n".repeat(51), false),
         ] {
-            let r = app.post("/api/v1/external-users", &create_body(&app, json!(external_id), json!(null), json!(name))).await;
+            let address = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+            let r = app.post("/api/v1/external-users", &create_body(&app, json!(external_id), json!(address), json!(name))).await;
             assert_eq!(r.status == 200, ok, "{external_id:.5}/{name:.5}: {:?}", r.body);
         }
     }
@@ -116,17 +120,17 @@ on_both_backends! {
 
     async fn unknown_channel_tier_or_group_is_a_404_naming_it(app) {
         let ghost = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
-        let mut body = create_body(&app, json!(null), json!(null), json!(null));
+        let mut body = create_body(&app, json!(null), json!("ghost@example.com"), json!(null));
         body["channelId"] = json!(ghost);
         let r = app.post("/api/v1/external-users", &body).await;
         assert_eq!((r.status, r.body["message"].as_str()), (404, Some("Channel not found.")));
 
-        let mut body = create_body(&app, json!(null), json!(null), json!(null));
+        let mut body = create_body(&app, json!(null), json!("ghost@example.com"), json!(null));
         body["tierId"] = json!(ghost);
         let r = app.post("/api/v1/external-users", &body).await;
         assert_eq!((r.status, r.body["message"].as_str()), (404, Some("Tier not found.")));
 
-        let mut body = create_body(&app, json!(null), json!(null), json!(null));
+        let mut body = create_body(&app, json!(null), json!("ghost@example.com"), json!(null));
         body["externalUserGroupId"] = json!(ghost);
         let r = app.post("/api/v1/external-users", &body).await;
         assert_eq!((r.status, r.body["message"].as_str()), (404, Some("External user group not found.")));
@@ -136,7 +140,7 @@ on_both_backends! {
         let first = app.post("/api/v1/external-users", &create_body(&app, json!("ext-1"), json!("Sam@Example.com"), json!("Sam"))).await;
         assert_eq!(first.status, 200);
 
-        let r = app.post("/api/v1/external-users", &create_body(&app, json!("ext-1"), json!(null), json!(null))).await;
+        let r = app.post("/api/v1/external-users", &create_body(&app, json!("ext-1"), json!("other@example.com"), json!(null))).await;
         assert_eq!((r.status, r.body["field"].as_str()), (409, Some("externalId")));
         let r = app.post("/api/v1/external-users", &create_body(&app, json!(null), json!("sam@example.COM"), json!(null))).await;
         assert_eq!((r.status, r.body["field"].as_str()), (409, Some("identifier")));
@@ -183,7 +187,10 @@ on_both_backends! {
     }
 
     async fn patch_changes_only_the_keys_present_and_null_clears(app) {
-        let u = app.post("/api/v1/external-users", &create_body(&app, json!("keep-me"), json!("p@example.com"), json!("Pat"))).await.body;
+        // On a channel whose identifiers may be cleared (the e-mail channel's are the addresses).
+        let mut body = create_body(&app, json!("keep-me"), json!("p@example.com"), json!("Pat"));
+        body["channelId"] = json!(channel(&app, "Web chat").await);
+        let u = app.post("/api/v1/external-users", &body).await.body;
         let id = u["id"].as_str().unwrap();
         let tier = tier(&app, "Gold").await;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -263,14 +270,15 @@ on_both_backends! {
             "tierId": tier, "externalUserGroupId": group,
         });
         let email = app.email_channel_id.clone();
-        let a = app.post("/api/v1/external-users", &mk(&email, Some(&gold), Some(&vip), "a")).await.body;
-        let b = app.post("/api/v1/external-users", &mk(&email, Some(&silver), None, "b")).await.body;
+        let a = app.post("/api/v1/external-users", &mk(&email, Some(&gold), Some(&vip), "a@example.com")).await.body;
+        let b = app.post("/api/v1/external-users", &mk(&email, Some(&silver), None, "b@example.com")).await.body;
         let c = app.post("/api/v1/external-users", &mk(&web, Some(&gold), None, "c")).await.body;
         let _d = app.post("/api/v1/external-users", &mk(&web, None, None, "d")).await.body;
 
         let idents = |r: crate::helpers::Reply| -> Vec<String> {
             assert_eq!(r.status, 200, "{:?}", r.body);
-            r.body.as_array().unwrap().iter().map(|u| u["identifier"].as_str().unwrap().to_owned()).collect()
+            // Named by the identifier's part before any `@`: the e-mail channel's are addresses.
+            r.body.as_array().unwrap().iter().map(|u| u["identifier"].as_str().unwrap().split('@').next().unwrap().to_owned()).collect()
         };
         assert_eq!(idents(app.get(&format!("/api/v1/external-users?tierIds={gold}")).await), ["a", "c"]);
         assert_eq!(idents(app.get(&format!("/api/v1/external-users?tierIds={gold}&tierIds={silver}")).await), ["a", "b", "c"]);

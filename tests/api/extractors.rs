@@ -51,6 +51,18 @@ on_both_backends! {
         assert!(r.body["errorMessage"].as_str().is_some_and(|m| m.contains("UTF-8")), "{:?}", r.body);
     }
 
+    async fn a_request_refused_before_its_body_was_read_closes_its_connection(app) {
+        // The server never reads that body; a client reusing the connection would see its next
+        // request reset. A body that was read leaves the connection open.
+        let r = app.send("POST", "/api/v1/channels", None, Some(r#"{"name": "Chat", "type": "chat"}"#)).await;
+        assert_eq!(r.status, 401, "{:?}", r.body);
+        assert_eq!(r.header("connection"), Some("close"));
+        let bearer = format!("Bearer {}", app.key);
+        let r = app.send("POST", "/api/v1/channels", Some(&bearer), Some(r#"{"name": "Chat", "type": "chat"}"#)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.header("connection"), None);
+    }
+
     async fn a_malformed_path_id_without_a_credential_is_401_first(app) {
         let r = app.send("GET", "/api/v1/channels/nope", None, None).await;
         assert_eq!(r.status, 401, "{:?}", r.body);

@@ -185,6 +185,16 @@ impl TestApp {
         }
     }
 
+    /// The bytes of the SQLite database file and its write-ahead log (empty on PostgreSQL).
+    pub fn sqlite_bytes(&self) -> Vec<u8> {
+        let Some(dir) = &self._dir else { return Vec::new() };
+        let mut bytes = Vec::new();
+        for name in ["frontdesk.db", "frontdesk.db-wal"] {
+            bytes.extend(std::fs::read(dir.path().join(name)).unwrap_or_default());
+        }
+        bytes
+    }
+
     /// Another workspace on the same server: (workspace id, admin key, e-mail channel id).
     pub async fn other_workspace(&self) -> (String, String, String) {
         let created = self.app.create_workspace("Other workspace").await.expect("workspace");

@@ -32,7 +32,7 @@ on_both_backends! {
 
         // Using this workspace's channel, tier or group from the other workspace.
         let body = |channel: &str, tier: Option<&str>, group: Option<&str>| json!({"channelId": channel, "externalId": null,
-            "identifier": "x", "name": null, "tierId": tier, "externalUserGroupId": group});
+            "identifier": "x@example.com", "name": null, "tierId": tier, "externalUserGroupId": group});
         let r = as_other("POST", "/api/v1/external-users".into(), Some(body(&app.email_channel_id, None, None))).await;
         assert_eq!((r.status, r.body["message"].as_str()), (404, Some("Channel not found.")));
         let r = as_other("POST", "/api/v1/external-users".into(), Some(body(&other_channel, tier["id"].as_str(), None))).await;

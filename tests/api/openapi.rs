@@ -77,3 +77,13 @@ async fn wrong_methods_and_unknown_routes_answer_json() {
     let r = app.send("GET", "/api/v1/nothing-here", Some(&app.key), None).await;
     assert_eq!((r.status, r.body["message"].as_str()), (404, Some("Route not found.")));
 }
+
+/// People reading the served document know the APIs by their products' names, not by this
+/// repository's seed numbers.
+#[test]
+fn the_served_document_names_apis_without_seed_numbers() {
+    let text = frontdesk::contracts::openapi_document().to_string().to_lowercase();
+    for n in 0..5 {
+        assert!(!text.contains(&format!("seed 00{n}")), "/openapi.json mentions seed 00{n}");
+    }
+}

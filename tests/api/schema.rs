@@ -393,11 +393,12 @@ mod tests {
         let bad = json!({"id": "not-a-uuid", "status": "new", "name": "ab", "tags": [0], "at": "2024-01-02 03:04"});
         assert_eq!(
             failures(bad),
+            // In the order the schema declares the properties.
             [
-                "$.at: format date-time: \"2024-01-02 03:04\"",
                 "$.id: format uuid: \"not-a-uuid\"",
                 "$.name: minLength 3: 2 characters",
                 "$.tags[0]: minimum 1: got 0",
+                "$.at: format date-time: \"2024-01-02 03:04\"",
             ]
         );
     }

@@ -44,10 +44,30 @@ on_both_backends! {
         for size in ["16x16", "24x24", "32x32", "48x48"] {
             assert!(c["_links"]["avatarUrls"][size].as_str().unwrap().starts_with(&app.base), "{size}");
         }
-        // The self link resolves to the same customer.
+        // The self link resolves to the same person in Jira's user shape.
         let again = app.get(&format!("/rest/api/2/user?username={account}")).await;
         assert_eq!(again.status, 200, "{:?}", again.body);
-        assert_eq!(&again.body, c);
+        let u = &again.body;
+        assert_eq!(u["self"], self_link.as_str());
+        for key in ["accountId", "key", "name", "emailAddress", "displayName", "active", "timeZone"] {
+            assert_eq!(u[key], c[key], "{key}");
+        }
+        assert_eq!(u["accountType"], "customer");
+        assert_eq!(u["avatarUrls"], c["_links"]["avatarUrls"]);
+        assert_eq!(u["groups"], json!({"size": 0, "items": []}));
+        assert_eq!(u["applicationRoles"], json!({"size": 0, "items": []}));
+        assert!(u.get("_links").is_none(), "Jira users carry no JSM _links: {u}");
+    }
+
+    async fn unknown_jira_and_jsm_paths_are_404_in_jiras_envelope(app) {
+        for path in ["/rest/servicedeskapi/nothing", "/rest/servicedeskapi/organization/7", "/rest/api/2/myself",
+                     "/rest/api/3/issue/FD-1"] {
+            let r = app.get(path).await;
+            assert_eq!(r.status, 404, "{path}: {:?}", r.body);
+            assert!(r.body["errorMessage"].is_string(), "{path}: {:?}", r.body);
+            assert_eq!(r.body["i18nErrorMessage"]["i18nKey"], "sd.api.error.not.found", "{path}");
+            assert!(r.body.get("code").is_none(), "{path}: not the external users API's envelope");
+        }
     }
 
     async fn basic_auth_with_any_user_name_and_the_key_as_password_works(app) {

@@ -109,6 +109,7 @@ async fn invited(app: &TestApp, email: &str, password: Option<&str>) -> (uuid::U
         last_name: None,
         external_id: None,
         role: Role::Agent,
+        role_named_user: false,
         password: password.map(|p| Password::parse(p).unwrap()),
         group_ids: vec![],
         folder_ids: vec![],
@@ -165,7 +166,36 @@ on_both_backends! {
             assert_eq!(got.status, 200, "{query}: {}", got.text);
             // No Accept and no Content-Type: XML, as the seed assumes.
             assert_eq!(got.xml("Id").as_deref(), Some(id.as_str()));
-            assert_eq!(got.xml("WebsiteRole").as_deref(), Some("Agent"));
+            // The role reads back as the client wrote it.
+            assert_eq!(got.xml("WebsiteRole").as_deref(), Some("User"));
+        }
+    }
+
+    async fn accept_is_honoured_by_order_and_quality_and_xml_stays_the_default(app) {
+        let search = |accept: Option<&'static str>| {
+            let app = &app;
+            async move {
+                let mut req = app.client.get(format!("{}/api/v1/suser/search", app.base)).header("authorization", &app.key);
+                if let Some(accept) = accept {
+                    req = req.header("accept", accept);
+                }
+                let answer = crate::helpers::exchange(req).await.unwrap();
+                assert_eq!(answer.status, 200, "{accept:?}: {}", answer.text);
+                answer.content_type().unwrap_or_default().split(';').next().unwrap().to_owned()
+            }
+        };
+        for (accept, expected) in [
+            (None, "application/xml"),
+            (Some("application/xml, application/json"), "application/xml"),
+            (Some("application/json, application/xml"), "application/json"),
+            (Some("application/json;q=0.5, application/xml;q=0.9"), "application/xml"),
+            (Some("application/xml;q=0.1, application/json"), "application/json"),
+            (Some("text/html, application/json;q=0.8, */*;q=0.1"), "application/json"),
+            (Some("application/json;q=0, application/xml;q=0.2"), "application/xml"),
+            (Some("*/*"), "application/xml"),
+            (Some("text/xml"), "application/xml"),
+        ] {
+            assert_eq!(search(accept).await, expected, "Accept: {accept:?}");
         }
     }
 

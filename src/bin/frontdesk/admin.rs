@@ -1,4 +1,5 @@
-//! Console administration of a workspace: API keys, channels, tiers, groups, locations, staff.
+//! Console administration of a workspace: API keys, channels, tiers, groups, locations, staff,
+//! automatic matching and erasure.
 //!
 //! Each command acts as the machine's operator (`Principal::Operator`) through the same use cases the
 //! APIs use, and prints ids or JSON on stdout; messages for people go to stderr.
@@ -23,7 +24,7 @@ pub(crate) enum StaffCommand {
         #[command(flatten)]
         ws: WorkspaceArg,
         email: String,
-        /// admin or agent (also Admin, Agent, User as in seed 003)
+        /// admin or agent (also Admin, Agent, User as the users API writes them)
         #[arg(long, default_value = "agent")]
         role: String,
         /// The address people reach this server at; the link points there
@@ -144,6 +145,43 @@ pub(crate) enum LocationCommand {
     List {
         #[command(flatten)]
         ws: WorkspaceArg,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MatchingCommand {
+    /// New external users join the super identity of one on another channel with the same e-mail or phone
+    On {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+    /// Every new external user gets a super identity of its own (the default)
+    Off {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+    /// Prints whether automatic matching is on
+    Show {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum EraseCommand {
+    /// Erase a person: every external user of the super identity (docs/privacy.md)
+    Person {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        /// The super identity id
+        id: String,
+    },
+    /// Erase one external user (docs/privacy.md)
+    ExternalUser {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        /// The external user id
+        id: String,
     },
 }
 
@@ -316,7 +354,8 @@ pub(crate) async fn staff(app: &App, configured_public_url: Option<&str>, cmd: S
                         first_name: None,
                         last_name: None,
                         external_id: None,
-                        role,
+                        role: role.role,
+                        role_named_user: role.named_user,
                         password: None,
                         group_ids: vec![],
                         folder_ids: vec![],
@@ -356,6 +395,36 @@ pub(crate) async fn staff_collection(app: &App, kind: CollectionKind, cmd: Colle
         CollectionCommand::List { ws } => {
             let all = app.list_staff_collections(&operator(app, &ws).await?, kind).await.map_err(|e| e.to_string())?;
             print_json(json!(all.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>()))
+        }
+    }
+}
+
+pub(crate) async fn matching(app: &App, cmd: MatchingCommand) -> CliResult {
+    let (ws, set) = match cmd {
+        MatchingCommand::On { ws } => (ws, Some(true)),
+        MatchingCommand::Off { ws } => (ws, Some(false)),
+        MatchingCommand::Show { ws } => (ws, None),
+    };
+    let who = operator(app, &ws).await?;
+    let enabled = match set {
+        Some(on) => app.set_automatic_matching(&who, on).await,
+        None => app.automatic_matching(&who).await,
+    }
+    .map_err(|e| e.to_string())?;
+    print_json(json!({"enabled": enabled}))
+}
+
+pub(crate) async fn erase(app: &App, cmd: EraseCommand) -> CliResult {
+    match cmd {
+        EraseCommand::Person { ws, id } => {
+            let id = uuid_arg(&id, "the super identity id")?;
+            let erased = app.erase_person(&operator(app, &ws).await?, id).await.map_err(|e| e.to_string())?;
+            print_json(json!({"erasedExternalUsers": erased}))
+        }
+        EraseCommand::ExternalUser { ws, id } => {
+            let id = uuid_arg(&id, "the external user id")?;
+            app.erase_external_user(&operator(app, &ws).await?, id).await.map_err(|e| e.to_string())?;
+            print_json(json!({"erasedExternalUsers": 1}))
         }
     }
 }

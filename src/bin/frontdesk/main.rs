@@ -6,13 +6,12 @@ mod admin;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use frontdesk::app::{App, Principal, StaffInvite, invitation_url};
-use frontdesk::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DatabaseUrl, FileSettings};
+use frontdesk::app::{App, DEFAULT_CREDENTIAL_CACHE_TTL, Principal, StaffInvite, invitation_url};
+use frontdesk::config::{DEFAULT_BIND, FileSettings, Settings};
 use frontdesk::domain::{CollectionKind, EmailAddress, Role};
-use frontdesk::{PostgresOptions, ServerOptions, open_store};
+use frontdesk::{ServerOptions, open_store};
 
 #[derive(Parser)]
 #[command(name = "frontdesk", version, about = "A self-hosted support-desk server")]
@@ -20,9 +19,9 @@ struct Cli {
     /// sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB
     #[arg(long, global = true, env = "FRONTDESK_DATABASE_URL")]
     database_url: Option<String>,
-    /// A `key = value` file with bind, database_url, public_url, db_max_connections,
+    /// A TOML file with bind, database_url, public_url, db_max_connections,
     /// db_statement_timeout_ms, db_acquire_timeout_ms, db_schema, migrate, rate_limit_per_second
-    /// (each also read from FRONTDESK_<KEY> in the environment)
+    /// (each also read from FRONTDESK_<KEY> in the environment); any other key is an error
     #[arg(long, global = true, env = "FRONTDESK_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -51,13 +50,19 @@ enum Command {
     /// Locations of a workspace (what support tickets refer to)
     #[command(subcommand)]
     Location(admin::LocationCommand),
+    /// Automatic matching of new external users by e-mail or phone (off by default)
+    #[command(subcommand)]
+    Matching(admin::MatchingCommand),
+    /// Erase a person or an external user (the right to be forgotten; docs/privacy.md)
+    #[command(subcommand)]
+    Erase(admin::EraseCommand),
     /// Staff users (the team) of a workspace
     #[command(subcommand)]
     Staff(admin::StaffCommand),
-    /// Staff groups of a workspace (seed 003 `Groups`)
+    /// Staff groups of a workspace (the users API's `Groups`)
     #[command(subcommand, name = "staff-group")]
     StaffGroup(admin::CollectionCommand),
-    /// Staff folders of a workspace (seed 003 `Folders`)
+    /// Staff folders of a workspace (the users API's `Folders`)
     #[command(subcommand, name = "staff-folder")]
     StaffFolder(admin::CollectionCommand),
 }
@@ -102,49 +107,13 @@ fn main() -> ExitCode {
 
 type CliResult = Result<(), String>;
 
-struct Settings {
-    file: FileSettings,
-    database_url: DatabaseUrl,
-    pg: PostgresOptions,
-    /// Seed 002's per-credential limit on the support tickets contract; 0 = none.
-    ticket_rate_limit: u32,
-    limits: frontdesk::http::transport::Limits,
-}
-
 fn settings(cli: &Cli) -> Result<Settings, String> {
     let file = match &cli.config {
         Some(path) => FileSettings::load(path)?,
         None => FileSettings::default(),
     };
-    // A setting without a flag of its own: `FRONTDESK_<KEY>` in the environment, else the file's `key`.
-    let setting = |key: &str| {
-        std::env::var(format!("FRONTDESK_{}", key.to_ascii_uppercase()))
-            .ok()
-            .or_else(|| file.get(key).map(str::to_owned))
-    };
-    let number = |key: &str| -> Result<Option<u64>, String> {
-        setting(key).map(|v| v.parse().map_err(|_| format!("{key} must be a whole number"))).transpose()
-    };
-    let database_url =
-        cli.database_url.clone().or_else(|| setting("database_url")).unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-    let mut pg = PostgresOptions::default();
-    if let Some(n) = number("db_max_connections")? {
-        pg.max_connections = u32::try_from(n).map_err(|_| "db_max_connections is too large")?;
-    }
-    if let Some(ms) = number("db_statement_timeout_ms")? {
-        pg.statement_timeout = Duration::from_millis(ms);
-    }
-    if let Some(ms) = number("db_acquire_timeout_ms")? {
-        pg.acquire_timeout = Duration::from_millis(ms);
-    }
-    if let Some(m) = setting("migrate") {
-        pg.migrate = m.parse().map_err(|_| "migrate must be true or false")?;
-    }
-    pg.schema = setting("db_schema");
-    let ticket_rate_limit = number("rate_limit_per_second")?.unwrap_or(0);
-    let ticket_rate_limit = u32::try_from(ticket_rate_limit).map_err(|_| "rate_limit_per_second is too large")?;
-    let limits = frontdesk::http::transport::Limits::from_settings(number)?;
-    Ok(Settings { file, database_url: DatabaseUrl(database_url), pg, ticket_rate_limit, limits })
+    let env = FileSettings::from_env(|name| std::env::var(name).ok())?;
+    Settings::resolve(file, env, cli.database_url.clone())
 }
 
 async fn run(cli: Cli) -> CliResult {
@@ -152,7 +121,10 @@ async fn run(cli: Cli) -> CliResult {
     let store = open_store(&settings.database_url.0, &settings.pg)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", settings.database_url))?;
-    let app = App::new(Arc::clone(&store));
+    let app = App::with_credential_cache_ttl(
+        Arc::clone(&store),
+        settings.credential_cache_ttl.unwrap_or(DEFAULT_CREDENTIAL_CACHE_TTL),
+    );
     match cli.command {
         Command::Serve(args) => serve(app, &settings, args).await,
         Command::Workspace(WorkspaceCommand::Create { name }) => {
@@ -166,21 +138,20 @@ async fn run(cli: Cli) -> CliResult {
         Command::Tier(cmd) => admin::tier(&app, cmd).await,
         Command::Group(cmd) => admin::group(&app, cmd).await,
         Command::Location(cmd) => admin::location(&app, cmd).await,
-        Command::Staff(cmd) => admin::staff(&app, settings.file.get("public_url"), cmd).await,
+        Command::Matching(cmd) => admin::matching(&app, cmd).await,
+        Command::Erase(cmd) => admin::erase(&app, cmd).await,
+        Command::Staff(cmd) => admin::staff(&app, settings.public_url.as_deref(), cmd).await,
         Command::StaffGroup(cmd) => admin::staff_collection(&app, CollectionKind::Group, cmd).await,
         Command::StaffFolder(cmd) => admin::staff_collection(&app, CollectionKind::Folder, cmd).await,
     }
 }
 
 async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
-    let bind =
-        args.bind.or_else(|| settings.file.get("bind").map(str::to_owned)).unwrap_or_else(|| DEFAULT_BIND.into());
+    let bind = args.bind.or_else(|| settings.bind.clone()).unwrap_or_else(|| DEFAULT_BIND.into());
     let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let public_url = args
-        .public_url
-        .or_else(|| settings.file.get("public_url").map(str::to_owned))
-        .unwrap_or_else(|| format!("http://{local}"));
+    let public_url =
+        args.public_url.or_else(|| settings.public_url.clone()).unwrap_or_else(|| format!("http://{local}"));
     bootstrap(&app, &public_url).await?;
     tracing::info!(address = %local, database = %settings.database_url, "Frontdesk is listening");
     let shutdown = async {
@@ -222,6 +193,7 @@ async fn bootstrap(app: &App, public_url: &str) -> CliResult {
         last_name: None,
         external_id: None,
         role: Role::Admin,
+        role_named_user: false,
         password: None,
         group_ids: vec![],
         folder_ids: vec![],

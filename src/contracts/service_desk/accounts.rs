@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::{AccountList, AppError, Page, Paging, Principal};
-use crate::domain::ExternalUser;
+use crate::domain::{ExternalUser, Refusal, Rule};
 use crate::http::body::Fields;
 
 /// Customers carry no time zone of their own until one is set; the server speaks UTC.
@@ -34,8 +34,9 @@ pub(super) fn user_dto(base: &str, u: &ExternalUser) -> Value {
         "accountId": account,
         "name": account,
         "key": account,
-        "emailAddress": u.identifier,
-        "displayName": u.name,
+        // On the e-mail channel the identifier is always an address (`check_identifier`).
+        "emailAddress": u.identifier.as_deref().unwrap_or_default(),
+        "displayName": u.display_name(),
         "active": !u.blocked,
         "timeZone": u.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE),
         "_links": {
@@ -43,6 +44,30 @@ pub(super) fn user_dto(base: &str, u: &ExternalUser) -> Value {
             "avatarUrls": {"16x16": avatar(16), "24x24": avatar(24), "32x32": avatar(32), "48x48": avatar(48)},
             "self": rest,
         }
+    })
+}
+
+/// Jira's own user resource (`GET /rest/api/2/user`), where a JSM user's `self` and `jiraRest` links
+/// lead: Jira Cloud's `User` with Server's `key` and `name`, the customer's account type and no groups
+/// or application roles (customers hold neither).
+pub(super) fn jira_user(base: &str, u: &ExternalUser) -> Value {
+    let account = account_id(u);
+    let avatar = |size: u32| format!("{base}/rest/servicedeskapi/customer/{account}/avatar?s={size}");
+    json!({
+        "self": format!("{base}/rest/api/2/user?username={account}"),
+        "key": account,
+        "accountId": account,
+        "accountType": "customer",
+        "name": account,
+        "emailAddress": u.identifier.as_deref().unwrap_or_default(),
+        "avatarUrls": {"48x48": avatar(48), "24x24": avatar(24), "16x16": avatar(16), "32x32": avatar(32)},
+        "displayName": u.display_name(),
+        "active": !u.blocked,
+        "timeZone": u.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE),
+        "locale": "en_US",
+        "groups": {"size": 0, "items": []},
+        "applicationRoles": {"size": 0, "items": []},
+        "expand": "groups,applicationRoles",
     })
 }
 
@@ -57,7 +82,7 @@ pub(super) fn paged_users(
 ) -> Value {
     let Paging { offset: start, limit } = paging;
     let size = page.items.len() as i64;
-    let is_last = start + size >= page.total;
+    let is_last = !page.more;
     let mut links = json!({"base": format!("{base}/rest/servicedeskapi"), "context": ""});
     if !is_last {
         links["next"] = json!(format!("{here}?start={}&limit={limit}{query_part}", start + limit));
@@ -91,12 +116,12 @@ pub(super) fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountLi
         "accountIds"
     };
     if by_account && by_username {
-        f.reject("usernames", "cannot be given together with accountIds");
+        f.reject("usernames", Refusal::new(Rule::Combination, "cannot be given together with accountIds"));
     }
     let workspace = who.workspace_id();
     let mut entries_wrong = Vec::new();
     let users = f.required(field, |v| {
-        let items = v.as_array().ok_or("must be an array of account ids")?;
+        let items = v.as_array().ok_or_else(|| Refusal::new(Rule::Type, "must be an array of account ids"))?;
         Ok(items
             .iter()
             .enumerate()
@@ -110,7 +135,7 @@ pub(super) fn accounts(who: &Principal, body: &bytes::Bytes) -> Result<AccountLi
             .collect::<Vec<Option<Uuid>>>())
     });
     for i in entries_wrong {
-        f.reject(&format!("{field}[{i}]"), "must be a string");
+        f.reject(&format!("{field}[{i}]"), Refusal::new(Rule::Type, "must be a string"));
     }
     let users = f.complete(users)?;
     Ok(AccountList { field, users })

@@ -9,12 +9,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::accounts::{accounts, paged_users, parse_account_id, user_dto};
+use super::accounts::{accounts, jira_user, paged_users, parse_account_id, user_dto};
 use super::auth::DeskPrincipal;
 use super::error::{DeskError, DeskResult, not_allowed};
 use super::{base, read_paging};
 use crate::app::{AppError, Entity, Paging, Principal};
-use crate::domain::{CustomerName, EmailAddress, Role};
+use crate::domain::{CustomerName, EmailAddress, Refusal, Role, Rule};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, parsed};
 use crate::http::extract::{PathText, RawBody};
@@ -45,10 +45,10 @@ async fn create(
     // JSM Server's older `fullName` (still sent by atlassian-python-api) names the same field.
     let name_key = if !f.has("displayName") && f.has("fullName") { "fullName" } else { "displayName" };
     if name_key == "displayName" && f.has("fullName") {
-        f.reject("fullName", "cannot be given together with displayName");
+        f.reject("fullName", Refusal::new(Rule::Combination, "cannot be given together with displayName"));
     }
     let display_name = f.required(name_key, parsed(CustomerName::parse));
-    let email = f.required("email", parsed(|v| EmailAddress::parse(v.trim()).map_err(str::to_owned)));
+    let email = f.required("email", parsed(|v| EmailAddress::parse(v.trim())));
     let (display_name, email) = f.complete((|| Some((display_name?, email?)))()).map_err(strict)?;
     let user = s.app.create_customer(&who, display_name, email).await.map_err(strict)?;
     Ok((StatusCode::CREATED, Json(user_dto(base(&s), &user))).into_response())
@@ -107,7 +107,7 @@ async fn change_customers(s: &AppState, who: &Principal, id: &str, body: &bytes:
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The `self` / `jiraRest` link target: one customer by `username`, `accountId` or `key`.
+/// The `self` / `jiraRest` link target: one customer by `username`, `accountId` or `key`, as Jira's user.
 async fn get_user(
     State(s): State<AppState>,
     DeskPrincipal(who): DeskPrincipal,
@@ -118,10 +118,10 @@ async fn get_user(
         .string("accountId")
         .or_else(|| q.string("username"))
         .or_else(|| q.string("key"))
-        .ok_or_else(|| AppError::invalid("accountId", "is required"))?;
+        .ok_or_else(|| AppError::invalid("accountId", Refusal::required()))?;
     let id = parse_account_id(account.trim(), who.workspace_id()).ok_or(AppError::NotFound(Entity::ExternalUser))?;
     let user = s.app.get_customer(&who, id).await?;
-    Ok(Json(user_dto(base(&s), &user)))
+    Ok(Json(jira_user(base(&s), &user)))
 }
 
 /// Avatars are public, like JSM's avatar CDN: a round SVG in a colour derived from the account id, served

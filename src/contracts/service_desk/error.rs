@@ -85,3 +85,9 @@ pub type DeskResult<T> = Result<T, DeskError>;
 pub async fn not_allowed() -> Response {
     body(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.", "sd.api.error.method.not.allowed", vec![])
 }
+
+/// A path under `/rest/servicedeskapi/` or `/rest/api/` that this server does not serve: 404 in Jira's
+/// envelope, so a Jira client reads the error it expects (not the router's generic one).
+pub async fn not_found() -> Response {
+    body(StatusCode::NOT_FOUND, "The requested resource does not exist.", "sd.api.error.not.found", vec![])
+}

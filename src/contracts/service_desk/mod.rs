@@ -12,6 +12,7 @@ pub mod error;
 mod participants;
 
 use axum::Router;
+use axum::routing::any;
 
 use crate::app::Paging;
 use crate::http::AppState;
@@ -42,7 +43,12 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router() -> Router<AppState> {
-    customers::router().merge(participants::router()).merge(desk::router())
+    customers::router()
+        .merge(participants::router())
+        .merge(desk::router())
+        // Everything else under Jira's prefixes is answered in Jira's envelope.
+        .route("/rest/servicedeskapi/{*rest}", any(error::not_found))
+        .route("/rest/api/{*rest}", any(error::not_found))
 }
 
 /// `start` (0-based, default 0) and `limit` (default 50) from the query string. A `limit` above 100 is

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::xml::Out;
 use crate::app::{AppError, Conflict, Entity, Unique};
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Refusal, Rule};
 use crate::http::status::{conflict_field, status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,25 @@ impl Format {
         } else {
             None
         }
+    }
+
+    /// The format an `Accept` header prefers: of the media ranges naming JSON or XML, the one of highest
+    /// quality (`q`, 1 when absent), the first listed on a tie; `q=0` means "not this". Ranges naming
+    /// neither (`*/*`, `text/html`) choose nothing, so the next rule decides (XML in the end).
+    fn from_accept(value: &str) -> Option<Self> {
+        let mut best: Option<(Self, f32)> = None;
+        for range in value.split(',') {
+            let mut parts = range.split(';');
+            let Some(format) = parts.next().and_then(|m| Self::from_media_type(m.trim())) else { continue };
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if quality > 0.0 && best.is_none_or(|(_, q)| quality > q) {
+                best = Some((format, quality));
+            }
+        }
+        best.map(|(format, _)| format)
     }
 
     /// The request body's format: `Content-Type` JSON or XML, XML when none is given (seed 003). The
@@ -56,8 +75,8 @@ impl Format {
         }
     }
 
-    /// The response's format: `?format=json|xml` (the product's own switch), else an `Accept` naming
-    /// JSON or XML, else the request's `Content-Type`, else XML.
+    /// The response's format: `?format=json|xml` (the product's own switch), else the format `Accept`
+    /// prefers ([`Format::from_accept`]), else the request's `Content-Type`, else XML.
     pub fn of_response(headers: &HeaderMap, format_param: Option<&str>) -> Self {
         Self::asked_for(headers, format_param).unwrap_or(Format::Xml)
     }
@@ -67,7 +86,7 @@ impl Format {
         if let Some(f) = format_param.and_then(Self::from_media_type) {
             return Some(f);
         }
-        if let Some(f) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).and_then(Self::from_media_type) {
+        if let Some(f) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).and_then(Self::from_accept) {
             return Some(f);
         }
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(Self::from_media_type)
@@ -98,28 +117,29 @@ pub struct UsersError {
     pub failure: Failure,
 }
 
-/// Seed 003's field names are PascalCase; the use cases speak camelCase.
+/// Seed 003's field names are PascalCase; the use cases name fields in one lower-case word or in
+/// snake_case (`email`, `external_id`), the shell's conflicts in camelCase (`externalId`).
 fn field_name(field: &str) -> String {
-    let mut chars = field.chars();
-    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    field
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
-/// ServiceStack-style validator codes, chosen from the rule a message states.
-fn error_code(message: &str) -> &'static str {
-    if message == "is required" {
-        "NotEmpty"
-    } else if message.starts_with("must be at most") {
-        "MaximumLength"
-    } else if message.starts_with("must be at least") {
-        "MinimumLength"
-    } else if message.contains("e-mail address") {
-        "Email"
-    } else if message.contains("already exists") {
-        "AlreadyExists"
-    } else if message.contains("does not exist") {
-        "NotFound"
-    } else {
-        "Invalid"
+/// The ServiceStack validator code for a broken rule. Chosen from the rule's kind, never from its
+/// message, so rewording a message cannot change this API.
+fn error_code(rule: Rule) -> &'static str {
+    match rule {
+        Rule::Required | Rule::NotEmpty => "NotEmpty",
+        Rule::TooLong { .. } => "MaximumLength",
+        Rule::TooShort { .. } => "MinimumLength",
+        Rule::Email => "Email",
+        Rule::Taken => "AlreadyExists",
+        Rule::NotFound => "NotFound",
+        Rule::Range | Rule::Type | Rule::Format | Rule::Combination => "Invalid",
     }
 }
 
@@ -128,7 +148,7 @@ pub fn response_status(code: &str, message: &str, errors: &[FieldError]) -> Out 
         .iter()
         .map(|e| {
             Out::Object(vec![
-                ("ErrorCode", Out::text(error_code(&e.message))),
+                ("ErrorCode", Out::text(error_code(e.rule))),
                 ("FieldName", Out::text(field_name(&e.field))),
                 ("Message", Out::text(format!("{} {}", field_name(&e.field), e.message))),
             ])
@@ -168,7 +188,7 @@ impl IntoResponse for UsersError {
                 StatusCode::BAD_REQUEST,
                 "ValidationException",
                 c.message().into(),
-                vec![FieldError::new(conflict_field(c), "already exists in this workspace")],
+                vec![FieldError::new(conflict_field(c), Refusal::new(Rule::Taken, "already exists in this workspace"))],
             ),
             Failure::App(e) => {
                 let status = status(&e);
@@ -194,3 +214,58 @@ impl IntoResponse for UsersError {
 }
 
 pub type UsersResult<T> = Result<T, UsersError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes_of(errors: &[FieldError]) -> Vec<String> {
+        let status = response_status("ValidationException", "Invalid data provided.", errors).to_json();
+        status["Errors"].as_array().into_iter().flatten().map(|e| e["ErrorCode"].to_string()).collect()
+    }
+
+    #[test]
+    fn every_rule_has_its_servicestack_validator_code() {
+        let cases = [
+            (Rule::Required, "NotEmpty"),
+            (Rule::NotEmpty, "NotEmpty"),
+            (Rule::TooLong { max: 50 }, "MaximumLength"),
+            (Rule::TooShort { min: 6 }, "MinimumLength"),
+            (Rule::Email, "Email"),
+            (Rule::Taken, "AlreadyExists"),
+            (Rule::NotFound, "NotFound"),
+            (Rule::Range, "Invalid"),
+            (Rule::Type, "Invalid"),
+            (Rule::Format, "Invalid"),
+            (Rule::Combination, "Invalid"),
+        ];
+        for (rule, code) in cases {
+            assert_eq!(error_code(rule), code, "{rule:?}");
+        }
+    }
+
+    #[test]
+    fn rewording_a_message_does_not_change_its_code() {
+        // Each message states another rule than the one it carries; the code follows the rule.
+        let errors = [
+            FieldError::new("Email", Refusal::new(Rule::Required, "must be at most 10 characters")),
+            FieldError::new("ExternalId", Refusal::new(Rule::TooLong { max: 50 }, "is required")),
+            FieldError::new("Password", Refusal::new(Rule::TooShort { min: 6 }, "already exists")),
+            FieldError::new("Email", Refusal::new(Rule::Email, "does not exist")),
+            FieldError::new("Email", Refusal::new(Rule::Taken, "must be a valid e-mail address")),
+            FieldError::new("Groups", Refusal::new(Rule::NotFound, "must be at least 1 character")),
+            FieldError::new("Status", Refusal::new(Rule::Format, "is required")),
+        ];
+        let codes = codes_of(&errors);
+        let expected = ["NotEmpty", "MaximumLength", "MinimumLength", "Email", "AlreadyExists", "NotFound", "Invalid"];
+        assert_eq!(codes, expected.map(|c| format!("{c:?}")));
+    }
+
+    #[test]
+    fn use_case_field_names_become_pascal_case() {
+        assert_eq!(field_name("email"), "Email");
+        assert_eq!(field_name("external_id"), "ExternalId");
+        assert_eq!(field_name("externalId"), "ExternalId");
+        assert_eq!(field_name("ExternalId"), "ExternalId");
+    }
+}

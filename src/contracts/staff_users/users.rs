@@ -17,11 +17,11 @@ use super::xml::{self, Out};
 use crate::app::{AppError, Principal, StaffInvite, StaffMember};
 use crate::app::{Paging, StaffFilter, StaffKey};
 use crate::domain::{
-    EmailAddress, FieldError, Password, Role, StaffStatus, StaffUser, parse_person_name, parse_staff_external_id,
-    parse_uuid, parse_website_role, website_role,
+    EmailAddress, FieldError, Password, Refusal, Role, Rule, StaffStatus, StaffUser, WebsiteRole, parse_person_name,
+    parse_staff_external_id, parse_uuid, parse_website_role, website_role,
 };
 use crate::http::AppState;
-use crate::http::body::{Fields, NUL_MESSAGE};
+use crate::http::body::{Fields, holds_nul_refusal};
 use crate::http::extract::{authorization, read_limited_to};
 
 const USER_RESPONSE: &str = "UserResponse";
@@ -155,7 +155,7 @@ impl<R: Root> FromRequestParts<AppState> for Keyed<R> {
         let ctx = Ctx::new(&parts.headers, &q, R::NAME);
         let who = principal(s, &parts.headers, &q, None).await.map_err(|e| ctx.fail(e))?;
         if let Some((key, _)) = q.0.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
-            return Err(ctx.fail(AppError::invalid(key.replace('\0', "\\u0000"), NUL_MESSAGE)));
+            return Err(ctx.fail(AppError::invalid(key.replace('\0', "\\u0000"), holds_nul_refusal())));
         }
         Ok(Keyed { who, q, ctx, root: PhantomData })
     }
@@ -186,8 +186,11 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<(Format, Map<Strin
         Format::Xml => xml::parse(&bytes, USER_ROOTS)?.1,
         Format::Json => match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(o)) => unwrap_user(o),
-            Ok(_) => return Err(AppError::invalid("body", "must be a JSON object").into()),
-            Err(e) => return Err(AppError::invalid("body", format!("is not valid JSON: {e}")).into()),
+            Ok(_) => return Err(AppError::invalid("body", Refusal::new(Rule::Type, "must be a JSON object")).into()),
+            Err(e) => {
+                let refusal = Refusal::new(Rule::Format, format!("is not valid JSON: {e}"));
+                return Err(AppError::invalid("body", refusal).into());
+            }
         },
     };
     let mut canonical = Map::new();
@@ -226,13 +229,13 @@ fn text(o: &Map<String, Value>, key: &str, f: &mut Fields) -> Option<String> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) if s.contains('\0') => {
-            f.reject(key, NUL_MESSAGE);
+            f.reject(key, holds_nul_refusal());
             None
         }
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(_) => {
-            f.reject(key, "must be a string");
+            f.reject(key, Refusal::new(Rule::Type, "must be a string"));
             None
         }
     }
@@ -261,7 +264,8 @@ fn id_list(o: &Map<String, Value>, key: &str, f: &mut Fields) -> Vec<Uuid> {
             Some(id) if id.is_nil() => {}
             Some(id) => ids.push(id),
             None => {
-                f.reject(key, "must be a list of GUIDs (each as {\"Id\": GUID} or <Id>GUID</Id>)");
+                let message = "must be a list of GUIDs (each as {\"Id\": GUID} or <Id>GUID</Id>)";
+                f.reject(key, Refusal::new(Rule::Format, message));
                 return vec![];
             }
         }
@@ -273,19 +277,19 @@ fn read_invite(o: &Map<String, Value>) -> Result<StaffInvite, AppError> {
     let mut f = Fields::from_object(Map::new());
     let email = match text(o, "Email", &mut f) {
         None => {
-            f.reject("Email", "is required");
+            f.reject("Email", Refusal::required());
             None
         }
         Some(e) => EmailAddress::parse(e.trim()).map_err(|m| f.reject("Email", m)).ok(),
     };
-    let checked = |key: &str, f: &mut Fields, parse: fn(&str) -> Result<String, String>| {
+    let checked = |key: &str, f: &mut Fields, parse: fn(&str) -> Result<String, Refusal>| {
         text(o, key, f).and_then(|v| parse(&v).map_err(|m| f.reject(key, m)).ok())
     };
     let first_name = checked("FirstName", &mut f, parse_person_name);
     let last_name = checked("LastName", &mut f, parse_person_name);
     let external_id = checked("ExternalId", &mut f, parse_staff_external_id);
     let role = match text(o, "WebsiteRole", &mut f) {
-        None => Some(Role::Agent),
+        None => Some(WebsiteRole { role: Role::Agent, named_user: false }),
         Some(r) => parse_website_role(&r).map_err(|m| f.reject("WebsiteRole", m)).ok(),
     };
     let password = match text(o, "Password", &mut f) {
@@ -300,7 +304,8 @@ fn read_invite(o: &Map<String, Value>) -> Result<StaffInvite, AppError> {
             first_name,
             last_name,
             external_id,
-            role: role?,
+            role: role?.role,
+            role_named_user: role?.named_user,
             password: password?,
             group_ids,
             folder_ids,
@@ -309,8 +314,10 @@ fn read_invite(o: &Map<String, Value>) -> Result<StaffInvite, AppError> {
     f.complete(invite)
 }
 
+/// A success carries no `ResponseStatus`: ServiceStack leaves it null and omits nulls, and its clients
+/// take a present `ResponseStatus` for an error.
 fn response_ok() -> Out {
-    Out::Object(vec![])
+    Out::Text(None)
 }
 
 fn id_objects(ids: &[Uuid]) -> Out {
@@ -325,7 +332,7 @@ fn user_out(u: &StaffUser, memberships: Option<(&[Uuid], &[Uuid])>) -> Out {
         ("FirstName", Out::Text(u.first_name.clone())),
         ("LastName", Out::Text(u.last_name.clone())),
         ("Status", Out::text(u.status.title())),
-        ("WebsiteRole", Out::text(website_role(u.role))),
+        ("WebsiteRole", Out::text(website_role(u.role, u.role_named_user))),
         ("CreatedDate", Out::text(u.created_at.to_rfc3339_seconds())),
         ("UpdatedDate", Out::text(u.updated_at.to_rfc3339_seconds())),
     ];
@@ -369,7 +376,9 @@ async fn create(
 /// Which of `Id`, `Email`, `ExternalId` names the user (the first given, in that order).
 fn user_key(q: &Query) -> Result<StaffKey<'_>, AppError> {
     if let Some(id) = q.get("Id") {
-        return guid(id).map(StaffKey::Id).ok_or_else(|| AppError::invalid("Id", "must be a valid GUID"));
+        return guid(id)
+            .map(StaffKey::Id)
+            .ok_or_else(|| AppError::invalid("Id", Refusal::new(Rule::Format, "must be a valid GUID")));
     }
     if let Some(email) = q.get("Email") {
         return Ok(StaffKey::Email(email));
@@ -377,7 +386,10 @@ fn user_key(q: &Query) -> Result<StaffKey<'_>, AppError> {
     if let Some(external_id) = q.get("ExternalId") {
         return Ok(StaffKey::ExternalId(external_id));
     }
-    Err(AppError::Invalid(vec![FieldError::new("Id", "is required (or give Email or ExternalId)")]))
+    Err(AppError::Invalid(vec![FieldError::new(
+        "Id",
+        Refusal::new(Rule::Required, "is required (or give Email or ExternalId)"),
+    )]))
 }
 
 async fn get_one(State(s): State<AppState>, Keyed { who, q, ctx, .. }: Keyed<UserRoot>) -> UsersResult<Response> {
@@ -389,8 +401,8 @@ async fn get_one(State(s): State<AppState>, Keyed { who, q, ctx, .. }: Keyed<Use
 
 async fn remove(State(s): State<AppState>, Keyed { who, q, ctx, .. }: Keyed<UserRoot>) -> UsersResult<Response> {
     let id = match q.get("Id") {
-        Some(id) => guid(id).ok_or_else(|| AppError::invalid("Id", "must be a valid GUID")),
-        None => Err(AppError::invalid("Id", "is required")),
+        Some(id) => guid(id).ok_or_else(|| AppError::invalid("Id", Refusal::new(Rule::Format, "must be a valid GUID"))),
+        None => Err(AppError::invalid("Id", Refusal::required())),
     }
     .map_err(|e| ctx.fail(e))?;
     s.app.delete_staff_user(&who, id).await.map_err(|e| ctx.fail(e))?;
@@ -402,7 +414,8 @@ fn read_page_param(q: &Query, key: &str, min: i64, max: i64, default: i64, error
         None => default,
         Some(Ok(n)) if (min..=max).contains(&n) => n,
         Some(_) => {
-            errors.push(FieldError::new(key, format!("must be an integer from {min} to {max}")));
+            let message = format!("must be an integer from {min} to {max}");
+            errors.push(FieldError::new(key, Refusal::new(Rule::Range, message)));
             default
         }
     }
@@ -418,7 +431,8 @@ async fn search(State(s): State<AppState>, Keyed { who, q, ctx, .. }: Keyed<Sear
         Some(raw) => match StaffStatus::parse(raw) {
             Some(st) => Some(st),
             None => {
-                errors.push(FieldError::new("Status", "must be one of Invited, Active, Disabled"));
+                let message = "must be one of Invited, Active, Disabled";
+                errors.push(FieldError::new("Status", Refusal::new(Rule::Format, message)));
                 None
             }
         },
@@ -458,7 +472,7 @@ async fn accept(
     let mut f = Fields::from_object(Map::new());
     let token = text(&o, "Token", &mut f);
     if token.is_none() {
-        f.reject("Token", "is required");
+        f.reject("Token", Refusal::required());
     }
     let password = match text(&o, "Password", &mut f) {
         None => None,

@@ -14,6 +14,7 @@ use quick_xml::events::{BytesStart, Event};
 use serde_json::{Map, Value};
 
 use crate::app::AppError;
+use crate::domain::{Refusal, Rule};
 
 /// A user body is three levels deep (`User/Groups/Id`, or four with `Groups/Group/Id`).
 pub const MAX_DEPTH: usize = 16;
@@ -29,7 +30,7 @@ struct Node {
 }
 
 fn bad(message: impl Into<String>) -> AppError {
-    AppError::invalid("body", message)
+    AppError::invalid("body", Refusal::new(Rule::Format, message))
 }
 
 fn start(e: &BytesStart<'_>) -> Result<Node, AppError> {

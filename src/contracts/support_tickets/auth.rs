@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::error::TicketsError;
 use super::rate_limit::{self, RateLimiter};
 use crate::app::{AppError, AppResult, Principal};
-use crate::domain::parse_uuid;
+use crate::domain::{Refusal, Rule, parse_uuid};
 use crate::http::AppState;
 use crate::http::extract::{authorization, basic_credentials};
 
@@ -58,7 +58,7 @@ async fn principal(s: &AppState, headers: &HeaderMap) -> AppResult<Principal> {
             .to_str()
             .ok()
             .and_then(|v| parse_uuid(v.trim()))
-            .ok_or_else(|| AppError::invalid(NETWORK_HEADER, "must be a valid UUID"))?;
+            .ok_or_else(|| AppError::invalid(NETWORK_HEADER, Refusal::new(Rule::Format, "must be a valid UUID")))?;
         if network != who.workspace_id() {
             return Err(AppError::Forbidden("The credential does not belong to the network in spacebring-network-id."));
         }

@@ -65,11 +65,11 @@ pub fn ticket(t: &Ticket, members: &Members) -> Value {
         "status": t.status.as_str(),
         "type": t.kind,
         "updateDate": t.updated_at.to_rfc3339_seconds(),
-        "statusUpdateDate": t.status_updated_at.to_rfc3339_seconds(),
         "membershipAssignee": members.membership(t.assignee_id),
         "membershipRefAssignee": t.assignee_id,
         "membershipRefRequester": t.requester.id(),
         "membershipRequester": members.membership(requester),
+        "statusUpdateDate": t.status_updated_at.to_rfc3339_seconds(),
         "userAssignee": members.user(t.assignee_id),
         "userRequester": members.user(requester),
     })
@@ -85,12 +85,13 @@ pub fn activity(a: &TicketActivity, members: &Members) -> Value {
                    "height": f.height, "width": f.width})
         })
         .collect();
-    // Every activity carries the same five keys, absent values as `null`, so clients can read any.
+    // Every activity carries the same five keys, absent values as `null`, so clients can read any; in
+    // the product's order (later inserts of these keys keep their place).
     data.insert("attachments".into(), Value::Array(attachments));
-    data.insert("text".into(), json!(a.text));
-    data.insert("status".into(), Value::Null);
     data.insert("membershipAssignee".into(), Value::Null);
     data.insert("previousAttributes".into(), Value::Null);
+    data.insert("status".into(), Value::Null);
+    data.insert("text".into(), json!(a.text));
     match a.kind {
         ActivityKind::Created => {
             data.insert("status".into(), json!(a.status.map(|s| s.as_str())));
@@ -114,6 +115,8 @@ pub fn activity(a: &TicketActivity, members: &Members) -> Value {
             data.insert("type".into(), json!(a.ticket_type));
             data.insert("previousAttributes".into(), json!({"type": a.previous_ticket_type}));
         }
+        // Its sentence is already in `text`.
+        ActivityKind::IdentityMerged => {}
     }
     json!({
         "createDate": a.created_at.to_rfc3339_seconds(),

@@ -13,7 +13,7 @@ use super::error::{TicketsError, TicketsResult, method_not_allowed};
 use super::render;
 use crate::app::{AppError, CommentInput, NewTicketInput, Principal};
 use crate::app::{TicketCursor, TicketFilter, TicketOrder, TicketPage, TicketSortKey};
-use crate::domain::{Attachment, FieldError, TicketStatus, TicketText, TicketType};
+use crate::domain::{Attachment, FieldError, Refusal, Rule, TicketStatus, TicketText, TicketType};
 use crate::http::AppState;
 use crate::http::body::{Check, Fields, QueryParams, boolean, nullable, parsed, uuid};
 use crate::http::extract::{PathId, RawBody};
@@ -32,33 +32,34 @@ pub fn router() -> Router<AppState> {
 /// The object under `key` of a body like `{"ticket": {...}}`, read field by field.
 fn wrapped(body: &Bytes, key: &str) -> Result<Fields, AppError> {
     let mut outer = Fields::parse(body)?;
-    let inner = outer.required(key, |v| v.as_object().cloned().ok_or_else(|| "must be an object".to_owned()));
+    let inner =
+        outer.required(key, |v| v.as_object().cloned().ok_or_else(|| Refusal::new(Rule::Type, "must be an object")));
     outer.finish()?;
-    inner.map(Fields::from_object).ok_or_else(|| AppError::invalid(key, "must be an object"))
+    inner.map(Fields::from_object).ok_or_else(|| AppError::invalid(key, Refusal::new(Rule::Type, "must be an object")))
 }
 
 /// Finishes reading a wrapped object, naming each field by its path (`ticket.text`).
 fn finish_wrapped<T>(f: Fields, key: &str, value: Option<T>) -> Result<T, AppError> {
     f.complete(value).map_err(|e| match e {
         AppError::Invalid(errors) => AppError::Invalid(
-            errors.into_iter().map(|e| FieldError::new(format!("{key}.{}", e.field), e.message)).collect(),
+            errors.into_iter().map(|e| FieldError { field: format!("{key}.{}", e.field), ..e }).collect(),
         ),
         other => other,
     })
 }
 
-fn text(s: &str) -> Result<TicketText, String> {
+fn text(s: &str) -> Result<TicketText, Refusal> {
     if s.trim().is_empty() {
-        return Err("must not be blank".into());
+        return Err(Refusal::new(Rule::NotEmpty, "must not be blank"));
     }
     TicketText::parse(s)
 }
 
 fn status(v: &Value) -> Check<TicketStatus> {
-    let s = v.as_str().ok_or("must be a string")?;
+    let s = v.as_str().ok_or_else(|| Refusal::new(Rule::Type, "must be a string"))?;
     TicketStatus::parse(s).ok_or_else(|| {
         let known: Vec<&str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
-        format!("must be one of {}", known.join(", "))
+        Refusal::new(Rule::Format, format!("must be one of {}", known.join(", ")))
     })
 }
 
@@ -90,7 +91,8 @@ async fn create(
             })
         })(),
     )?;
-    let created = s.app.create_ticket(&who, input).await?;
+    let created =
+        s.app.create_ticket(&who, input).await.map_err(|e| e.rename_field("requester", "ticket.userRefRequester"))?;
     Ok((StatusCode::CREATED, Json(render::detail(&created))).into_response())
 }
 
@@ -154,31 +156,34 @@ async fn unassign(
 }
 
 fn attachments(v: &Value) -> Check<Vec<Attachment>> {
-    let items = v.as_array().ok_or("must be an array")?;
+    let items = v.as_array().ok_or_else(|| Refusal::new(Rule::Type, "must be an array"))?;
     Attachment::check_count(items.len())?;
-    items.iter().enumerate().map(|(i, item)| attachment(item).map_err(|e| format!("[{i}].{e}"))).collect()
+    let at = |i: usize| move |e: Refusal| Refusal { message: format!("[{i}].{}", e.message), ..e };
+    items.iter().enumerate().map(|(i, item)| attachment(item).map_err(at(i))).collect()
 }
 
 fn attachment(v: &Value) -> Check<Attachment> {
-    let o = v.as_object().ok_or("must be an object")?;
+    let o = v.as_object().ok_or_else(|| Refusal::new(Rule::Type, "must be an object"))?;
     let text = |key: &str| -> Check<Option<String>> {
         match o.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => {
-                Attachment::check_text(s).map(|()| Some(s.clone())).map_err(|rule| format!("{key} {rule}"))
+                let named = |e: Refusal| Refusal { message: format!("{key} {}", e.message), ..e };
+                Attachment::check_text(s).map(|()| Some(s.clone())).map_err(named)
             }
-            Some(_) => Err(format!("{key} must be a string")),
+            Some(_) => Err(Refusal::new(Rule::Type, format!("{key} must be a string"))),
         }
     };
     let count = |key: &str| -> Check<Option<i64>> {
         match o.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(n) => {
-                n.as_i64().filter(|n| *n >= 0).map(Some).ok_or_else(|| format!("{key} must be a whole number >= 0"))
+                let refused = || Refusal::new(Rule::Range, format!("{key} must be a whole number >= 0"));
+                n.as_i64().filter(|n| *n >= 0).map(Some).ok_or_else(refused)
             }
         }
     };
-    let key = text("key")?.filter(|k| !k.is_empty()).ok_or("key is required")?;
+    let key = text("key")?.filter(|k| !k.is_empty()).ok_or_else(|| Refusal::new(Rule::Required, "key is required"))?;
     Ok(Attachment {
         key,
         mime: text("mime")?,
@@ -219,7 +224,7 @@ async fn comment(
     let mut f = wrapped(&body, "activity")?;
     let ticket_id = f.required("ticketRef", uuid);
     let input = comment_input(f, "activity", ticket_id.map(|_| ()))?;
-    let ticket_id = ticket_id.ok_or_else(|| AppError::invalid("activity.ticketRef", "is required"))?;
+    let ticket_id = ticket_id.ok_or_else(|| AppError::invalid("activity.ticketRef", Refusal::required()))?;
     let done = s.app.comment_on_ticket(&who, ticket_id, input).await?;
     Ok((StatusCode::CREATED, Json(render::activity_only(&done))).into_response())
 }
@@ -300,7 +305,7 @@ async fn list(
     let order_name = order_name.trim().to_owned();
     let order = order_named(&order_name).unwrap_or_else(|| {
         let known: Vec<&str> = ORDERS.iter().map(|(n, _)| *n).collect();
-        q.reject("order", format!("must be one of {}", known.join(", ")));
+        q.reject("order", Refusal::new(Rule::Format, format!("must be one of {}", known.join(", "))));
         ORDERS[1].1
     });
     let mut after = None;
@@ -309,20 +314,22 @@ async fn list(
             match read_page_token(&token) {
                 Some((issued_for, cursor)) if issued_for == order_name => after = Some(cursor),
                 Some((issued_for, _)) => {
-                    q.reject(key, format!("was issued for order {issued_for}, not {order_name}"));
+                    let message = format!("was issued for order {issued_for}, not {order_name}");
+                    q.reject(key, Refusal::new(Rule::Combination, message));
                 }
-                None => q.reject(key, "is not a token this server issued"),
+                None => q.reject(key, Refusal::new(Rule::Format, "is not a token this server issued")),
             }
         }
     }
-    let mut statuses = Vec::new();
-    if let Some(raw) = q.string("status") {
-        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match status(&json!(part)) {
-                Ok(s) => statuses.push(s),
-                Err(why) => q.reject("status", why),
-            }
+    let (mut statuses, mut wrong) = (Vec::new(), Vec::new());
+    for part in q.values("status") {
+        match status(&json!(part)) {
+            Ok(s) => statuses.push(s),
+            Err(why) => wrong.push(why),
         }
+    }
+    for why in wrong {
+        q.reject("status", why);
     }
     let filter = TicketFilter {
         statuses,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use self::error::{CrmError, CrmResult, method_not_allowed};
 use crate::app::ParticipantRef;
-use crate::domain::{EmailAddress, TicketParticipant};
+use crate::domain::{EmailAddress, Refusal, TicketParticipant};
 use crate::http::AppState;
 use crate::http::body::{Fields, parsed};
 use crate::http::extract::{ApiKey, PathId, PathParam, RawBody};
@@ -69,8 +69,9 @@ impl PathParam for TicketId {
     const NAME: &'static str = "ticketId";
 }
 
-fn email(s: &str) -> Result<EmailAddress, String> {
-    EmailAddress::parse(s).map_err(str::to_owned)
+/// This contract's own, stricter pattern (the domain holds looser addresses other contracts accept).
+fn email(s: &str) -> Result<EmailAddress, Refusal> {
+    EmailAddress::parse_crm(s)
 }
 
 /// `{"email"}` -> 201 with the ticket external user; the same person twice is a 409.

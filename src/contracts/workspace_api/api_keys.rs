@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
-use crate::domain::{self, Role, Timestamp};
+use crate::domain::{self, Refusal, Role, Rule, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Check, Fields, string};
 use crate::http::extract::{ApiKey, PathId, RawBody};
@@ -55,7 +55,7 @@ struct CreatedBody {
 }
 
 fn role(v: &Value) -> Check<Role> {
-    v.as_str().and_then(Role::parse).ok_or_else(|| "must be \"admin\" or \"agent\"".to_owned())
+    v.as_str().and_then(Role::parse).ok_or_else(|| Refusal::new(Rule::Format, "must be \"admin\" or \"agent\""))
 }
 
 async fn create(

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use crate::app::ChannelInput;
-use crate::domain::{Channel, ChannelType, DisplayName, Timestamp};
+use crate::domain::{Channel, ChannelType, DisplayName, Refusal, Rule, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Check, Fields, parsed};
 use crate::http::extract::{ApiKey, PathId, RawBody};
@@ -49,10 +49,10 @@ impl From<Channel> for ChannelBody {
 }
 
 fn channel_type(v: &Value) -> Check<ChannelType> {
-    let s = v.as_str().ok_or("must be a string")?;
+    let s = v.as_str().ok_or_else(|| Refusal::new(Rule::Type, "must be a string"))?;
     ChannelType::parse(s).ok_or_else(|| {
         let all: Vec<_> = ChannelType::ALL.iter().map(|t| t.as_str()).collect();
-        format!("must be one of {}", all.join(", "))
+        Refusal::new(Rule::Format, format!("must be one of {}", all.join(", ")))
     })
 }
 

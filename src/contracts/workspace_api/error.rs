@@ -28,6 +28,7 @@ pub fn not_found_message(entity: Entity) -> &'static str {
         Entity::Tier => "Tier not found.",
         Entity::ExternalUserGroup => "External user group not found.",
         Entity::ExternalUser => "External user not found.",
+        Entity::SuperIdentity => "Super identity not found.",
         Entity::StaffUser => "Staff user not found.",
         Entity::Location => "Location not found.",
         Entity::Ticket => "Ticket not found.",

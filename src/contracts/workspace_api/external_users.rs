@@ -6,60 +6,23 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
+use super::external_user_body::ExternalUserBody;
 use super::paging;
 use crate::app::ExternalUserFilter;
 use crate::app::{ExternalUserPatch, NewExternalUser};
-use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Timestamp};
+use crate::domain::{DisplayName, ExternalId, Identifier, Refusal};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, boolean, nullable, parsed, uuid};
 use crate::http::extract::{AccessToken, ApiKey, PathId, RawBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/external-users", get(list).post(create))
+        .route("/api/v1/external-users", get(list).post(create).put(super::identities::upsert))
         .route("/api/v1/external-users/authenticate", post(authenticate))
-        .route("/api/v1/external-users/{id}", get(get_one).patch(update))
+        .route("/api/v1/external-users/{id}", get(get_one).patch(update).delete(erase))
         .route("/api/v1/me", get(me))
-}
-
-/// An external user exactly as seed 001 returns it: every key present, absent values as `null`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExternalUserBody {
-    created_at: Timestamp,
-    id: Uuid,
-    updated_at: Timestamp,
-    blocked: bool,
-    channel_id: Uuid,
-    external_id: Option<String>,
-    external_user_group_id: Option<Uuid>,
-    identifier: Option<String>,
-    name: Option<String>,
-    super_identity_id: Uuid,
-    tier_id: Option<Uuid>,
-    workspace_id: Uuid,
-}
-
-impl From<ExternalUser> for ExternalUserBody {
-    fn from(u: ExternalUser) -> Self {
-        Self {
-            created_at: u.created_at,
-            id: u.id,
-            updated_at: u.updated_at,
-            blocked: u.blocked,
-            channel_id: u.channel_id,
-            external_id: u.external_id,
-            external_user_group_id: u.external_user_group_id,
-            identifier: u.identifier,
-            name: u.name,
-            super_identity_id: u.super_identity_id,
-            tier_id: u.tier_id,
-            workspace_id: u.workspace_id,
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -70,13 +33,13 @@ struct AuthenticatedBody {
     access_token: String,
 }
 
-fn external_id(s: &str) -> Result<ExternalId, String> {
+fn external_id(s: &str) -> Result<ExternalId, Refusal> {
     ExternalId::parse(s)
 }
-fn identifier(s: &str) -> Result<Identifier, String> {
+fn identifier(s: &str) -> Result<Identifier, Refusal> {
     Identifier::parse(s)
 }
-fn name(s: &str) -> Result<DisplayName, String> {
+fn name(s: &str) -> Result<DisplayName, Refusal> {
     DisplayName::parse(s)
 }
 
@@ -151,6 +114,16 @@ async fn update(
     };
     f.finish()?;
     Ok(Json(s.app.update_external_user(&who, id, patch).await?.into()))
+}
+
+/// Erases the external user (docs/privacy.md): its tickets stay, naming it as a deleted person.
+async fn erase(
+    State(s): State<AppState>,
+    ApiKey(who, ..): ApiKey<ApiError>,
+    PathId(id, ..): PathId<ApiError>,
+) -> ApiResult<Json<serde_json::Value>> {
+    s.app.erase_external_user(&who, id).await?;
+    Ok(Json(serde_json::json!({"message": "The external user was erased."})))
 }
 
 async fn authenticate(

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
-use crate::domain::{Location, LocationName, Timestamp};
+use crate::domain::{Location, LocationName, Refusal, Rule, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Fields, parsed};
 use crate::http::extract::{ApiKey, PathId, RawBody};
@@ -42,9 +42,9 @@ impl From<Location> for LocationBody {
     }
 }
 
-fn name(s: &str) -> Result<LocationName, String> {
+fn name(s: &str) -> Result<LocationName, Refusal> {
     if s.trim().is_empty() {
-        return Err("must not be blank".into());
+        return Err(Refusal::new(Rule::NotEmpty, "must not be blank"));
     }
     LocationName::parse(s)
 }

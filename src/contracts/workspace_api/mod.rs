@@ -4,8 +4,11 @@
 mod api_keys;
 mod channels;
 pub mod error;
+mod events;
+mod external_user_body;
 pub mod external_users;
 mod groups;
+mod identities;
 mod locations;
 mod paging;
 mod staff_collections;
@@ -19,9 +22,19 @@ use crate::http::AppState;
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/external-users"),
     ("POST", "/api/v1/external-users"),
+    ("PUT", "/api/v1/external-users"),
     ("POST", "/api/v1/external-users/authenticate"),
     ("GET", "/api/v1/external-users/{id}"),
     ("PATCH", "/api/v1/external-users/{id}"),
+    ("DELETE", "/api/v1/external-users/{id}"),
+    ("POST", "/api/v1/external-users/{id}/link"),
+    ("POST", "/api/v1/external-users/{id}/unlink"),
+    ("GET", "/api/v1/super-identities/{id}"),
+    ("DELETE", "/api/v1/super-identities/{id}"),
+    ("POST", "/api/v1/super-identities/{id}/merge"),
+    ("GET", "/api/v1/settings/automatic-matching"),
+    ("PUT", "/api/v1/settings/automatic-matching"),
+    ("GET", "/api/v1/audit-records"),
     ("GET", "/api/v1/me"),
     ("GET", "/api/v1/channels"),
     ("POST", "/api/v1/channels"),
@@ -53,20 +66,27 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/staff-folders"),
     ("GET", "/api/v1/staff-folders/{id}"),
     ("DELETE", "/api/v1/staff-folders/{id}"),
+    ("GET", "/api/v1/events"),
 ];
 
 /// This contract's part of the OpenAPI document.
 pub const OPENAPI: &str = include_str!("openapi.json");
 /// The locations' part, kept apart from the rest so each area edits its own file.
 pub const LOCATIONS_OPENAPI: &str = include_str!("locations_openapi.json");
+/// The identities' part (super identities, merge, link, upsert, erasure, audit records).
+pub const IDENTITIES_OPENAPI: &str = include_str!("identities_openapi.json");
+/// The events' part.
+pub const EVENTS_OPENAPI: &str = include_str!("events_openapi.json");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(external_users::router())
+        .merge(identities::router())
         .merge(channels::router())
         .merge(tiers::router())
         .merge(groups::router())
         .merge(api_keys::router())
         .merge(locations::router())
         .merge(staff_collections::router())
+        .merge(events::router())
 }

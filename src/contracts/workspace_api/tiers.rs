@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use crate::app::TierInput;
-use crate::domain::{DisplayName, Tier, TierDescription, Timestamp};
+use crate::domain::{DisplayName, Refusal, Tier, TierDescription, Timestamp};
 use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, nullable, parsed};
 use crate::http::extract::{ApiKey, PathId, RawBody};
@@ -44,7 +44,7 @@ impl From<Tier> for TierBody {
     }
 }
 
-fn description(s: &str) -> Result<String, String> {
+fn description(s: &str) -> Result<String, Refusal> {
     TierDescription::parse(s).map(TierDescription::into_string)
 }
 

@@ -4,27 +4,29 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in};
-use crate::domain::{ExternalUser, Timestamp};
+use super::events::record;
+use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in, push_page, split_page};
+use crate::domain::event::{self, EventType, NewEvent};
+use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
 use crate::store::external_users::*;
 use crate::store::support::convert;
 use crate::store::{Entity, ExternalUserFilter, Page, Paging, StoreError, StoreResult, UserKey};
 
 #[async_trait]
 impl ExternalUserStore for Backend {
-    #[tracing::instrument(skip_all)]
-    async fn insert_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
-        Dialect::insert_external_user(self, u).await
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn insert_external_user(&self, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
+        Dialect::insert_external_user(self, u, actor).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_external_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<ExternalUser> {
         let row: Option<ExternalUserRow> =
             sqlx::query_as(GET_EXTERNAL_USER).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
         row.ok_or(StoreError::NotFound(Entity::ExternalUser))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn find_external_user(
         &self,
         workspace_id: Uuid,
@@ -47,7 +49,7 @@ impl ExternalUserStore for Backend {
         row.map(ExternalUser::try_from).transpose()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_external_users(
         &self,
         workspace_id: Uuid,
@@ -56,17 +58,27 @@ impl ExternalUserStore for Backend {
     ) -> StoreResult<Page<ExternalUser>> {
         let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
         push_user_filter(&mut qb, workspace_id, filter);
-        qb.push(" ORDER BY created_at, id LIMIT ").push_bind(paging.limit).push(" OFFSET ").push_bind(paging.offset);
-        let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        qb.push(" ORDER BY created_at, id");
+        push_page(&mut qb, paging);
+        let mut rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let more = split_page(&mut rows, paging);
         let mut count = QueryBuilder::<Db>::new(COUNT_EXTERNAL_USERS);
         push_user_filter(&mut count, workspace_id, filter);
-        let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), count).await?;
-        Ok(Page { items: convert(rows)?, total, total_is_exact })
+        let (total, total_is_exact) = capped_total(&self.read, paging, rows.len(), more, count).await?;
+        Ok(Page { items: convert(rows)?, total, total_is_exact, more })
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn update_external_user(&self, u: &ExternalUser) -> StoreResult<()> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn update_external_user(&self, u: &ExternalUser, actor: Actor) -> StoreResult<ExternalUser> {
         let mut tx = self.begin_write().await?;
+        let sql = format!("{GET_EXTERNAL_USER}{}", Backend::LOCK_ROW);
+        let before: Option<ExternalUserRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(u.id).bind(u.workspace_id).fetch_optional(&mut *tx).await?;
+        let before: ExternalUser = before.ok_or(StoreError::NotFound(Entity::ExternalUser))?.try_into()?;
+        let events = event::external_user_changes(actor, &before, u);
+        if events.is_empty() {
+            return Ok(before);
+        }
         require_user_refs(&mut tx, u).await?;
         let done = sqlx::query(UPDATE_EXTERNAL_USER)
             .bind(&u.external_id)
@@ -77,16 +89,18 @@ impl ExternalUserStore for Backend {
             .bind(u.blocked)
             .bind(&u.time_zone)
             .bind(u.updated_at.micros())
+            .bind(u.identifier.as_deref().and_then(match_key))
             .bind(u.id)
             .bind(u.workspace_id)
             .execute(&mut *tx)
             .await?;
         found_one(done.rows_affected(), Entity::ExternalUser)?;
+        record(&mut tx, u.workspace_id, &events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(u.clone())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_access_token(
         &self,
         token_hash: &[u8],
@@ -105,7 +119,7 @@ impl ExternalUserStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn access_token(&self, token_hash: &[u8]) -> StoreResult<Option<AccessToken>> {
         let row: Option<AccessTokenRow> =
             sqlx::query_as(ACCESS_TOKEN).bind(token_hash).fetch_optional(&self.read).await?;
@@ -114,9 +128,9 @@ impl ExternalUserStore for Backend {
 }
 
 /// Fails with `NotFound` for the first of the user's channel, tier and group that is not in its
-/// workspace.
-pub(in crate::store) async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
-    let (channel, tier, group): (bool, bool, bool) = sqlx::query_as(USER_REFS_EXIST)
+/// workspace; else whether the channel is the workspace's built-in e-mail channel.
+pub(in crate::store) async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -> StoreResult<bool> {
+    let (channel, builtin, tier, group): (bool, bool, bool, bool) = sqlx::query_as(USER_REFS_EXIST)
         .bind(u.channel_id)
         .bind(u.tier_id)
         .bind(u.external_user_group_id)
@@ -127,8 +141,24 @@ pub(in crate::store) async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -
         (false, _, _) => Err(StoreError::NotFound(Entity::Channel)),
         (_, false, _) => Err(StoreError::NotFound(Entity::Tier)),
         (_, _, false) => Err(StoreError::NotFound(Entity::ExternalUserGroup)),
-        _ => Ok(()),
+        _ => Ok(builtin),
     }
+}
+
+/// `external_user.created`, and `customer.created` for a user of the built-in e-mail channel: seed
+/// 004 calls exactly those users customers, whichever contract created them.
+pub(in crate::store) async fn record_user_created(
+    tx: &mut Tx,
+    u: &ExternalUser,
+    actor: Actor,
+    on_builtin: bool,
+) -> StoreResult<()> {
+    let resource = event::external_user(u);
+    let mut events = vec![NewEvent::new(EventType::ExternalUserCreated, actor, resource.clone())];
+    if on_builtin {
+        events.push(NewEvent::new(EventType::CustomerCreated, actor, resource));
+    }
+    record(tx, u.workspace_id, &events).await
 }
 
 /// The one insert of a super identity: the new one a new external user names.
@@ -142,13 +172,18 @@ pub(in crate::store) async fn insert_super_identity(tx: &mut Tx, u: &ExternalUse
     Ok(())
 }
 
-/// The one insert of an external user's row (its super identity is [`insert_super_identity`]'s).
-pub(in crate::store) async fn insert_user_row(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
+/// The one insert of an external user's row, in `super_identity_id` (the new one of
+/// [`insert_super_identity`], or the one automatic matching found).
+pub(in crate::store) async fn insert_user_row(
+    tx: &mut Tx,
+    u: &ExternalUser,
+    super_identity_id: Uuid,
+) -> StoreResult<()> {
     sqlx::query(INSERT_EXTERNAL_USER)
         .bind(u.id)
         .bind(u.workspace_id)
         .bind(u.channel_id)
-        .bind(u.super_identity_id)
+        .bind(super_identity_id)
         .bind(&u.external_id)
         .bind(&u.identifier)
         .bind(&u.name)
@@ -158,6 +193,7 @@ pub(in crate::store) async fn insert_user_row(tx: &mut Tx, u: &ExternalUser) -> 
         .bind(&u.time_zone)
         .bind(u.created_at.micros())
         .bind(u.updated_at.micros())
+        .bind(u.identifier.as_deref().and_then(match_key))
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -174,4 +210,5 @@ fn push_user_filter(qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &ExternalU
     push_in(qb, "group_id", &f.external_user_group_ids);
     push_in(qb, "super_identity_id", &f.super_identity_ids);
     push_in(qb, "tier_id", &f.tier_ids);
+    qb.push(" AND erased_at IS NULL");
 }

@@ -6,7 +6,9 @@
 //! statically typed implementations, and anything backend-specific goes through [`Dialect`].
 
 mod channels;
+pub(super) mod events;
 pub(super) mod external_users;
+pub(super) mod identities;
 mod participants;
 mod staff;
 mod tickets;
@@ -41,23 +43,40 @@ fn found_one(rows_affected: u64, entity: Entity) -> StoreResult<()> {
     if rows_affected == 0 { Err(StoreError::NotFound(entity)) } else { Ok(()) }
 }
 
-/// How many rows match, up to [`COUNT_CAP`], and whether that is exact. `count` selects the matching
-/// rows (`SELECT COUNT(*) FROM (SELECT 1 FROM ... WHERE ...`). A page that came back short already
-/// tells the total, so the count query runs only when the list goes on.
+/// Pushes ` LIMIT <limit + 1> OFFSET <offset>`: the extra row tells whether the list goes on.
+fn push_page(qb: &mut QueryBuilder<Db>, paging: Paging) {
+    qb.push(" LIMIT ").push_bind(paging.limit + 1).push(" OFFSET ").push_bind(paging.offset);
+}
+
+/// Cuts the row read past the limit by [`push_page`] and says whether there was one.
+fn split_page<T>(rows: &mut Vec<T>, paging: Paging) -> bool {
+    let more = rows.len() as i64 > paging.limit;
+    rows.truncate(paging.limit.max(0) as usize);
+    more
+}
+
+/// How many rows match and whether that is exact (see [`crate::store::Page::total`]). `count` selects the matching
+/// rows (`SELECT COUNT(*) FROM (SELECT 1 FROM ... WHERE ...`) and stops at [`COUNT_CAP`]. A page with
+/// nothing after it already tells the total, so the count runs only when the list goes on (or the
+/// page is empty past the start, where nothing is known).
 async fn capped_total(
     read: &sqlx::Pool<Db>,
     paging: Paging,
     page_len: usize,
+    more: bool,
     mut count: QueryBuilder<Db>,
 ) -> StoreResult<(i64, bool)> {
     let page_len = page_len as i64;
-    let ends_here = page_len < paging.limit && (page_len > 0 || paging.offset == 0);
-    if ends_here && paging.offset + page_len <= COUNT_CAP {
+    if !more && (page_len > 0 || paging.offset == 0) {
         return Ok((paging.offset + page_len, true));
     }
     count.push(" LIMIT ").push_bind(COUNT_CAP + 1).push(") AS matches");
     let counted: i64 = count.build_query_scalar().fetch_one(read).await?;
-    Ok((counted.min(COUNT_CAP), counted <= COUNT_CAP))
+    if counted <= COUNT_CAP {
+        return Ok((counted, true));
+    }
+    // Past the cap the page itself still proves a lower bound: everything up to it, and one more.
+    Ok((COUNT_CAP.max(paging.offset + page_len + i64::from(more)), false))
 }
 
 /// ` AND column IN (ids...)`, or nothing when `ids` is empty.
@@ -71,4 +90,16 @@ fn push_in(qb: &mut QueryBuilder<Db>, column: &str, ids: &[Uuid]) {
         list.push_bind(*id);
     }
     list.push_unseparated(")");
+}
+
+/// The row `get` (a query on `$1` id and `$2` workspace) reads, held until the commit.
+async fn locked<R, T>(tx: &mut Tx, get: &str, workspace_id: Uuid, id: Uuid, entity: Entity) -> StoreResult<T>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    T: TryFrom<R, Error = StoreError>,
+{
+    let sql = format!("{get}{}", Backend::LOCK_ROW);
+    let row: Option<R> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_optional(&mut **tx).await?;
+    row.ok_or(StoreError::NotFound(entity))?.try_into()
 }

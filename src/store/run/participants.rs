@@ -5,6 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::external_users::{insert_super_identity, insert_user_row};
+use super::identities::matching_identity;
 use super::{Backend, Conn, Db, Dialect, Tx, require};
 use crate::domain::{ExternalUser, TicketParticipant};
 use crate::store::channels::BUILTIN_CHANNEL_ID;
@@ -14,7 +15,7 @@ use crate::store::{Entity, Page, Paging, ParticipantKey, RequestRef, StoreError,
 
 #[async_trait]
 impl ParticipantStore for Backend {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn add_participant(&self, new: &NewParticipant<'_>) -> StoreResult<TicketParticipant> {
         let ws = new.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -42,7 +43,7 @@ impl ParticipantStore for Backend {
         Ok(row.into())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_participants(&self, workspace_id: Uuid, ticket_id: Uuid) -> StoreResult<Vec<TicketParticipant>> {
         let ticket: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE id = $1 AND workspace_id = $2")
             .bind(ticket_id)
@@ -59,7 +60,7 @@ impl ParticipantStore for Backend {
         Ok(rows.into_iter().map(TicketParticipant::from).collect())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn remove_participant(
         &self,
         workspace_id: Uuid,
@@ -86,7 +87,7 @@ impl ParticipantStore for Backend {
         Ok(found)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn request_participants(
         &self,
         workspace_id: Uuid,
@@ -101,7 +102,7 @@ impl ParticipantStore for Backend {
         Ok(found)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn add_request_participants(&self, change: &ParticipantsChange<'_>) -> StoreResult<ParticipantsOutcome> {
         let ws = change.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -127,7 +128,7 @@ impl ParticipantStore for Backend {
         Ok(ParticipantsOutcome::Done(found))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn remove_request_participants(&self, change: &ParticipantsChange<'_>) -> StoreResult<ParticipantsOutcome> {
         let ws = change.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -144,7 +145,7 @@ impl ParticipantStore for Backend {
         Ok(ParticipantsOutcome::Done(found))
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn unknown_customers(&self, workspace_id: Uuid, users: &[Uuid]) -> StoreResult<Vec<Uuid>> {
         let mut conn = self.read.acquire().await?;
         unknown(&mut conn, workspace_id, users, true).await
@@ -176,8 +177,14 @@ async fn email_user(tx: &mut Tx, new: &NewParticipant<'_>, email: &str) -> Store
         created_at: new.at,
         updated_at: new.at,
     };
-    insert_super_identity(tx, &user).await?;
-    insert_user_row(tx, &user).await?;
+    let joined = match matching_identity(tx, &user).await? {
+        Some(found) => found,
+        None => {
+            insert_super_identity(tx, &user).await?;
+            user.super_identity_id
+        }
+    };
+    insert_user_row(tx, &user, joined).await?;
     Ok(user.id)
 }
 
@@ -205,7 +212,9 @@ async fn page(exec: &mut Conn, workspace_id: Uuid, ticket: Uuid, paging: Paging)
         .fetch_all(&mut *exec)
         .await?;
     let items = rows.into_iter().map(ExternalUser::try_from).collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page { items, total, total_is_exact: true })
+    // Counted exactly: a ticket's participants are few, and the count and page share one snapshot.
+    let more = paging.offset + (items.len() as i64) < total;
+    Ok(Page { items, total, total_is_exact: true, more })
 }
 
 /// Which of `users` are not external users of the workspace (of its e-mail channel when

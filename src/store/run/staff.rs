@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Backend, Conn, Db, Dialect, Tx};
 use crate::domain::{CollectionKind, StaffCollection, StaffStatus, StaffUser, Timestamp};
 use crate::store::staff::*;
-use crate::store::support::{contains_pattern, convert};
+use crate::store::support::{contains_pattern, convert, corrupt};
 use crate::store::{Entity, Page, Paging, StaffFilter, StaffKey, StoreError, StoreResult};
 
 fn collection_entity(kind: CollectionKind) -> Entity {
@@ -39,17 +39,14 @@ fn push_staff_filter(qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &StaffFil
 }
 
 async fn insert_invitation(tx: &mut Tx, workspace_id: Uuid, user_id: Uuid, i: &NewInvitation) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO staff_invitations (token_hash, workspace_id, staff_user_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&i.token_hash)
-    .bind(workspace_id)
-    .bind(user_id)
-    .bind(i.created_at.micros())
-    .bind(i.expires_at.micros())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(INSERT_INVITATION)
+        .bind(&i.token_hash)
+        .bind(workspace_id)
+        .bind(user_id)
+        .bind(i.created_at.micros())
+        .bind(i.expires_at.micros())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -62,13 +59,12 @@ async fn missing_collections(
 ) -> StoreResult<Vec<Uuid>> {
     let mut missing = Vec::new();
     for id in ids {
-        let found: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM staff_collections WHERE id = $1 AND workspace_id = $2 AND kind = $3")
-                .bind(*id)
-                .bind(workspace_id)
-                .bind(kind.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
+        let found: Option<i32> = sqlx::query_scalar(COLLECTION_EXISTS)
+            .bind(*id)
+            .bind(workspace_id)
+            .bind(kind.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
         if found.is_none() {
             missing.push(*id);
         }
@@ -77,15 +73,14 @@ async fn missing_collections(
 }
 
 async fn staff_by_id(tx: &mut Conn, workspace_id: Uuid, id: Uuid) -> StoreResult<StaffUser> {
-    let sql = format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE id = $1 AND workspace_id = $2");
     let row: Option<StaffRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_optional(&mut *tx).await?;
+        sqlx::query_as(GET_STAFF_USER).bind(id).bind(workspace_id).fetch_optional(&mut *tx).await?;
     row.ok_or(StoreError::NotFound(Entity::StaffUser))?.try_into()
 }
 
 #[async_trait]
 impl StaffStore for Backend {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_staff_user(&self, u: &StaffUser) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_staff_user(&mut tx, u, None).await?;
@@ -93,65 +88,51 @@ impl StaffStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<StaffUser> {
         let mut conn = self.read.acquire().await?;
         staff_by_id(&mut conn, workspace_id, id).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_staff_users(&self, workspace_id: Uuid) -> StoreResult<Vec<StaffUser>> {
-        let sql = format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE workspace_id = $1 ORDER BY created_at, id");
-        let rows: Vec<StaffRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(workspace_id).fetch_all(&self.read).await?;
+        let rows: Vec<StaffRow> = sqlx::query_as(LIST_STAFF_USERS).bind(workspace_id).fetch_all(&self.read).await?;
         convert(rows)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_staff_collection(&self, c: &StaffCollection) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO staff_collections (id, workspace_id, kind, name, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(c.id)
-        .bind(c.workspace_id)
-        .bind(c.kind.as_str())
-        .bind(&c.name)
-        .bind(c.created_at.micros())
-        .bind(c.updated_at.micros())
-        .execute(&self.write)
-        .await?;
+        sqlx::query(INSERT_COLLECTION)
+            .bind(c.id)
+            .bind(c.workspace_id)
+            .bind(c.kind.as_str())
+            .bind(&c.name)
+            .bind(c.created_at.micros())
+            .bind(c.updated_at.micros())
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_staff_collections(
         &self,
         workspace_id: Uuid,
         kind: CollectionKind,
     ) -> StoreResult<Vec<StaffCollection>> {
-        let sql = format!(
-            "SELECT {COLLECTION_COLUMNS} FROM staff_collections WHERE workspace_id = $1 AND kind = $2 ORDER BY created_at, id"
-        );
-        let rows: Vec<CollectionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(workspace_id)
-            .bind(kind.as_str())
-            .fetch_all(&self.read)
-            .await?;
+        let rows: Vec<CollectionRow> =
+            sqlx::query_as(LIST_COLLECTIONS).bind(workspace_id).bind(kind.as_str()).fetch_all(&self.read).await?;
         convert(rows)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_staff_collection(
         &self,
         workspace_id: Uuid,
         kind: CollectionKind,
         id: Uuid,
     ) -> StoreResult<StaffCollection> {
-        let sql = format!(
-            "SELECT {COLLECTION_COLUMNS} FROM staff_collections WHERE id = $1 AND workspace_id = $2 AND kind = $3"
-        );
-        let row: Option<CollectionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<CollectionRow> = sqlx::query_as(GET_COLLECTION)
             .bind(id)
             .bind(workspace_id)
             .bind(kind.as_str())
@@ -160,21 +141,17 @@ impl StaffStore for Backend {
         row.ok_or(StoreError::NotFound(collection_entity(kind)))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_staff_collection(&self, workspace_id: Uuid, kind: CollectionKind, id: Uuid) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM staff_collections WHERE id = $1 AND workspace_id = $2 AND kind = $3")
-            .bind(id)
-            .bind(workspace_id)
-            .bind(kind.as_str())
-            .execute(&self.write)
-            .await?;
+        let done =
+            sqlx::query(DELETE_COLLECTION).bind(id).bind(workspace_id).bind(kind.as_str()).execute(&self.write).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(collection_entity(kind)));
         }
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_staff_member(&self, new: &NewStaffMember) -> StoreResult<StaffMemberOutcome> {
         let mut tx = self.begin_write().await?;
         let u = &new.user;
@@ -203,89 +180,67 @@ impl StaffStore for Backend {
         ids.sort_unstable();
         ids.dedup();
         for id in ids {
-            sqlx::query(
-                "INSERT INTO staff_memberships (staff_user_id, collection_id, workspace_id) VALUES ($1, $2, $3)",
-            )
-            .bind(u.id)
-            .bind(id)
-            .bind(u.workspace_id)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(INSERT_MEMBERSHIP).bind(u.id).bind(id).bind(u.workspace_id).execute(&mut *tx).await?;
         }
         insert_invitation(&mut tx, u.workspace_id, u.id, &new.invitation).await?;
         tx.commit().await?;
         Ok(StaffMemberOutcome::Created)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn find_staff_user(&self, workspace_id: Uuid, key: StaffKey<'_>) -> StoreResult<Option<StaffUser>> {
-        let base = format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE workspace_id = $1 AND ");
-        let condition = match key {
-            StaffKey::Id(_) => "id = $2",
-            StaffKey::Email(_) => "lower(email) = lower($2)",
-            StaffKey::ExternalId(_) => "external_id = $2",
-        };
-        let query = sqlx::query_as(sqlx::AssertSqlSafe(base + condition)).bind(workspace_id);
-        let query = match key {
-            StaffKey::Id(id) => query.bind(id),
-            StaffKey::Email(e) => query.bind(e.to_owned()),
-            StaffKey::ExternalId(e) => query.bind(e.to_owned()),
-        };
-        let row: Option<StaffRow> = query.fetch_optional(&self.read).await?;
+        let row: Option<StaffRow> = match key {
+            // GET_STAFF_USER takes the id first.
+            StaffKey::Id(id) => sqlx::query_as(GET_STAFF_USER).bind(id).bind(workspace_id),
+            StaffKey::Email(e) => sqlx::query_as(STAFF_USER_BY_EMAIL).bind(workspace_id).bind(e.to_owned()),
+            StaffKey::ExternalId(e) => sqlx::query_as(STAFF_USER_BY_EXTERNAL_ID).bind(workspace_id).bind(e.to_owned()),
+        }
+        .fetch_optional(&self.read)
+        .await?;
         row.map(StaffUser::try_from).transpose()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn staff_memberships(&self, workspace_id: Uuid, user_id: Uuid) -> StoreResult<Vec<(CollectionKind, Uuid)>> {
-        let rows: Vec<(String, Uuid)> = sqlx::query_as(
-            "SELECT c.kind, c.id FROM staff_memberships m JOIN staff_collections c ON c.id = m.collection_id \
-             WHERE m.staff_user_id = $1 AND m.workspace_id = $2 ORDER BY c.created_at, c.id",
-        )
-        .bind(user_id)
-        .bind(workspace_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows: Vec<(String, Uuid)> =
+            sqlx::query_as(MEMBERSHIPS).bind(user_id).bind(workspace_id).fetch_all(&self.read).await?;
         rows.into_iter()
             .map(|(kind, id)| {
-                CollectionKind::parse(&kind)
-                    .map(|k| (k, id))
-                    .ok_or_else(|| StoreError::Other(format!("unexpected collection kind {kind:?}")))
+                CollectionKind::parse(&kind).map(|k| (k, id)).ok_or_else(|| corrupt("collection kind", &kind))
             })
             .collect()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn search_staff_users(
         &self,
         workspace_id: Uuid,
         filter: &StaffFilter,
         paging: Paging,
     ) -> StoreResult<Page<StaffUser>> {
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {STAFF_COLUMNS} FROM staff_users"));
+        let mut qb = QueryBuilder::<Db>::new(SEARCH_STAFF_USERS);
         push_staff_filter(&mut qb, workspace_id, filter);
         qb.push(" ORDER BY created_at, id LIMIT ").push_bind(paging.limit).push(" OFFSET ").push_bind(paging.offset);
         let rows: Vec<StaffRow> = qb.build_query_as().fetch_all(&self.read).await?;
-        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM staff_users");
+        let mut count = QueryBuilder::<Db>::new(COUNT_STAFF_USERS);
         push_staff_filter(&mut count, workspace_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         // A team is small enough to count exactly.
-        Ok(Page { items: convert(rows)?, total, total_is_exact: true })
+        let more = paging.offset + (rows.len() as i64) < total;
+        Ok(Page { items: convert(rows)?, total, total_is_exact: true, more })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         // Memberships and invitations go with the user (ON DELETE CASCADE); anything else
         // that refers to it (tickets) makes the delete fail as "in use".
-        let done = sqlx::query("DELETE FROM staff_users WHERE id = $1 AND workspace_id = $2")
-            .bind(id)
-            .bind(workspace_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match StoreError::from(e) {
+        let done = sqlx::query(DELETE_STAFF_USER).bind(id).bind(workspace_id).execute(&mut *tx).await.map_err(|e| {
+            match StoreError::from(e) {
                 StoreError::InUse(_) => StoreError::InUse(Entity::StaffUser),
                 other => other,
-            })?;
+            }
+        })?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::StaffUser));
         }
@@ -296,7 +251,7 @@ impl StaffStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn set_staff_status(
         &self,
         workspace_id: Uuid,
@@ -305,14 +260,13 @@ impl StaffStore for Backend {
         at: Timestamp,
     ) -> StoreResult<StaffUser> {
         let mut tx = self.begin_write().await?;
-        let done =
-            sqlx::query("UPDATE staff_users SET status = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
-                .bind(status.as_str())
-                .bind(at.micros())
-                .bind(id)
-                .bind(workspace_id)
-                .execute(&mut *tx)
-                .await?;
+        let done = sqlx::query(SET_STAFF_STATUS)
+            .bind(status.as_str())
+            .bind(at.micros())
+            .bind(id)
+            .bind(workspace_id)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::StaffUser));
         }
@@ -321,7 +275,7 @@ impl StaffStore for Backend {
         Ok(user)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_staff_invitation(
         &self,
         workspace_id: Uuid,
@@ -339,15 +293,10 @@ impl StaffStore for Backend {
         Ok(true)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn find_staff_invitation(&self, token_hash: &[u8]) -> StoreResult<Option<FoundInvitation>> {
-        let sql = format!(
-            "SELECT {}, i.expires_at, i.accepted_at, u.password_hash IS NOT NULL AS has_password \
-             FROM staff_invitations i JOIN staff_users u ON u.id = i.staff_user_id WHERE i.token_hash = $1",
-            STAFF_COLUMNS_OF_U
-        );
         let row: Option<InvitationRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token_hash).fetch_optional(&self.read).await?;
+            sqlx::query_as(FIND_INVITATION).bind(token_hash).fetch_optional(&self.read).await?;
         row.map(|r| {
             Ok(FoundInvitation {
                 user: r.user.try_into()?,
@@ -359,7 +308,7 @@ impl StaffStore for Backend {
         .transpose()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn accept_staff_invitation(
         &self,
         token_hash: &[u8],
@@ -367,26 +316,16 @@ impl StaffStore for Backend {
         at: Timestamp,
     ) -> StoreResult<StaffUser> {
         let mut tx = self.begin_write().await?;
-        let target: Option<(Uuid, Uuid)> = sqlx::query_as(
-            "UPDATE staff_invitations SET accepted_at = $1 \
-             WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1 \
-             RETURNING workspace_id, staff_user_id",
-        )
-        .bind(at.micros())
-        .bind(token_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let target: Option<(Uuid, Uuid)> =
+            sqlx::query_as(ACCEPT_INVITATION).bind(at.micros()).bind(token_hash).fetch_optional(&mut *tx).await?;
         let (workspace_id, user_id) = target.ok_or(StoreError::NotFound(Entity::StaffInvitation))?;
-        let done = sqlx::query(
-            "UPDATE staff_users SET status = 'active', password_hash = COALESCE($1, password_hash), updated_at = $2 \
-             WHERE id = $3 AND workspace_id = $4 AND status = 'invited' AND COALESCE($1, password_hash) IS NOT NULL",
-        )
-        .bind(password_hash)
-        .bind(at.micros())
-        .bind(user_id)
-        .bind(workspace_id)
-        .execute(&mut *tx)
-        .await?;
+        let done = sqlx::query(ACTIVATE_STAFF_USER)
+            .bind(password_hash)
+            .bind(at.micros())
+            .bind(user_id)
+            .bind(workspace_id)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::StaffInvitation));
         }
@@ -395,14 +334,9 @@ impl StaffStore for Backend {
         Ok(user)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn staff_credentials(&self, email: &str) -> StoreResult<Vec<StaffCredentials>> {
-        let sql = format!(
-            "SELECT {}, u.password_hash FROM staff_users u WHERE lower(u.email) = lower($1) ORDER BY u.created_at, u.id",
-            STAFF_COLUMNS_OF_U
-        );
-        let rows: Vec<CredentialsRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(email).fetch_all(&self.read).await?;
+        let rows: Vec<CredentialsRow> = sqlx::query_as(STAFF_CREDENTIALS).bind(email).fetch_all(&self.read).await?;
         rows.into_iter()
             .map(|r| Ok(StaffCredentials { user: r.user.try_into()?, password_hash: r.password_hash }))
             .collect()
@@ -424,6 +358,7 @@ async fn insert_staff_user(tx: &mut Tx, u: &StaffUser, password_hash: Option<&st
         .bind(password_hash)
         .bind(u.created_at.micros())
         .bind(u.updated_at.micros())
+        .bind(u.role_named_user)
         .execute(&mut **tx)
         .await?;
     Ok(())

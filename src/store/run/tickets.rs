@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+use super::events::record;
 use super::{Backend, Db, Dialect, Tx, exists, require};
-use crate::domain::{ActivityKind, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
+use crate::domain::event::{self, EventType, NewEvent};
+use crate::domain::{ActivityKind, Actor, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
 use crate::store::external_users::ExternalUserRow;
 use crate::store::staff::StaffRow;
 use crate::store::tickets::*;
@@ -60,112 +62,105 @@ async fn members(pool: &sqlx::Pool<Db>, ws: Uuid, ids: &[Uuid]) -> StoreResult<V
     Ok(found)
 }
 
-async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreResult<()> {
+pub(super) async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreResult<()> {
     let (actor_staff, actor_user) = MemberRef::columns(a.actor);
-    sqlx::query(
-        "INSERT INTO ticket_activities (id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
-         created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-         previous_ticket_type, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(a.id)
-    .bind(a.workspace_id)
-    .bind(a.ticket_id)
-    .bind(a.kind.as_str())
-    .bind(actor_staff)
-    .bind(actor_user)
-    .bind(a.created_by)
-    .bind(&a.text)
-    .bind(a.internal)
-    .bind(attachments_json(&a.attachments)?)
-    .bind(a.status.map(TicketStatus::stored))
-    .bind(a.assignee_id)
-    .bind(a.previous_status.map(TicketStatus::stored))
-    .bind(a.previous_assignee_id)
-    .bind(&a.ticket_type)
-    .bind(&a.previous_ticket_type)
-    .bind(a.created_at.micros())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(INSERT_ACTIVITY)
+        .bind(a.id)
+        .bind(a.workspace_id)
+        .bind(a.ticket_id)
+        .bind(a.kind.as_str())
+        .bind(actor_staff)
+        .bind(actor_user)
+        .bind(a.created_by)
+        .bind(&a.text)
+        .bind(a.internal)
+        .bind(attachments_json(&a.attachments)?)
+        .bind(a.status.map(TicketStatus::stored))
+        .bind(a.assignee_id)
+        .bind(a.previous_status.map(TicketStatus::stored))
+        .bind(a.previous_assignee_id)
+        .bind(&a.ticket_type)
+        .bind(&a.previous_ticket_type)
+        .bind(a.created_at.micros())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
 #[async_trait]
 impl TicketStore for Backend {
-    #[tracing::instrument(skip_all)]
-    async fn insert_location(&self, l: &Location) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO locations (id, workspace_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(l.id)
-        .bind(l.workspace_id)
-        .bind(&l.name)
-        .bind(l.created_at.micros())
-        .bind(l.updated_at.micros())
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn list_locations(&self, workspace_id: Uuid) -> StoreResult<Vec<Location>> {
-        let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 ORDER BY created_at, id");
-        let rows: Vec<LocationRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(workspace_id).fetch_all(&self.read).await?;
-        Ok(rows.into_iter().map(Location::from).collect())
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn get_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Location> {
-        let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1 AND workspace_id = $2");
-        let row: Option<LocationRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
-        row.map(Location::from).ok_or(StoreError::NotFound(Entity::Location))
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn update_location(&self, l: &Location) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE locations SET name = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
-            .bind(&l.name)
-            .bind(l.updated_at.micros())
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn insert_location(&self, l: &Location, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(INSERT_LOCATION)
             .bind(l.id)
             .bind(l.workspace_id)
-            .execute(&self.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(Entity::Location));
-        }
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn delete_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let used: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE location_id = $1 LIMIT 1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if used.is_some() && exists(&mut tx, "locations", workspace_id, id).await? {
-            return Err(StoreError::InUse(Entity::Location));
-        }
-        let done = sqlx::query("DELETE FROM locations WHERE id = $1 AND workspace_id = $2")
-            .bind(id)
-            .bind(workspace_id)
+            .bind(&l.name)
+            .bind(l.created_at.micros())
+            .bind(l.updated_at.micros())
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(Entity::Location));
-        }
+        record(&mut tx, l.workspace_id, &[NewEvent::new(EventType::LocationCreated, actor, event::location(l))])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn list_locations(&self, workspace_id: Uuid) -> StoreResult<Vec<Location>> {
+        let rows: Vec<LocationRow> = sqlx::query_as(LIST_LOCATIONS).bind(workspace_id).fetch_all(&self.read).await?;
+        Ok(rows.into_iter().map(Location::from).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn get_location(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Location> {
+        let row: Option<LocationRow> =
+            sqlx::query_as(GET_LOCATION).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
+        row.map(Location::from).ok_or(StoreError::NotFound(Entity::Location))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn update_location(&self, l: &Location, actor: Actor) -> StoreResult<Location> {
+        let mut tx = self.begin_write().await?;
+        let before = locked_location(&mut tx, l.workspace_id, l.id).await?;
+        let Some(updated) =
+            NewEvent::updated(EventType::LocationUpdated, actor, &event::location(&before), event::location(l))
+        else {
+            return Ok(before);
+        };
+        sqlx::query(UPDATE_LOCATION)
+            .bind(&l.name)
+            .bind(l.updated_at.micros())
+            .bind(l.id)
+            .bind(l.workspace_id)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, l.workspace_id, &[updated]).await?;
+        tx.commit().await?;
+        Ok(l.clone())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_location(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let used: Option<i32> = sqlx::query_scalar(LOCATION_HAS_TICKETS).bind(id).fetch_optional(&mut *tx).await?;
+        if used.is_some() && exists(&mut tx, "locations", workspace_id, id).await? {
+            return Err(StoreError::InUse(Entity::Location));
+        }
+        let gone = locked_location(&mut tx, workspace_id, id).await?;
+        sqlx::query(DELETE_LOCATION).bind(id).bind(workspace_id).execute(&mut *tx).await?;
+        record(&mut tx, workspace_id, &[NewEvent::new(EventType::LocationDeleted, actor, event::location(&gone))])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn memberships(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
         members(&self.read, workspace_id, ids).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_ticket(&self, new: &NewTicket) -> StoreResult<TicketDetail> {
         let ws = new.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -182,17 +177,8 @@ impl TicketStore for Backend {
         }
         // The counter row serialises concurrent creates of one workspace: each waits for
         // the previous transaction's increment, so numbers neither repeat nor skip.
-        sqlx::query(
-            "INSERT INTO ticket_counters (workspace_id, n) VALUES ($1, 0) ON CONFLICT (workspace_id) DO NOTHING",
-        )
-        .bind(ws)
-        .execute(&mut *tx)
-        .await?;
-        let number: i64 =
-            sqlx::query_scalar("UPDATE ticket_counters SET n = n + 1 WHERE workspace_id = $1 RETURNING n")
-                .bind(ws)
-                .fetch_one(&mut *tx)
-                .await?;
+        sqlx::query(START_TICKET_COUNTER).bind(ws).execute(&mut *tx).await?;
+        let number: i64 = sqlx::query_scalar(NEXT_TICKET_NUMBER).bind(ws).fetch_one(&mut *tx).await?;
         let ticket = Ticket {
             id: new.id,
             workspace_id: ws,
@@ -210,26 +196,22 @@ impl TicketStore for Backend {
             status_updated_at: new.created_at,
         };
         let (requester_staff, requester_user) = MemberRef::columns(Some(requester));
-        sqlx::query(
-            "INSERT INTO tickets (id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
-             requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)",
-        )
-        .bind(ticket.id)
-        .bind(ws)
-        .bind(number)
-        .bind(ticket.location_id)
-        .bind(&ticket.text)
-        .bind(&ticket.kind)
-        .bind(ticket.status.stored())
-        .bind(requester_staff)
-        .bind(requester_user)
-        .bind(ticket.assignee_id)
-        .bind(ticket.version)
-        .bind(ticket.created_by)
-        .bind(ticket.created_at.micros())
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_TICKET)
+            .bind(ticket.id)
+            .bind(ws)
+            .bind(number)
+            .bind(ticket.location_id)
+            .bind(&ticket.text)
+            .bind(&ticket.kind)
+            .bind(ticket.status.stored())
+            .bind(requester_staff)
+            .bind(requester_user)
+            .bind(ticket.assignee_id)
+            .bind(ticket.version)
+            .bind(ticket.created_by)
+            .bind(ticket.created_at.micros())
+            .execute(&mut *tx)
+            .await?;
         let activity = TicketActivity {
             id: new.activity_id,
             workspace_id: ws,
@@ -249,37 +231,34 @@ impl TicketStore for Backend {
             created_at: ticket.created_at,
         };
         insert_activity(&mut tx, &activity).await?;
+        let created = NewEvent::new(EventType::TicketCreated, new.actor, event::ticket(&ticket));
+        record(&mut tx, ws, &[created]).await?;
         tx.commit().await?;
         let activities = vec![activity];
         let members = members(&self.read, ws, &member_ids([&ticket], &activities)).await?;
         Ok(TicketDetail { ticket, activities, members })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_ticket(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<Ticket> {
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = "));
+        let mut qb = QueryBuilder::<Db>::new(GET_TICKET);
         qb.push_bind(id).push(" AND workspace_id = ").push_bind(workspace_id);
         push_visible(&mut qb, viewer);
         let row: Option<TicketRow> = qb.build_query_as().fetch_optional(&self.read).await?;
         row.ok_or(StoreError::NotFound(Entity::Ticket))?.try_into()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail> {
         let ticket = self.get_ticket(workspace_id, id, viewer).await?;
-        let internal = if viewer == Viewer::Team { "" } else { " AND NOT internal" };
-        let sql = format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2{internal} \
-             ORDER BY created_at, id"
-        );
-        let rows: Vec<ActivityRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_all(&self.read).await?;
+        let sql = if viewer == Viewer::Team { ACTIVITIES } else { PUBLIC_ACTIVITIES };
+        let rows: Vec<ActivityRow> = sqlx::query_as(sql).bind(id).bind(workspace_id).fetch_all(&self.read).await?;
         let activities = rows.into_iter().map(TicketActivity::try_from).collect::<StoreResult<Vec<_>>>()?;
         let members = members(&self.read, workspace_id, &member_ids([&ticket], &activities)).await?;
         Ok(TicketDetail { ticket, activities, members })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_tickets(
         &self,
         workspace_id: Uuid,
@@ -289,7 +268,7 @@ impl TicketStore for Backend {
         after: Option<TicketCursor>,
         limit: i64,
     ) -> StoreResult<TicketPage> {
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE workspace_id = "));
+        let mut qb = QueryBuilder::<Db>::new(LIST_TICKETS);
         qb.push_bind(workspace_id);
         push_visible(&mut qb, viewer);
         if !filter.statuses.is_empty() {
@@ -313,21 +292,23 @@ impl TicketStore for Backend {
             qb.push(" AND ");
             push_in(&mut qb, "location_id", &filter.location_ids);
         }
-        let (beyond, direction) = if order.descending { ("<", " DESC") } else { (">", "") };
+        let beyond = if order.descending { "<" } else { ">" };
         match (order.key, after) {
             (TicketSortKey::Created, Some(after)) => {
-                qb.push(format!(" AND number {beyond} ")).push_bind(after.number);
+                qb.push(" AND number ").push(beyond).push(" ").push_bind(after.number);
             }
             (TicketSortKey::Updated, Some(after)) => {
-                qb.push(format!(" AND (updated_at {beyond} ")).push_bind(after.value);
+                qb.push(" AND (updated_at ").push(beyond).push(" ").push_bind(after.value);
                 qb.push(" OR (updated_at = ").push_bind(after.value);
-                qb.push(format!(" AND number {beyond} ")).push_bind(after.number).push("))");
+                qb.push(" AND number ").push(beyond).push(" ").push_bind(after.number).push("))");
             }
             (_, None) => {}
         }
-        qb.push(match order.key {
-            TicketSortKey::Created => format!(" ORDER BY number{direction}"),
-            TicketSortKey::Updated => format!(" ORDER BY updated_at{direction}, number{direction}"),
+        qb.push(match (order.key, order.descending) {
+            (TicketSortKey::Created, false) => " ORDER BY number",
+            (TicketSortKey::Created, true) => " ORDER BY number DESC",
+            (TicketSortKey::Updated, false) => " ORDER BY updated_at, number",
+            (TicketSortKey::Updated, true) => " ORDER BY updated_at DESC, number DESC",
         });
         // One extra row tells whether another page follows.
         qb.push(" LIMIT ").push_bind(limit + 1);
@@ -339,35 +320,62 @@ impl TicketStore for Backend {
         Ok(TicketPage { tickets, members, more })
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_ticket(&self, u: &TicketUpdate) -> StoreResult<Option<TicketDetail>> {
         let t = &u.ticket;
         let mut tx = self.begin_write().await?;
         if let Some(assignee) = t.assignee_id {
             require(&mut tx, "staff_users", Entity::StaffUser, t.workspace_id, assignee).await?;
         }
-        let done = sqlx::query(
-            "UPDATE tickets SET status = $1, assignee_id = $2, version = $3, updated_at = $4, status_updated_at = $5, \
-             type = $9 WHERE id = $6 AND workspace_id = $7 AND version = $8",
-        )
-        .bind(t.status.stored())
-        .bind(t.assignee_id)
-        .bind(t.version)
-        .bind(t.updated_at.micros())
-        .bind(t.status_updated_at.micros())
-        .bind(t.id)
-        .bind(t.workspace_id)
-        .bind(u.expected_version)
-        .bind(&t.kind)
-        .execute(&mut *tx)
-        .await?;
+        let done = sqlx::query(UPDATE_TICKET)
+            .bind(t.status.stored())
+            .bind(t.assignee_id)
+            .bind(t.version)
+            .bind(t.updated_at.micros())
+            .bind(t.status_updated_at.micros())
+            .bind(t.id)
+            .bind(t.workspace_id)
+            .bind(u.expected_version)
+            .bind(&t.kind)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
         insert_activity(&mut tx, &u.activity).await?;
+        record(&mut tx, t.workspace_id, &[change_event(u)]).await?;
         tx.commit().await?;
         let activities = vec![u.activity.clone()];
         let members = members(&self.read, t.workspace_id, &member_ids([t], &activities)).await?;
         Ok(Some(TicketDetail { ticket: t.clone(), activities, members }))
     }
+}
+
+/// The event of a ticket's change, told by its activity.
+fn change_event(u: &TicketUpdate) -> NewEvent {
+    let (t, a) = (&u.ticket, &u.activity);
+    let (kind, previous) = match a.kind {
+        ActivityKind::StatusChange => {
+            (EventType::TicketStatusChanged, serde_json::json!({ "status": a.previous_status.map(|s| s.as_str()) }))
+        }
+        ActivityKind::AssigneeChange => {
+            (EventType::TicketAssigned, serde_json::json!({ "assigneeId": a.previous_assignee_id }))
+        }
+        ActivityKind::TypeChange => {
+            (EventType::TicketTypeChanged, serde_json::json!({ "type": a.previous_ticket_type }))
+        }
+        ActivityKind::Comment | ActivityKind::Created => {
+            return NewEvent::new(EventType::TicketCommented, u.actor, event::comment(t, a));
+        }
+        // A merge's entry in the timeline: the ticket's requester now belongs to the survivor.
+        ActivityKind::IdentityMerged => (EventType::SuperIdentityMerged, serde_json::json!({})),
+    };
+    NewEvent { kind, actor: u.actor, resource: event::ticket(t), previous: Some(previous) }
+}
+
+async fn locked_location(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> StoreResult<Location> {
+    let sql = format!("{GET_LOCATION}{}", Backend::LOCK_ROW);
+    let row: Option<LocationRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(workspace_id).fetch_optional(&mut **tx).await?;
+    row.map(Location::from).ok_or(StoreError::NotFound(Entity::Location))
 }

@@ -10,7 +10,7 @@ use crate::store::web_sessions::*;
 
 #[async_trait]
 impl WebSessionStore for Backend {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_web_session(&self, session: &NewWebSession) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(DELETE_EXPIRED_SESSIONS).bind(session.created_at.micros()).execute(&mut *tx).await?;
@@ -27,20 +27,20 @@ impl WebSessionStore for Backend {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn web_session_user(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<StaffUser>> {
         let row: Option<StaffRow> =
             sqlx::query_as(WEB_SESSION_USER).bind(token_hash).bind(now.micros()).fetch_optional(&self.read).await?;
         row.map(StaffUser::try_from).transpose()
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_web_session(&self, token_hash: &[u8]) -> StoreResult<()> {
         sqlx::query(DELETE_WEB_SESSION).bind(token_hash).execute(&self.write).await?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn count_sign_in_attempts(
         &self,
         subjects: &[String],
@@ -63,7 +63,7 @@ impl WebSessionStore for Backend {
         Ok(counts)
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn clear_sign_in_failures(&self, subject: &str) -> StoreResult<()> {
         sqlx::query(CLEAR_SIGN_IN_FAILURES).bind(subject).execute(&self.write).await?;
         Ok(())

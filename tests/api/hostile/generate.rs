@@ -120,10 +120,11 @@ impl Generator {
         for p in &op.params {
             match p.location.as_str() {
                 "path" => {
-                    let value = if rng.random_ratio(3, 5) {
-                        path_ids(world, &op.template, &p.name).choose(rng).cloned().unwrap_or_default()
-                    } else {
-                        hostile_id(rng)
+                    // A route the world made no ids for gets hostile ones (never an empty segment).
+                    let known = path_ids(world, &op.template, &p.name).choose(rng).cloned();
+                    let value = match known {
+                        Some(id) if rng.random_ratio(3, 5) => id,
+                        _ => hostile_id(rng),
                     };
                     path = path.replace(&format!("{{{}}}", p.name), &encode_segment(&value));
                 }

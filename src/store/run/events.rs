@@ -1,0 +1,68 @@
+//! Runs the outbox's SQL on the backend `Db`: [`record`] is the one way an event is written.
+
+use async_trait::async_trait;
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use super::{Backend, Db, Tx};
+use crate::domain::{Event, NewEvent, Timestamp};
+use crate::store::StoreResult;
+use crate::store::events::*;
+use crate::store::support::convert;
+
+#[async_trait]
+impl EventStore for Backend {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn list_events(
+        &self,
+        workspace_id: Uuid,
+        after: i64,
+        types: &[String],
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = "));
+        qb.push_bind(workspace_id).push(" AND sequence > ").push_bind(after);
+        if !types.is_empty() {
+            qb.push(" AND type IN (");
+            let mut list = qb.separated(", ");
+            for t in types {
+                list.push_bind(t.clone());
+            }
+            list.push_unseparated(")");
+        }
+        qb.push(" ORDER BY sequence LIMIT ").push_bind(limit);
+        let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        convert(rows)
+    }
+}
+
+/// Records `events` in the writing transaction `tx`, numbered on from the workspace's last sequence.
+/// Called by every store method that changes data, as its last statement before the commit, so the
+/// counter row's lock is held as briefly as possible and a rolled-back change leaves no event.
+pub(in crate::store) async fn record(tx: &mut Tx, workspace_id: Uuid, events: &[NewEvent]) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(START_EVENT_COUNTER).bind(workspace_id).execute(&mut **tx).await?;
+    let last: i64 = sqlx::query_scalar(BUMP_EVENT_COUNTER)
+        .bind(workspace_id)
+        .bind(events.len() as i64)
+        .fetch_one(&mut **tx)
+        .await?;
+    let first = last - events.len() as i64 + 1;
+    let now = Timestamp::now();
+    for (n, e) in events.iter().enumerate() {
+        sqlx::query(INSERT_EVENT)
+            .bind(Uuid::new_v4())
+            .bind(workspace_id)
+            .bind(first + n as i64)
+            .bind(e.kind.as_str())
+            .bind(now.micros())
+            .bind(e.actor.to_json().to_string())
+            .bind(e.resource.to_string())
+            .bind(e.previous.as_ref().map(|p| p.to_string()))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
