@@ -39,10 +39,15 @@ pub struct FileSettings {
     pub rate_limit_per_second: Option<Whole>,
     pub credential_cache_ttl_ms: Option<Whole>,
     pub webhook_allow_private_targets: Option<Flag>,
+    pub max_connections: Option<Whole>,
+    pub header_read_timeout_ms: Option<Whole>,
+    pub request_timeout_ms: Option<Whole>,
+    pub max_in_flight: Option<Whole>,
+    pub max_body_bytes: Option<Whole>,
 }
 
 /// The keys of [`FileSettings`], for reading them from the environment.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 16] = [
     "bind",
     "database_url",
     "public_url",
@@ -54,6 +59,11 @@ const KEYS: [&str; 11] = [
     "rate_limit_per_second",
     "credential_cache_ttl_ms",
     "webhook_allow_private_targets",
+    "max_connections",
+    "header_read_timeout_ms",
+    "request_timeout_ms",
+    "max_in_flight",
+    "max_body_bytes",
 ];
 
 impl FileSettings {
@@ -95,6 +105,11 @@ impl FileSettings {
             rate_limit_per_second: over.rate_limit_per_second.or(self.rate_limit_per_second),
             credential_cache_ttl_ms: over.credential_cache_ttl_ms.or(self.credential_cache_ttl_ms),
             webhook_allow_private_targets: over.webhook_allow_private_targets.or(self.webhook_allow_private_targets),
+            max_connections: over.max_connections.or(self.max_connections),
+            header_read_timeout_ms: over.header_read_timeout_ms.or(self.header_read_timeout_ms),
+            request_timeout_ms: over.request_timeout_ms.or(self.request_timeout_ms),
+            max_in_flight: over.max_in_flight.or(self.max_in_flight),
+            max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
         }
     }
 }
@@ -113,6 +128,8 @@ pub struct Settings {
     pub credential_cache_ttl: Option<Duration>,
     /// Whether webhooks may target loopback, private and link-local addresses (docs/webhooks.md).
     pub webhook_allow_private_targets: bool,
+    /// The transport's bounds on connections, time and bodies.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -143,6 +160,22 @@ impl Settings {
             .unwrap_or_else(|| DatabaseUrl(DEFAULT_DATABASE_URL.into()));
         let credential_cache_ttl = s.credential_cache_ttl_ms.map(|ms| Duration::from_millis(ms.0));
         let webhook_allow_private_targets = s.webhook_allow_private_targets.is_some_and(|Flag(on)| on);
+        let mut limits = Limits::default();
+        if let Some(n) = s.max_connections {
+            limits.max_connections = n.positive("max_connections")?;
+        }
+        if let Some(ms) = s.header_read_timeout_ms {
+            limits.header_read_timeout = Duration::from_millis(ms.positive("header_read_timeout_ms")? as u64);
+        }
+        if let Some(ms) = s.request_timeout_ms {
+            limits.request_timeout = Duration::from_millis(ms.positive("request_timeout_ms")? as u64);
+        }
+        if let Some(n) = s.max_in_flight {
+            limits.max_in_flight = n.positive("max_in_flight")?;
+        }
+        if let Some(n) = s.max_body_bytes {
+            limits.max_body_bytes = n.positive("max_body_bytes")?;
+        }
         Ok(Self {
             bind: s.bind,
             database_url,
@@ -151,7 +184,39 @@ impl Settings {
             ticket_rate_limit,
             credential_cache_ttl,
             webhook_allow_private_targets,
+            limits,
         })
+    }
+}
+
+/// The transport's bounds (`http::transport` enforces them); [`Limits::default`] is what the server runs with unless configured.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections at most; further clients wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, and to start its next one on a kept-alive
+    /// connection.
+    pub header_read_timeout: Duration,
+    /// Time from a request's headers to its whole answer, the body's upload included (408 past it).
+    pub request_timeout: Duration,
+    /// Requests handled at once; past it a request is answered 503 at once instead of queueing.
+    pub max_in_flight: usize,
+    /// The largest request body the transport passes on (413 past it, at once when the body declares
+    /// its length). Each contract has a lower limit of its own, answered in its own envelope after the
+    /// body is drained; this one stops what no contract would take from being uploaded at all.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 256,
+            // Eight times the largest body a contract takes (1 MiB).
+            max_body_bytes: 8 * 1024 * 1024,
+        }
     }
 }
 
@@ -162,6 +227,14 @@ pub struct Whole(pub u64);
 impl Whole {
     fn narrow(self, key: &str) -> Result<u32, String> {
         u32::try_from(self.0).map_err(|_| format!("{key} is too large"))
+    }
+
+    /// For a bound where 0 would refuse everything (a count, a timeout): above 0, or an error.
+    fn positive(self, key: &str) -> Result<usize, String> {
+        match usize::try_from(self.0) {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{key} must be a whole number above 0")),
+        }
     }
 }
 
@@ -320,5 +393,21 @@ mod tests {
         let e = FileSettings::parse("x = 1").unwrap_err();
         let listed = e.split('`').skip(3).step_by(2).collect::<Vec<_>>();
         assert_eq!(listed, KEYS, "{e}");
+    }
+
+    #[test]
+    fn transport_limits_come_from_the_file_and_the_environment_and_refuse_zero() {
+        let file = FileSettings::parse("max_connections = 10\nheader_read_timeout_ms = 500\n").unwrap();
+        let env =
+            FileSettings::from_env(env(&[("FRONTDESK_MAX_IN_FLIGHT", "3"), ("FRONTDESK_MAX_BODY_BYTES", "4096")]))
+                .unwrap();
+        let limits = Settings::resolve(file, env, None).unwrap().limits;
+        assert_eq!(limits.max_connections, 10);
+        assert_eq!(limits.header_read_timeout, Duration::from_millis(500));
+        assert_eq!(limits.request_timeout, Limits::default().request_timeout);
+        assert_eq!((limits.max_in_flight, limits.max_body_bytes), (3, 4096));
+        let zero = FileSettings::parse("request_timeout_ms = 0").unwrap();
+        let err = Settings::resolve(zero, FileSettings::default(), None).unwrap_err();
+        assert!(err.contains("request_timeout_ms"), "{err}");
     }
 }

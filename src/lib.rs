@@ -47,7 +47,8 @@ pub async fn serve(
     let state = AppState::new(app, &options, &contracts::openapi_document());
     // The settings page is HTML for people, not an API contract, so it is not in `contracts::routes()`.
     let router = http::shell(contracts::router(&options).merge(web::router()), state, CONTRACT_ERROR_RESPONSES);
-    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+    let router = http::transport::bounded(router, &options.limits);
+    let served = http::transport::serve(listener, router, &options.limits, shutdown).await;
     // An attempt cut short here is retried by the next node to start, once its lease runs out.
     let _ = stop_worker.send(true);
     let _ = worker.await;

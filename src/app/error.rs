@@ -61,6 +61,8 @@ pub enum Conflict {
     Contended,
     /// The super identity was merged into another: it has no external users to merge or link.
     Merged,
+    /// The ticket already holds [`crate::domain::Ticket::MAX_COMMENTS`] comments.
+    TicketFull,
 }
 
 impl Conflict {
@@ -89,6 +91,7 @@ impl Conflict {
             Conflict::BuiltinChannel => "The built-in e-mail channel cannot be removed.",
             Conflict::Contended => "The ticket is being changed by others; try again.",
             Conflict::Merged => "The super identity was merged into another; use the one it was merged into.",
+            Conflict::TicketFull => "The ticket holds as many comments as a ticket may (1000); open a new ticket.",
         }
     }
 }

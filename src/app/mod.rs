@@ -60,6 +60,8 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
+    /// Bounds the memory and CPU that password hashing may take at once (see `staff_accounts`).
+    pub(crate) hashing: Arc<staff_accounts::HashingPool>,
     credentials: Arc<credential_cache::CredentialCache>,
 }
 
@@ -70,7 +72,11 @@ impl App {
 
     /// `ttl` bounds how long a revocation made on another node goes unnoticed here (zero: no cache).
     pub fn with_credential_cache_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
-        Self { store, credentials: Arc::new(credential_cache::CredentialCache::new(ttl)) }
+        Self {
+            store,
+            hashing: Arc::new(staff_accounts::HashingPool::sized_to_cores()),
+            credentials: Arc::new(credential_cache::CredentialCache::new(ttl)),
+        }
     }
 
     /// Whether the database answers; `/readyz` reports it.

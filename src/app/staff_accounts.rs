@@ -52,28 +52,71 @@ pub fn invitation_url(public_base_url: &str, token: &str) -> String {
     format!("{}/settings/invitation/{token}", public_base_url.trim_end_matches('/'))
 }
 
-/// argon2id with the crate's default (OWASP-recommended) cost, off the async threads.
-async fn hash_password(password: Password) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        // 16 random bytes from the thread's CSPRNG (rand's, so argon2 needs no RNG feature of its own).
-        let bytes: [u8; 16] = rand::random();
-        let salt = SaltString::encode_b64(&bytes).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
-        Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?
+/// Where password hashes are computed: argon2id with the crate's default (OWASP-recommended) cost,
+/// 19 MiB and a core's time each, off the async threads. At most one hash per core runs at once, and at
+/// most [`HashingPool::WAITING_PER_CORE`] per core wait; past that a request is refused at once with
+/// `Unavailable` (503) instead of queueing, so a flood of sign-ins cannot take the server's memory.
+pub struct HashingPool {
+    running: tokio::sync::Semaphore,
+    admitted: tokio::sync::Semaphore,
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+impl HashingPool {
+    pub const WAITING_PER_CORE: usize = 4;
+
+    pub fn sized_to_cores() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+
+    pub fn new(cores: usize) -> Self {
+        let cores = cores.max(1);
+        Self {
+            running: tokio::sync::Semaphore::new(cores),
+            admitted: tokio::sync::Semaphore::new(cores * (1 + Self::WAITING_PER_CORE)),
+        }
+    }
+
+    /// Runs `work` on a blocking thread once a core is free; `Unavailable` when too many wait already.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+        let _admitted = self.admitted.try_acquire().map_err(|_| AppError::Unavailable)?;
+        let _running = self.running.acquire().await.map_err(|_| AppError::Unavailable)?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(format!("password hashing task: {e}")))
+    }
+}
+
+fn argon2_hash(password: &str) -> AppResult<String> {
+    // 16 random bytes from the thread's CSPRNG (rand's, so argon2 needs no RNG feature of its own).
+    let bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&bytes).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+}
+
+/// A hash of a random password that nobody knows, checked when an address has no account with a
+/// password, so that an unknown address costs the same time as a known one.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let unknown = Secret::generate("dummy").plain;
+        argon2_hash(&unknown).unwrap_or_default()
     })
-    .await
-    .unwrap_or(false)
+}
+
+impl App {
+    async fn hash_password(&self, password: Password) -> AppResult<String> {
+        self.hashing.run(move || argon2_hash(password.expose())).await?
+    }
+
+    async fn verify_password(&self, password: String, hash: String) -> AppResult<bool> {
+        self.hashing
+            .run(move || {
+                PasswordHash::new(&hash)
+                    .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            })
+            .await
+    }
 }
 
 fn new_invitation(now: Timestamp) -> (String, NewInvitation) {
@@ -116,7 +159,7 @@ impl App {
     pub async fn invite_staff_user(&self, who: &Principal, input: StaffInvite) -> AppResult<InvitedStaffUser> {
         who.require(Role::Admin)?;
         let password_hash = match input.password {
-            Some(p) => Some(hash_password(p).await?),
+            Some(p) => Some(self.hash_password(p).await?),
             None => None,
         };
         let now = Timestamp::now();
@@ -206,21 +249,29 @@ impl App {
             return Err(AppError::invalid("password", Refusal::required()));
         }
         let password_hash = match password {
-            Some(p) => Some(hash_password(p).await?),
+            Some(p) => Some(self.hash_password(p).await?),
             None => None,
         };
         Ok(self.store.accept_staff_invitation(&hash, password_hash.as_deref(), now).await?)
     }
 
     /// Signs a staff member in by e-mail and password. Only `Active` accounts may sign in; every failure
-    /// is the same `Unauthorized`, so the answer does not tell which accounts exist. When the address has
-    /// accounts in several workspaces, the oldest active one whose password matches is returned.
+    /// is the same `Unauthorized`, so the answer does not tell which accounts exist, and it takes the
+    /// same time: an address without an account with a password checks one against a dummy hash, and a
+    /// disabled account's password is checked like any other. When the address has accounts in several
+    /// workspaces, the oldest active one whose password matches is returned.
     pub async fn sign_in_staff(&self, email: &str, password: &str) -> AppResult<StaffUser> {
+        let mut checked = false;
         for candidate in self.store.staff_credentials(email.trim()).await? {
             let Some(hash) = candidate.password_hash else { continue };
-            if candidate.user.status == StaffStatus::Active && verify_password(password.to_owned(), hash).await {
+            checked = true;
+            if self.verify_password(password.to_owned(), hash).await? && candidate.user.status == StaffStatus::Active {
                 return Ok(candidate.user);
             }
+        }
+        if !checked {
+            let dummy = self.hashing.run(dummy_hash).await?.to_owned();
+            self.verify_password(password.to_owned(), dummy).await?;
         }
         Err(AppError::Unauthorized)
     }

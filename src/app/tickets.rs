@@ -232,7 +232,7 @@ impl App {
         if comment.internal && matches!(who, Principal::ExternalUser { .. }) {
             return Err(AppError::Forbidden("External users may only comment publicly."));
         }
-        self.change_ticket(who, id, |current, activity| {
+        self.change_ticket_counting(who, id, true, |current, activity| {
             activity.kind = ActivityKind::Comment;
             activity.text = Some(comment.text.as_str().to_owned());
             activity.internal = comment.internal;
@@ -260,10 +260,26 @@ impl App {
         id: Uuid,
         decide: impl Fn(&Ticket, &mut TicketActivity) -> AppResult<Option<Ticket>>,
     ) -> AppResult<TicketDetail> {
+        self.change_ticket_counting(who, id, false, decide).await
+    }
+
+    /// [`App::change_ticket`], refusing when `adds_comment` and the ticket is full. The count is read
+    /// after the ticket, and every comment moves the ticket's version, so a comment that slipped in
+    /// between makes the update find another version and count again: the bound holds under races.
+    async fn change_ticket_counting(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        adds_comment: bool,
+        decide: impl Fn(&Ticket, &mut TicketActivity) -> AppResult<Option<Ticket>>,
+    ) -> AppResult<TicketDetail> {
         let viewer = who.ticket_viewer()?;
         let ws = who.workspace_id();
         for _ in 0..CHANGE_ATTEMPTS {
             let current = self.store.get_ticket(ws, id, viewer).await?;
+            if adds_comment && self.store.count_comments(ws, id).await? >= Ticket::MAX_COMMENTS {
+                return Err(AppError::Conflict(Conflict::TicketFull));
+            }
             // Strictly after the previous change, so the timeline's order is the order of changes.
             let at = Timestamp::now().max(Timestamp::from_micros(current.updated_at.micros() + 1));
             let mut activity = TicketActivity {

@@ -18,6 +18,14 @@ pub struct EmailAddress(String);
 
 pub const EMAIL_MAX_LEN: usize = 254;
 
+/// The sign-in throttle's key for an account: a SHA-256 of the lower-cased address, so the throttle's
+/// table has fixed-size keys and keeps no address anyone typed, and erasing a person can find the row.
+pub fn sign_in_account_key(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(email.trim().to_lowercase());
+    format!("a:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
 const INVALID: &str = "must be a valid e-mail address";
 
 impl EmailAddress {

@@ -15,7 +15,7 @@ mod ticket;
 mod time;
 pub mod webhook;
 
-pub use email::EmailAddress;
+pub use email::{EMAIL_MAX_LEN, EmailAddress, sign_in_account_key};
 pub use event::{Actor, Event, EventType, NewEvent};
 pub use identity::{AuditAction, AuditRecord, SuperIdentity, match_key};
 pub use ids::parse_uuid;

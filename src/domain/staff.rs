@@ -42,6 +42,8 @@ pub struct Password(String);
 impl Password {
     pub const MIN: usize = 6;
     pub const MAX: usize = 128;
+    /// [`Password::MAX`] characters of at most four bytes each.
+    pub const MAX_BYTES: usize = 4 * Self::MAX;
 
     pub fn parse(s: &str) -> Result<Self, Refusal> {
         let n = s.chars().count();

@@ -137,6 +137,13 @@ pub struct Ticket {
     pub status_updated_at: Timestamp,
 }
 
+impl Ticket {
+    /// Comments one ticket may hold. Anyone with access to a ticket, a customer's token included, may
+    /// comment on it; the bound keeps one ticket from growing without end (a longer conversation is a
+    /// new ticket).
+    pub const MAX_COMMENTS: i64 = 1000;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActivityKind {
     /// The ticket was opened; carries its text.
@@ -193,6 +200,10 @@ impl Attachment {
     pub const MAX_PER_COMMENT: usize = 20;
     /// An attachment's texts (key, media type, name, address) are at most this many characters each.
     pub const MAX_TEXT_CHARS: usize = 2048;
+    /// ... and at most this many bytes each: keys, media types and addresses are ASCII, so only a
+    /// name in a non-Latin script comes near it, while 2,048 four-byte characters (8 KiB) are refused.
+    /// A comment's attachments then store at most 20 × 4 × 4 KiB = 320 KiB, not 640 KiB.
+    pub const MAX_TEXT_BYTES: usize = 4096;
 
     /// Whether a comment may carry `count` attachments.
     pub fn check_count(count: usize) -> Result<(), Refusal> {
@@ -206,7 +217,14 @@ impl Attachment {
 
     /// Whether `text` may be one of an attachment's texts.
     pub fn check_text(text: &str) -> Result<(), Refusal> {
-        if text.chars().count() > Self::MAX_TEXT_CHARS { Err(Refusal::too_long(Self::MAX_TEXT_CHARS)) } else { Ok(()) }
+        if text.chars().count() > Self::MAX_TEXT_CHARS {
+            Err(Refusal::too_long(Self::MAX_TEXT_CHARS))
+        } else if text.len() > Self::MAX_TEXT_BYTES {
+            let max = Self::MAX_TEXT_BYTES;
+            Err(Refusal::new(Rule::TooLong { max }, format!("must be at most {max} bytes in UTF-8")))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -273,6 +291,15 @@ mod tests {
         assert_eq!(
             Attachment::check_text(&"a".repeat(2049)),
             Err(Refusal::new(Rule::TooLong { max: 2048 }, "must be at most 2048 characters"))
+        );
+    }
+
+    #[test]
+    fn an_attachment_text_is_also_at_most_4096_bytes_so_four_byte_characters_count_fourfold() {
+        assert_eq!(Attachment::check_text(&"😀".repeat(1024)), Ok(()));
+        assert_eq!(
+            Attachment::check_text(&"😀".repeat(1025)),
+            Err(Refusal::new(Rule::TooLong { max: 4096 }, "must be at most 4096 bytes in UTF-8"))
         );
     }
 

@@ -31,36 +31,47 @@ where
     }
 }
 
-/// Past the limit a body is still read, up to this much, and thrown away: answering before a client
-/// has finished sending makes many clients see a reset connection instead of the answer.
+/// Past the limit a body is still read, up to this much more, and thrown away: answering before a
+/// client has finished sending makes many clients see a reset connection instead of the answer.
+/// Nothing of it is kept, so it costs time (bounded by the transport's request timeout), not memory;
+/// the transport refuses larger bodies itself (`transport::Limits::max_body_bytes`).
 const DRAIN_BYTES: usize = 16 * MAX_BODY_BYTES;
 
 /// The whole body if it is at most [`MAX_BODY_BYTES`]; otherwise an error naming the limit.
 pub async fn read_limited(body: axum::body::Body) -> Result<Bytes, AppError> {
+    read_limited_to(body, MAX_BODY_BYTES).await
+}
+
+/// The whole body if it is at most `limit` bytes; otherwise an error naming the limit. Nothing past
+/// the limit is kept, so memory per request is bounded by `limit` whatever the client sends.
+pub async fn read_limited_to(body: axum::body::Body, limit: usize) -> Result<Bytes, AppError> {
     use http_body_util::BodyExt;
     let too_large = || {
-        let refusal =
-            Refusal::new(Rule::TooLong { max: MAX_BODY_BYTES }, format!("must be at most {MAX_BODY_BYTES} bytes"));
-        AppError::invalid("body", refusal)
+        AppError::invalid("body", Refusal::new(Rule::TooLong { max: limit }, format!("must be at most {limit} bytes")))
     };
     let mut body = body;
     let mut kept = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
-            return Err(AppError::invalid("body", Refusal::new(Rule::Format, "could not be read in full")));
+            // The transport's own body limit ends a body that declared too much or sent too much.
+            return Err(if seen > limit {
+                too_large()
+            } else {
+                AppError::invalid("body", Refusal::new(Rule::Format, "could not be read in full"))
+            });
         };
         if let Ok(data) = frame.into_data() {
             seen += data.len();
-            if seen > DRAIN_BYTES {
+            if seen > limit.saturating_add(DRAIN_BYTES) {
                 return Err(too_large());
             }
-            if seen <= MAX_BODY_BYTES {
+            if seen <= limit {
                 kept.extend_from_slice(&data);
             }
         }
     }
-    if seen > MAX_BODY_BYTES { Err(too_large()) } else { Ok(kept.into()) }
+    if seen > limit { Err(too_large()) } else { Ok(kept.into()) }
 }
 
 /// The `authorization` header's value, if it is present and readable.

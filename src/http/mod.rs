@@ -11,6 +11,7 @@ pub mod ops;
 pub mod panic;
 pub mod status;
 pub mod trace;
+pub mod transport;
 mod unread;
 
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub struct ServerOptions {
     pub webhooks: crate::app::WebhookOptions,
     /// How long an idempotency key's answer is kept; `None`: [`crate::app::IDEMPOTENCY_KEY_TTL`].
     pub idempotency_key_ttl: Option<std::time::Duration>,
+    /// Connection, time, concurrency and body bounds of the transport.
+    pub limits: transport::Limits,
 }
 
 impl AppState {

@@ -34,6 +34,7 @@ pub fn conflict_field(c: Conflict) -> &'static str {
             Unique::Bootstrap | Unique::Other => "id",
         },
         Conflict::InUse(_) | Conflict::BuiltinChannel | Conflict::Contended | Conflict::Merged => "id",
+        Conflict::TicketFull => "ticketRef",
     }
 }
 

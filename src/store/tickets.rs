@@ -54,6 +54,8 @@ pub trait TicketStore: Send + Sync {
     async fn create_ticket(&self, new: &NewTicket) -> StoreResult<TicketDetail>;
     /// The ticket if `viewer` may see it, else `NotFound`.
     async fn get_ticket(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<Ticket>;
+    /// How many comments the ticket holds, internal ones included.
+    async fn count_comments(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<i64>;
     /// The ticket with its activities, oldest first, as `viewer` may see them.
     async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail>;
     /// Up to `limit` tickets in `order`, after the position `after` when given.
@@ -102,6 +104,8 @@ pub(super) const LIST_TICKETS: &str = "SELECT id, workspace_id, number, location
      requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at FROM tickets WHERE workspace_id = ";
 pub(super) const UPDATE_TICKET: &str = "UPDATE tickets SET status = $1, assignee_id = $2, version = $3, \
      updated_at = $4, status_updated_at = $5, type = $9 WHERE id = $6 AND workspace_id = $7 AND version = $8";
+pub(super) const COUNT_COMMENTS: &str =
+    "SELECT COUNT(*) FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND type = 'comment'";
 pub(super) const INSERT_ACTIVITY: &str = "INSERT INTO ticket_activities (id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
      previous_ticket_type, created_at) \

@@ -1,4 +1,4 @@
-//! Storage of the settings page: staff users' sign-in sessions and the failed sign-in counters that
+//! Storage of the settings page: staff users' sign-in sessions and the sign-in attempt counters that
 //! throttle password guessing. Both live in the database so that any app node can serve any request.
 
 use async_trait::async_trait;
@@ -27,11 +27,17 @@ pub trait WebSessionStore: Send + Sync {
     async fn web_session_user(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<StaffUser>>;
     async fn delete_web_session(&self, token_hash: &[u8]) -> StoreResult<()>;
 
-    /// Failed attempts for `subject` in the window that started at or after `since`.
-    async fn sign_in_failures(&self, subject: &str, since: Timestamp) -> StoreResult<i64>;
-    /// Counts one more failure, starting a new window at `now` when the stored one began before `since`;
-    /// returns the count in the current window. One statement, so concurrent nodes never lose a count.
-    async fn record_sign_in_failure(&self, subject: &str, now: Timestamp, since: Timestamp) -> StoreResult<i64>;
+    /// Counts one more sign-in attempt for each subject, starting a new window at `now` where the
+    /// stored one began before `since`, and returns each subject's count in its current window. One
+    /// transaction of upserts, so concurrent attempts on any node are each counted before any of them
+    /// checks a password; windows that ended are deleted on the way, so the table holds only the
+    /// current window's subjects.
+    async fn count_sign_in_attempts(
+        &self,
+        subjects: &[String],
+        now: Timestamp,
+        since: Timestamp,
+    ) -> StoreResult<Vec<i64>>;
     async fn clear_sign_in_failures(&self, subject: &str) -> StoreResult<()>;
 }
 
@@ -43,8 +49,7 @@ pub(super) const WEB_SESSION_USER: &str = "SELECT u.id, u.workspace_id, u.email,
      FROM web_sessions s JOIN staff_users u ON u.id = s.staff_user_id AND u.workspace_id = s.workspace_id \
      WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.status = 'active'";
 pub(super) const DELETE_WEB_SESSION: &str = "DELETE FROM web_sessions WHERE token_hash = $1";
-pub(super) const SIGN_IN_FAILURES: &str =
-    "SELECT CAST(failures AS BIGINT) FROM sign_in_failures WHERE subject = $1 AND window_start >= $2";
+pub(super) const DELETE_ENDED_SIGN_IN_WINDOWS: &str = "DELETE FROM sign_in_failures WHERE window_start < $1";
 pub(super) const RECORD_SIGN_IN_FAILURE: &str = "INSERT INTO sign_in_failures (subject, failures, window_start) \
      VALUES ($1, 1, $2) ON CONFLICT (subject) DO UPDATE SET \
      failures = CASE WHEN sign_in_failures.window_start < $3 THEN 1 ELSE sign_in_failures.failures + 1 END, \

@@ -88,14 +88,20 @@ fn render_sign_in(
     with_cookies(html(status, layout::bare("Sign in", body)), cookies)
 }
 
-pub async fn submit(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    State(s): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Form::parse(&body);
     if !anonymous_form_ok(&headers, &form) {
         return forbidden_form();
     }
     let email = form.get("email").trim().to_owned();
     let mut draft = Draft::refused(form.clone(), Vec::new());
-    match s.app.sign_in_web(&email, form.get("password")).await {
+    let client = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
+    match s.app.sign_in_web(&email, form.get("password"), client).await {
         Ok(SignIn::SignedIn(session)) => {
             let secure = session::is_https(&s.public_base_url);
             with_cookies(see_other("/settings"), [session::session_cookie(&session.token, secure)])
@@ -113,6 +119,12 @@ pub async fn submit(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
             );
             let mut res = render_sign_in(&s, &headers, StatusCode::TOO_MANY_REQUESTS, &draft, None, Some(&problem));
             res.headers_mut().insert("retry-after", HeaderValue::from(SIGN_IN_WINDOW_SECONDS));
+            res
+        }
+        Err(AppError::Unavailable) => {
+            let problem = "The server is busy or cannot reach its database right now. Try again in a moment.";
+            let mut res = render_sign_in(&s, &headers, StatusCode::SERVICE_UNAVAILABLE, &draft, None, Some(problem));
+            res.headers_mut().insert("retry-after", HeaderValue::from(1));
             res
         }
         Err(e) => error_page(None, e),

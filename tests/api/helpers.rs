@@ -147,6 +147,16 @@ impl TestApp {
         .await
     }
 
+    /// A server on SQLite with the transport bounds and rate limit `tune` sets.
+    pub async fn sqlite_with(tune: impl FnOnce(&mut frontdesk::ServerOptions)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+        let store = open_store(&url, &PostgresOptions::default()).await.expect("open sqlite");
+        let mut options = frontdesk::ServerOptions::default();
+        tune(&mut options);
+        Self::start_with(App::new(store), TestDatabase { url, schema: None }, Some(dir), options).await
+    }
+
     /// `None` (after saying so) when no PostgreSQL is configured for tests.
     pub async fn postgres() -> Option<Self> {
         let url = postgres_url()?;
@@ -184,18 +194,28 @@ impl TestApp {
         idempotency_key_ttl: Option<std::time::Duration>,
         webhooks: frontdesk::app::WebhookOptions,
     ) -> Self {
+        let options = frontdesk::ServerOptions {
+            ticket_rate_limit_per_second: rate_limit,
+            idempotency_key_ttl,
+            webhooks,
+            ..frontdesk::ServerOptions::default()
+        };
+        Self::start_with(app, database, dir, options).await
+    }
+
+    async fn start_with(
+        app: App,
+        database: TestDatabase,
+        dir: Option<tempfile::TempDir>,
+        options: frontdesk::ServerOptions,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let created = app.create_workspace("Test workspace").await.expect("workspace");
         let server_app = app.clone();
         let public = base.clone();
         tokio::spawn(async move {
-            let options = frontdesk::ServerOptions {
-                public_base_url: public,
-                ticket_rate_limit_per_second: rate_limit,
-                idempotency_key_ttl,
-                webhooks,
-            };
+            let options = frontdesk::ServerOptions { public_base_url: public, ..options };
             frontdesk::serve(listener, server_app, options, std::future::pending()).await.expect("serve");
         });
         Self {

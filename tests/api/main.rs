@@ -6,6 +6,7 @@ mod rows;
 mod schema;
 
 mod admin;
+mod attacks;
 mod browser;
 mod cli;
 mod cluster;

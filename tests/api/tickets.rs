@@ -733,3 +733,46 @@ async fn a_configured_rate_limit_answers_429_per_credential() {
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     assert_eq!(app.tickets("GET", TICKETS, None).await.status, 200, "tokens refill over time");
 }
+
+/// Anyone with access to a ticket may comment, so a ticket holds at most 1,000 comments: past that a
+/// comment is a 409 in the contract's envelope, on either route, while other changes still go through.
+#[tokio::test]
+async fn a_ticket_takes_at_most_1000_comments_then_a_409_in_the_envelope() {
+    let app = TestApp::sqlite().await;
+    let location = app.location("Desk").await;
+    let user = app.external_user("jane@example.com", "Jane").await;
+    let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Noise").await;
+    let path = format!("{TICKETS}/{}/comments", id(&created));
+    let r = app.tickets("POST", &path, Some(&json!({"comment": {"text": "first"}}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    // 998 more comments written straight to the database (1,000 requests would slow the suite),
+    // each dated before the first so the timeline keeps its order.
+    let pool = sqlx::SqlitePool::connect(&app.database.url).await.expect("open the database");
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 998) \
+         INSERT INTO ticket_activities \
+         (id, workspace_id, ticket_id, type, created_by, text, internal, attachments, created_at) \
+         SELECT randomblob(16), a.workspace_id, a.ticket_id, 'comment', a.created_by, 'filler', FALSE, '[]', \
+         a.created_at - n.i FROM ticket_activities a, n WHERE a.type = 'comment' AND a.text = 'first'",
+    )
+    .execute(&pool)
+    .await
+    .expect("filler comments");
+    pool.close().await;
+
+    let r = app.tickets("POST", &path, Some(&json!({"comment": {"text": "the thousandth"}}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    for attempt in
+        [json!({"comment": {"text": "one too many"}}), json!({"comment": {"text": "team", "internal": true}})]
+    {
+        let r = app.tickets("POST", &path, Some(&attempt)).await;
+        assert_eq!(r.status, 409, "{:?}", r.body);
+        assert_eq!(r.body["error"]["status"], "FAILED_PRECONDITION");
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("1000"), "{:?}", r.body);
+    }
+    let body = json!({"activity": {"ticketRef": id(&created), "text": "by the product's route"}});
+    assert_eq!(app.tickets("POST", &format!("{TICKETS}/comment"), Some(&body)).await.status, 409);
+    let status = format!("{TICKETS}/{}/status", id(&created));
+    let r = app.tickets("PUT", &status, Some(&json!({"ticket": {"status": "solved"}}))).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}

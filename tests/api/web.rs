@@ -88,6 +88,17 @@ impl Browser {
         Self { base: t.base.clone(), client, cookies: HashMap::new(), set_cookies: Vec::new() }
     }
 
+    /// A browser whose connections come from `local` (any 127.x address reaches a loopback server),
+    /// so the server sees another client address.
+    pub fn from_address(t: &TestApp, local: std::net::IpAddr) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(local)
+            .build()
+            .expect("client");
+        Self { base: t.base.clone(), client, cookies: HashMap::new(), set_cookies: Vec::new() }
+    }
+
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let req = if cookie.is_empty() { req } else { req.header("cookie", cookie) };

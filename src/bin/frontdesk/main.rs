@@ -166,6 +166,7 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
             ..Default::default()
         },
         idempotency_key_ttl: None,
+        limits: settings.limits.clone(),
     };
     frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())
 }

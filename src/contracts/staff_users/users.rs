@@ -22,7 +22,7 @@ use crate::domain::{
 };
 use crate::http::AppState;
 use crate::http::body::{Fields, holds_nul_refusal};
-use crate::http::extract::{authorization, read_limited};
+use crate::http::extract::{authorization, read_limited_to};
 
 const USER_RESPONSE: &str = "UserResponse";
 const SEARCH_RESPONSE: &str = "UserSearchResponse";
@@ -46,6 +46,9 @@ const USER_KEYS: &[&str] = &[
     "Token",
 ];
 const MAX_PAGE_SIZE: i64 = 250;
+/// A user body is a few hundred bytes; this leaves room for long group and folder lists while keeping
+/// a body that is read before its credential is known (the key may sit inside it) small.
+pub const MAX_USER_BODY_BYTES: usize = 64 * 1024;
 const DEFAULT_PAGE_SIZE: i64 = 20;
 
 pub fn router() -> Router<AppState> {
@@ -177,7 +180,7 @@ async fn principal(
 /// Reads a JSON or XML user body into an object keyed by the seed's names; also says which format it
 /// was in.
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<(Format, Map<String, Value>), FailureOf> {
-    let bytes = read_limited(body).await?;
+    let bytes = read_limited_to(body, MAX_USER_BODY_BYTES).await?;
     let format = Format::of_request(headers, &bytes).ok_or(Failure::UnsupportedMediaType)?;
     let object = match format {
         Format::Xml => xml::parse(&bytes, USER_ROOTS)?.1,

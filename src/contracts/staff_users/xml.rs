@@ -3,7 +3,10 @@
 //!
 //! Reading refuses what makes XML dangerous to a server: any `<!DOCTYPE>` (so no DTD, no entity
 //! declarations, no external entities), entity references other than XML's five predefined ones and
-//! character references, nesting deeper than [`MAX_DEPTH`] and more than [`MAX_ELEMENTS`] elements.
+//! character references, nesting deeper than [`MAX_DEPTH`], more than [`MAX_ELEMENTS`] elements and
+//! more than [`MAX_ATTRIBUTES`] attributes on one element. quick-xml's duplicate-attribute check is
+//! off: it compares each attribute with every earlier one (quadratic in their number), and this
+//! reader needs nothing from attributes but `nil`, so a duplicate changes nothing it reads.
 
 use quick_xml::Reader;
 use quick_xml::escape::{escape, resolve_predefined_entity};
@@ -16,6 +19,8 @@ use crate::domain::{Refusal, Rule};
 /// A user body is three levels deep (`User/Groups/Id`, or four with `Groups/Group/Id`).
 pub const MAX_DEPTH: usize = 16;
 pub const MAX_ELEMENTS: usize = 10_000;
+/// ServiceStack writes at most a namespace declaration or two and `nil` on an element.
+pub const MAX_ATTRIBUTES: usize = 32;
 
 struct Node {
     name: String,
@@ -31,7 +36,12 @@ fn bad(message: impl Into<String>) -> AppError {
 fn start(e: &BytesStart<'_>) -> Result<Node, AppError> {
     let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
     let mut nil = false;
-    for attr in e.attributes() {
+    let mut attributes = e.attributes();
+    attributes.with_checks(false);
+    for (n, attr) in attributes.enumerate() {
+        if n >= MAX_ATTRIBUTES {
+            return Err(bad(format!("must not have more than {MAX_ATTRIBUTES} attributes on one element")));
+        }
         let attr = attr.map_err(|err| bad(format!("is not well-formed XML: {err}")))?;
         // `xsi:nil="true"` / `i:nil="true"`: ServiceStack's way of writing null.
         if attr.key.local_name().as_ref() == b"nil" && attr.value.as_ref() == b"true" {
@@ -286,6 +296,17 @@ mod tests {
         assert!(parse(b"<Other/>", &["User"]).is_err());
         assert!(parse(b"<Req><User/><User/></Req>", &["User"]).is_err());
         assert!(parse(b"<User><Email>x</User>", &["User"]).is_err());
+    }
+
+    #[test]
+    fn refuses_many_attributes_quickly_and_ignores_duplicates() {
+        let bomb = format!("<User {}/>", (0..40_000).map(|i| format!("a{i}=\"\"")).collect::<Vec<_>>().join(" "));
+        let started = std::time::Instant::now();
+        let err = parse(bomb.as_bytes(), &["User"]).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_millis(200), "took {:?}", started.elapsed());
+        assert!(format!("{err:?}").contains("attributes"), "{err:?}");
+        let (_, o) = parse(b"<User><Email a=\"1\" a=\"2\">x@y.io</Email></User>", &["User"]).unwrap();
+        assert_eq!(o["Email"], "x@y.io");
     }
 
     #[test]

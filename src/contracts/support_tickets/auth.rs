@@ -9,8 +9,11 @@
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 use super::error::TicketsError;
+use super::rate_limit::{self, RateLimiter};
 use crate::app::{AppError, AppResult, Principal};
 use crate::domain::{Refusal, Rule, parse_uuid};
 use crate::http::AppState;
@@ -22,10 +25,19 @@ pub const NETWORK_HEADER: &str = "spacebring-network-id";
 pub struct TicketsPrincipal(pub Principal);
 
 impl FromRequestParts<AppState> for TicketsPrincipal {
-    type Rejection = TicketsError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, TicketsError> {
-        Ok(TicketsPrincipal(principal(s, &parts.headers).await?))
+    /// Also counts the request against the contract's rate limit, when one is configured: against the
+    /// caller, however its header is spelled, or against the client address when the credential is
+    /// refused (see `rate_limit`).
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let who = principal(s, &parts.headers).await;
+        if let Some(limiter) = parts.extensions.get::<Arc<RateLimiter>>()
+            && !rate_limit::admit(limiter, who.as_ref().ok().map(Principal::actor_id), &parts.extensions)
+        {
+            return Err(rate_limit::refusal(limiter));
+        }
+        who.map(TicketsPrincipal).map_err(|e| TicketsError(e).into_response())
     }
 }
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::Entity;
-use crate::app::{AppError, IDEMPOTENCY_KEY_FIELD, KeyRefusal};
+use crate::app::{AppError, Conflict, IDEMPOTENCY_KEY_FIELD, KeyRefusal};
 use crate::http::status::{conflict_field, status};
 
 pub struct TicketsError(pub AppError);
@@ -47,6 +47,12 @@ impl IntoResponse for TicketsError {
             AppError::Unauthorized => ("UNAUTHENTICATED", "Unauthorized.".to_owned(), Vec::new()),
             AppError::Forbidden(why) => ("PERMISSION_DENIED", why.to_owned(), Vec::new()),
             AppError::NotFound(entity) => ("NOT_FOUND", not_found_message(entity).to_owned(), Vec::new()),
+            // Google's guide: the request is valid but the resource is not in a state to take it.
+            AppError::Conflict(c @ Conflict::TicketFull) => (
+                "FAILED_PRECONDITION",
+                c.message().to_owned(),
+                vec![json!({"field": conflict_field(c), "message": c.message()})],
+            ),
             AppError::Conflict(c) => (
                 "ALREADY_EXISTS",
                 c.message().to_owned(),

@@ -29,8 +29,9 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub use rate_limit::RateLimiter;
 
-/// The contract's routes behind its own per-credential rate limit (`per_second` = 0: no limit).
+/// The contract's routes behind its own per-caller rate limit (`per_second` = 0: no limit), which the
+/// credential extractor applies.
 pub fn router(per_second: u32) -> Router<AppState> {
     let limiter = std::sync::Arc::new(RateLimiter::new(per_second));
-    tickets::router().route_layer(axum::middleware::from_fn_with_state(limiter, rate_limit::enforce))
+    tickets::router().layer(axum::Extension(limiter))
 }

@@ -260,8 +260,10 @@ async fn scrub(
     sqlx::query(DELETE_USER_PARTICIPATIONS).bind(id).execute(&mut **tx).await?;
     sqlx::query(DELETE_USER_TOKENS).bind(id).execute(&mut **tx).await?;
     if let Some(identifier) = identifier {
-        let subject = format!("email:{}", identifier.trim().to_lowercase());
-        sqlx::query(DELETE_SIGN_IN_FAILURES).bind(subject).execute(&mut **tx).await?;
+        sqlx::query(DELETE_SIGN_IN_FAILURES)
+            .bind(crate::domain::sign_in_account_key(&identifier))
+            .execute(&mut **tx)
+            .await?;
     }
     sqlx::query(SCRUB_USER).bind(audit.at.micros()).bind(id).execute(&mut **tx).await?;
     // The outbox showed the person as they were: those copies go too, and what is left says only

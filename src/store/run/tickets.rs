@@ -249,6 +249,11 @@ impl TicketStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
+    async fn count_comments(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(COUNT_COMMENTS).bind(id).bind(workspace_id).fetch_one(&self.read).await?)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail> {
         let ticket = self.get_ticket(workspace_id, id, viewer).await?;
         let sql = if viewer == Viewer::Team { ACTIVITIES } else { PUBLIC_ACTIVITIES };

@@ -41,21 +41,26 @@ impl WebSessionStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn sign_in_failures(&self, subject: &str, since: Timestamp) -> StoreResult<i64> {
-        let n: Option<i64> =
-            sqlx::query_scalar(SIGN_IN_FAILURES).bind(subject).bind(since.micros()).fetch_optional(&self.read).await?;
-        Ok(n.unwrap_or(0))
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn record_sign_in_failure(&self, subject: &str, now: Timestamp, since: Timestamp) -> StoreResult<i64> {
-        let n: i64 = sqlx::query_scalar(RECORD_SIGN_IN_FAILURE)
-            .bind(subject)
-            .bind(now.micros())
-            .bind(since.micros())
-            .fetch_one(&self.write)
-            .await?;
-        Ok(n)
+    async fn count_sign_in_attempts(
+        &self,
+        subjects: &[String],
+        now: Timestamp,
+        since: Timestamp,
+    ) -> StoreResult<Vec<i64>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(DELETE_ENDED_SIGN_IN_WINDOWS).bind(since.micros()).execute(&mut *tx).await?;
+        let mut counts = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let n: i64 = sqlx::query_scalar(RECORD_SIGN_IN_FAILURE)
+                .bind(subject)
+                .bind(now.micros())
+                .bind(since.micros())
+                .fetch_one(&mut *tx)
+                .await?;
+            counts.push(n);
+        }
+        tx.commit().await?;
+        Ok(counts)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

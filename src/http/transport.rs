@@ -1,0 +1,102 @@
+//! The accept loop: how many connections, how long a client may take to send its headers and to get
+//! its whole answer, how many requests run at once and how large a body may be. Every bound holds
+//! before any contract code runs, so no client can hold the server's sockets, tasks or memory by
+//! being slow or large. See docs/security.md for the defaults and why.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::Layer;
+
+pub use crate::config::Limits;
+
+/// Answers `503` with `Retry-After` when `max_in_flight` requests are already running: shedding is
+/// quick, where waiting would let a flood pile up memory and latency for everyone.
+async fn shed_load(State(slots): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
+    let Ok(_slot) = slots.try_acquire() else {
+        let body = axum::Json(serde_json::json!({"code": 503, "message": "The server is busy; try again shortly."}));
+        let mut res = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+        res.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+        return res;
+    };
+    next.run(req).await
+}
+
+/// Wraps the composed routes in the per-request bounds of `limits`.
+pub fn bounded(router: Router, limits: &Limits) -> Router {
+    let slots = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
+    router
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(axum::middleware::from_fn_with_state(slots, shed_load))
+}
+
+/// Serves `router` (already [`bounded`]) on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish for up to `request_timeout`. Handlers see the peer's address as
+/// `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        // The permit is taken before accepting, so over the cap new clients wait in the backlog
+        // rather than costing a task and buffers each.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning on the error.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(axum::Extension(ConnectInfo(peer)).layer(router.clone()));
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that breaks off or times out is routine, not an error of the server.
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, peer = %peer, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.request_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still running at shutdown were cut off");
+    }
+    Ok(())
+}
+
+/// The peer address of a request served by [`serve`]; `None` elsewhere (a router called directly).
+pub fn peer(req: &axum::http::Extensions) -> Option<SocketAddr> {
+    req.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
