@@ -92,6 +92,7 @@ impl App {
             previous_assignee_id: None,
             ticket_type: None,
             previous_ticket_type: None,
+            comment_number: None,
             created_at: audit.at,
         };
         let merge = Merge {

@@ -15,6 +15,7 @@ mod idempotency;
 mod identities;
 mod organizations;
 mod participants;
+mod request_comments;
 mod request_participants;
 mod staff;
 mod staff_accounts;
@@ -38,6 +39,7 @@ pub use idempotency::{
 };
 pub use identities::{ExternalUserUpsert, MergeDone, Upserted};
 pub use participants::ParticipantRef;
+pub use request_comments::RequestComments;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};
 pub use staff::NewStaffUser;
 pub use staff_accounts::{INVITATION_TTL_SECONDS, InvitedStaffUser, StaffInvite, StaffMember, invitation_url};
@@ -51,8 +53,8 @@ pub use webhooks::{WebhookChanges, WebhookWithSecret};
 /// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
 /// adapter imports from `store`.
 pub use crate::domain::query::{
-    Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter, StaffKey, TicketCursor,
-    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
+    CommentKinds, Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter, StaffKey,
+    TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
 };
 use crate::store::Store;
 

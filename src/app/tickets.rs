@@ -39,7 +39,7 @@ const CHANGE_ATTEMPTS: usize = 8;
 
 impl Principal {
     /// Which tickets this principal may see; the team needs at least the agent role.
-    fn ticket_viewer(&self) -> AppResult<Viewer> {
+    pub(super) fn ticket_viewer(&self) -> AppResult<Viewer> {
         match self {
             Principal::ExternalUser { user_id, .. } => Ok(Viewer::ExternalUser(*user_id)),
             _ => {
@@ -277,9 +277,17 @@ impl App {
         let ws = who.workspace_id();
         for _ in 0..CHANGE_ATTEMPTS {
             let current = self.store.get_ticket(ws, id, viewer).await?;
-            if adds_comment && self.store.count_comments(ws, id).await? >= Ticket::MAX_COMMENTS {
-                return Err(AppError::Conflict(Conflict::TicketFull));
-            }
+            // The comment's number is its place among the ticket's comments: exact, because a comment
+            // committed after the ticket was read moved its version and this update then retries.
+            let comment_number = if adds_comment {
+                let held = self.store.count_comments(ws, id).await?;
+                if held >= Ticket::MAX_COMMENTS {
+                    return Err(AppError::Conflict(Conflict::TicketFull));
+                }
+                Some(held + 1)
+            } else {
+                None
+            };
             // Strictly after the previous change, so the timeline's order is the order of changes.
             let at = Timestamp::now().max(Timestamp::from_micros(current.updated_at.micros() + 1));
             let mut activity = TicketActivity {
@@ -298,6 +306,7 @@ impl App {
                 previous_assignee_id: None,
                 ticket_type: None,
                 previous_ticket_type: None,
+                comment_number,
                 created_at: at,
             };
             let Some(mut next) = decide(&current, &mut activity)? else {

@@ -26,6 +26,8 @@ pub enum Entity {
     StaffInvitation,
     Webhook,
     WebhookDelivery,
+    /// A ticket's comment, named by its number.
+    Comment,
     /// A record of a kind the violated constraint does not name.
     Other,
 }
@@ -168,6 +170,13 @@ pub enum ParticipantKey<'a> {
 pub enum RequestRef {
     Id(Uuid),
     Number(i64),
+}
+
+/// Which of a ticket's comments a list holds: public replies, internal notes, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommentKinds {
+    pub public: bool,
+    pub internal: bool,
 }
 
 /// A uniqueness rule the database enforces.

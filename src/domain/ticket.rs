@@ -251,6 +251,9 @@ pub struct TicketActivity {
     /// The type after a type change (`None`: cleared), and before it.
     pub ticket_type: Option<String>,
     pub previous_ticket_type: Option<String>,
+    /// A comment's place among its ticket's comments (1, 2, ...; internal ones count too), handed out
+    /// when it is written and never reused; `None` for every other activity.
+    pub comment_number: Option<i64>,
     pub created_at: Timestamp,
 }
 

@@ -182,6 +182,31 @@ where
     }
 }
 
+/// Every path parameter of a route as text, in the order of the template (`{issue}/comment/{id}`),
+/// refused as [`PathText`] refuses one.
+pub struct PathTexts<E>(pub Vec<String>, pub PhantomData<E>);
+
+impl<S, E> FromRequestParts<S> for PathTexts<E>
+where
+    S: Send + Sync,
+    E: From<AppError> + IntoResponse,
+{
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, E> {
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(path_rejection)?;
+        let mut texts = Vec::new();
+        for (name, value) in params.iter() {
+            if value.contains('\0') {
+                let refusal = Refusal::new(Rule::Format, "must not contain the NUL character");
+                return Err(AppError::invalid(name, refusal).into());
+            }
+            texts.push(value.to_owned());
+        }
+        Ok(PathTexts(texts, PhantomData))
+    }
+}
+
 /// The value of path parameter `name`.
 async fn path_param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Result<String, AppError> {
     let params = RawPathParams::from_request_parts(parts, state).await.map_err(path_rejection)?;

@@ -5,7 +5,10 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::support::corrupt;
-use super::{StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, Viewer};
+use super::{
+    CommentKinds, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder,
+    TicketPage, Viewer,
+};
 use crate::domain::{
     ActivityKind, Actor, Attachment, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus, Timestamp,
 };
@@ -71,6 +74,20 @@ pub trait TicketStore: Send + Sync {
     /// Applies the change with its activity, or returns `None` (and changes nothing) when the ticket
     /// is no longer at `expected_version`.
     async fn update_ticket(&self, update: &TicketUpdate) -> StoreResult<Option<TicketDetail>>;
+
+    /// The ticket a request names (its id or its number) if `viewer` may see it, else `NotFound`.
+    async fn find_ticket(&self, workspace_id: Uuid, request: RequestRef, viewer: Viewer) -> StoreResult<Ticket>;
+    /// Up to `paging.limit` of the ticket's comments of `kinds` in their order, from `paging.offset`, and
+    /// whether more follow (read one past the page).
+    async fn comments(
+        &self,
+        workspace_id: Uuid,
+        ticket_id: Uuid,
+        kinds: CommentKinds,
+        paging: Paging,
+    ) -> StoreResult<(Vec<TicketActivity>, bool)>;
+    /// The ticket's comment with this number, internal or not.
+    async fn comment(&self, workspace_id: Uuid, ticket_id: Uuid, number: i64) -> StoreResult<Option<TicketActivity>>;
 }
 
 pub(super) const INSERT_LOCATION: &str =
@@ -108,18 +125,31 @@ pub(super) const COUNT_COMMENTS: &str =
     "SELECT COUNT(*) FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND type = 'comment'";
 pub(super) const INSERT_ACTIVITY: &str = "INSERT INTO ticket_activities (id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-     previous_ticket_type, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+     previous_ticket_type, created_at, comment_number) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 /// A ticket's whole timeline, as the team sees it.
 pub(super) const ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-     previous_ticket_type, created_at \
+     previous_ticket_type, created_at, comment_number \
      FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 ORDER BY created_at, id";
 /// A ticket's timeline without internal comments, as external users see it.
 pub(super) const PUBLIC_ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-     previous_ticket_type, created_at \
+     previous_ticket_type, created_at, comment_number \
      FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND NOT internal ORDER BY created_at, id";
+/// Followed by the ticket number, `AND workspace_id = ` and the workspace id.
+pub(super) const GET_TICKET_BY_NUMBER: &str = "SELECT id, workspace_id, number, location_id, text, type, status, \
+     requester_staff_id, requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, \
+     status_updated_at FROM tickets WHERE number = ";
+/// A ticket's comments; followed by which kinds, the order and the page.
+pub(super) const COMMENTS: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
+     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
+     previous_ticket_type, created_at, comment_number \
+     FROM ticket_activities WHERE comment_number IS NOT NULL AND ticket_id = ";
+pub(super) const COMMENT: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
+     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
+     previous_ticket_type, created_at, comment_number \
+     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND comment_number = $3";
 fn status(s: &str) -> Result<TicketStatus, StoreError> {
     TicketStatus::from_stored(s).ok_or_else(|| corrupt("ticket status", s))
 }
@@ -212,6 +242,7 @@ pub(super) struct ActivityRow {
     ticket_type: Option<String>,
     previous_ticket_type: Option<String>,
     created_at: i64,
+    comment_number: Option<i64>,
 }
 
 impl TryFrom<ActivityRow> for TicketActivity {
@@ -233,6 +264,7 @@ impl TryFrom<ActivityRow> for TicketActivity {
             previous_assignee_id: r.previous_assignee_id,
             ticket_type: r.ticket_type,
             previous_ticket_type: r.previous_ticket_type,
+            comment_number: r.comment_number,
             created_at: Timestamp::from_micros(r.created_at),
         })
     }

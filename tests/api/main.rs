@@ -29,6 +29,7 @@ mod real_clients;
 mod request_participants;
 mod resilience;
 mod service_desk;
+mod service_desk_comments;
 mod service_desk_organizations;
 mod staff_users;
 mod ticket_external_users;

@@ -73,20 +73,24 @@ impl Auth {
     }
 }
 
-/// A server with one ticket (`FD-1`) for the participant calls.
-async fn server_with_a_ticket() -> (TestApp, String) {
+/// The requester of the server's ticket: a customer that calls with its own access token.
+const CUSTOMER_EMAIL: &str = "requester@example.com";
+
+/// A server with one ticket (`FD-1`) for the participant and comment calls, and its requester's token.
+async fn server_with_a_ticket() -> (TestApp, String, String) {
     let app = TestApp::sqlite().await;
     let location = app.location("Front desk").await;
-    let requester = app.external_user("requester@example.com", "Requester").await;
+    let requester = app.external_user(CUSTOMER_EMAIL, "Requester").await;
     let ticket = app.open_ticket(&location, requester["id"].as_str().unwrap(), "Please help").await;
     let key = format!("FD-{}", ticket["ticket"]["number"]);
-    (app, key)
+    let (_, token) = app.access_token(CUSTOMER_EMAIL).await;
+    (app, key, token)
 }
 
 /// Runs `program script` with the server's address and key in the environment; panics with everything
 /// it printed unless it exits 0 having printed `done`.
 async fn run(program: PathBuf, script: &str, auth: Auth, done: &str) {
-    let (app, ticket) = server_with_a_ticket().await;
+    let (app, ticket, customer_token) = server_with_a_ticket().await;
     let script = scripts().join(script);
     let (base, key) = (app.base.clone(), app.key.clone());
     let output = tokio::task::spawn_blocking(move || {
@@ -97,6 +101,8 @@ async fn run(program: PathBuf, script: &str, auth: Auth, done: &str) {
             .env("FRONTDESK_API_KEY", key)
             .env("FRONTDESK_TICKET", ticket)
             .env("FRONTDESK_AUTH", auth.name())
+            .env("FRONTDESK_CUSTOMER_EMAIL", CUSTOMER_EMAIL)
+            .env("FRONTDESK_CUSTOMER_TOKEN", customer_token)
             .output()
             .expect("start the client")
     })
@@ -112,13 +118,13 @@ async fn run(program: PathBuf, script: &str, auth: Auth, done: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn atlassian_python_api_manages_customers_desks_and_participants_with_basic_auth() {
+async fn atlassian_python_api_manages_customers_desks_participants_organizations_and_comments_with_basic_auth() {
     let Some(python) = python_with_libraries() else { return };
     run(python, "python/atlassian_service_desk.py", Auth::Basic, "atlassian-python-api: all calls passed").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn atlassian_python_api_manages_customers_desks_and_participants_with_a_bearer_token() {
+async fn atlassian_python_api_manages_customers_desks_participants_organizations_and_comments_with_a_bearer_token() {
     let Some(python) = python_with_libraries() else { return };
     run(python, "python/atlassian_service_desk.py", Auth::Bearer, "atlassian-python-api: all calls passed").await;
 }
@@ -136,13 +142,13 @@ async fn the_jira_package_connects_lists_desks_and_creates_customers_with_a_bear
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jira_js_validates_every_service_desk_answer_with_basic_auth() {
+async fn jira_js_validates_every_service_desk_organization_and_comment_answer_with_basic_auth() {
     let Some(node) = node_with_jira_js() else { return };
     run(node, "node/service_desk.mjs", Auth::Basic, "jira.js: all calls passed").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jira_js_validates_every_service_desk_answer_with_a_bearer_token() {
+async fn jira_js_validates_every_service_desk_organization_and_comment_answer_with_a_bearer_token() {
     let Some(node) = node_with_jira_js() else { return };
     run(node, "node/service_desk.mjs", Auth::Bearer, "jira.js: all calls passed").await;
 }

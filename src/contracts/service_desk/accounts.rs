@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::{AccountList, AppError, Page, Paging, Principal};
-use crate::domain::{ExternalUser, Refusal, Rule};
+use crate::domain::{EmailAddress, ExternalUser, Refusal, Rule};
 use crate::http::body::Fields;
 
 /// Customers carry no time zone of their own until one is set; the server speaks UTC.
@@ -26,22 +26,32 @@ pub fn parse_account_id(raw: &str, workspace_id: Uuid) -> Option<Uuid> {
     Uuid::try_parse(id).ok()
 }
 
+/// JSM's `avatarUrls` of an account, served by this server.
+pub(super) fn avatar_urls(base: &str, account: &str) -> Value {
+    let avatar = |size: u32| format!("{base}/rest/servicedeskapi/customer/{account}/avatar?s={size}");
+    json!({"16x16": avatar(16), "24x24": avatar(24), "32x32": avatar(32), "48x48": avatar(48)})
+}
+
+/// The identifier when it is an address: always on the e-mail channel (`check_identifier`); a person
+/// of another channel (a phone number, a username) who comments on a request has none to show.
+fn email_of(u: &ExternalUser) -> &str {
+    u.identifier.as_deref().filter(|i| EmailAddress::parse(i).is_ok()).unwrap_or_default()
+}
+
 pub(super) fn user_dto(base: &str, u: &ExternalUser) -> Value {
     let account = account_id(u);
     let rest = format!("{base}/rest/api/2/user?username={account}");
-    let avatar = |size: u32| format!("{base}/rest/servicedeskapi/customer/{account}/avatar?s={size}");
     json!({
         "accountId": account,
         "name": account,
         "key": account,
-        // On the e-mail channel the identifier is always an address (`check_identifier`).
-        "emailAddress": u.identifier.as_deref().unwrap_or_default(),
+        "emailAddress": email_of(u),
         "displayName": u.display_name(),
         "active": !u.blocked,
         "timeZone": u.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE),
         "_links": {
             "jiraRest": rest,
-            "avatarUrls": {"16x16": avatar(16), "24x24": avatar(24), "32x32": avatar(32), "48x48": avatar(48)},
+            "avatarUrls": avatar_urls(base, &account),
             "self": rest,
         }
     })
@@ -59,7 +69,7 @@ pub(super) fn jira_user(base: &str, u: &ExternalUser) -> Value {
         "accountId": account,
         "accountType": "customer",
         "name": account,
-        "emailAddress": u.identifier.as_deref().unwrap_or_default(),
+        "emailAddress": email_of(u),
         "avatarUrls": {"48x48": avatar(48), "24x24": avatar(24), "16x16": avatar(16), "32x32": avatar(32)},
         "displayName": u.display_name(),
         "active": !u.blocked,

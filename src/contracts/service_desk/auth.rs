@@ -1,5 +1,7 @@
-//! Seed 004's credentials: `Bearer <api key>`, Basic with any user name and the key as password (JSM
-//! clients send `email:api_token`), or the raw key.
+//! Seed 004's credentials: `Bearer <secret>`, Basic with any user name and the secret as password (JSM
+//! clients send `email:api_token`), or the raw secret. The secret is a workspace API key (an agent or
+//! admin: JSM's agents) or an external user's access token (a customer acting as itself, as JSM's
+//! customers do with their own credentials; the use cases decide what it may do).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -18,11 +20,11 @@ impl FromRequestParts<AppState> for DeskPrincipal {
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, DeskError> {
         let header = authorization(&parts.headers).ok_or(AppError::Unauthorized)?;
         if let Some((_, secret)) = basic_credentials(header) {
-            return Ok(DeskPrincipal(s.app.api_key_principal(Some(&secret)).await?));
+            return Ok(DeskPrincipal(s.app.any_principal(Some(&secret)).await?));
         }
         if header.trim_start().get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic ")) {
             return Err(AppError::Unauthorized.into());
         }
-        Ok(DeskPrincipal(s.app.api_key_principal(Some(credential(header))).await?))
+        Ok(DeskPrincipal(s.app.any_principal(Some(credential(header))).await?))
     }
 }

@@ -29,7 +29,9 @@ impl IntoResponse for DeskError {
     fn into_response(self) -> Response {
         let status = match &self.error {
             // JSM answers a taken e-mail with 400 unless the client asks for the stricter 409.
-            AppError::Conflict(_) if !self.strict_conflict => StatusCode::BAD_REQUEST,
+            AppError::Conflict(Conflict::Taken(_)) if !self.strict_conflict => StatusCode::BAD_REQUEST,
+            // Jira's answer when an issue already holds as many comments as it may.
+            AppError::Conflict(Conflict::TicketFull) => StatusCode::PAYLOAD_TOO_LARGE,
             other => status(other),
         };
         let (message, key, parameters) = match self.error {
@@ -43,8 +45,8 @@ impl IntoResponse for DeskError {
                 "sd.api.error.unauthorized",
                 vec![],
             ),
-            AppError::Forbidden(_) => (
-                "You do not have permission to perform this operation. It needs an admin API key.".to_owned(),
+            AppError::Forbidden(why) => (
+                format!("You do not have permission to perform this operation. {why}"),
                 "sd.api.error.forbidden",
                 vec![],
             ),
@@ -54,10 +56,24 @@ impl IntoResponse for DeskError {
             AppError::NotFound(Entity::Ticket) => {
                 ("The request was not found.".to_owned(), "sd.api.error.request.not.found", vec![])
             }
+            AppError::NotFound(Entity::Comment) => {
+                ("The comment was not found.".to_owned(), "sd.api.error.comment.not.found", vec![])
+            }
             AppError::NotFound(Entity::ExternalUserGroup) => {
                 ("Organization not found.".to_owned(), "sd.api.error.organization.not.found", vec![])
             }
             AppError::NotFound(_) => ("Customer not found.".to_owned(), "sd.api.error.customer.not.found", vec![]),
+            AppError::Conflict(Conflict::TicketFull) => (
+                format!(
+                    "The request holds as many comments as a request may ({}).",
+                    crate::domain::Ticket::MAX_COMMENTS
+                ),
+                "sd.api.error.request.comment.limit",
+                vec!["body".to_owned()],
+            ),
+            AppError::Conflict(Conflict::Contended) => {
+                (Conflict::Contended.message().to_owned(), "sd.api.error.request.contended", vec![])
+            }
             AppError::Conflict(c) => {
                 // A customer's e-mail address is its external user's identifier.
                 let field = match c {

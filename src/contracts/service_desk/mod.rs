@@ -6,6 +6,7 @@
 
 mod accounts;
 mod auth;
+mod comments;
 mod customers;
 mod desk;
 pub mod error;
@@ -17,8 +18,8 @@ use axum::routing::any;
 
 use serde_json::{Value, json};
 
-use crate::app::Paging;
-use crate::domain::Timestamp;
+use crate::app::{AppError, Entity, Paging, RequestRef};
+use crate::domain::{Timestamp, parse_uuid};
 use crate::http::AppState;
 use crate::http::body::QueryParams;
 
@@ -42,6 +43,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
     ("POST", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
     ("DELETE", "/rest/servicedeskapi/request/{issueIdOrKey}/participant"),
+    ("GET", "/rest/servicedeskapi/request/{issueIdOrKey}/comment"),
+    ("POST", "/rest/servicedeskapi/request/{issueIdOrKey}/comment"),
+    ("GET", "/rest/servicedeskapi/request/{issueIdOrKey}/comment/{commentId}"),
     ("GET", "/rest/servicedeskapi/organization"),
     ("POST", "/rest/servicedeskapi/organization"),
     ("GET", "/rest/servicedeskapi/organization/{organizationId}"),
@@ -59,6 +63,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub fn router() -> Router<AppState> {
     customers::router()
         .merge(participants::router())
+        .merge(comments::router())
         .merge(desk::router())
         .merge(organizations::router())
         // Everything else under Jira's prefixes is answered in Jira's envelope.
@@ -115,4 +120,40 @@ pub(super) fn date_dto(at: Timestamp) -> Value {
         "friendly": format!("{} {} UTC", &seconds[..10.min(seconds.len())], seconds.get(11..16).unwrap_or_default()),
         "epochMillis": at.micros().div_euclid(1_000),
     })
+}
+
+/// `issueIdOrKey`: the ticket's id (a UUID), its number (JSM's numeric issue id) or `FD-<number>`
+/// (JSM's issue key, any letter case). Anything else names no request.
+pub(super) fn request_ref(raw: &str) -> Result<RequestRef, AppError> {
+    let raw = raw.trim();
+    let number = |digits: &str| {
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse::<i64>().ok()).flatten()
+    };
+    if let Some(id) = parse_uuid(raw) {
+        return Ok(RequestRef::Id(id));
+    }
+    let key_prefix = raw.get(..PROJECT_KEY.len()).filter(|key| key.eq_ignore_ascii_case(PROJECT_KEY));
+    let digits = match key_prefix.and_then(|_| raw[PROJECT_KEY.len()..].strip_prefix('-')) {
+        Some(digits) => digits,
+        None => raw,
+    };
+    number(digits).map(RequestRef::Number).ok_or(AppError::NotFound(Entity::Ticket))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn requests_are_named_by_id_number_or_key() {
+        let id = Uuid::new_v4();
+        assert_eq!(request_ref(&id.to_string()).ok(), Some(RequestRef::Id(id)));
+        assert_eq!(request_ref("42").ok(), Some(RequestRef::Number(42)));
+        assert_eq!(request_ref("FD-42").ok(), Some(RequestRef::Number(42)));
+        assert_eq!(request_ref("fd-7").ok(), Some(RequestRef::Number(7)));
+        for bad in ["", "FD-", "XY-1", "-1", "1.5", "99999999999999999999", "FD-1a"] {
+            assert!(matches!(request_ref(bad), Err(AppError::NotFound(Entity::Ticket))), "{bad}");
+        }
+    }
 }

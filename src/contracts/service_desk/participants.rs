@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::accounts::{accounts, paged_users};
 use super::auth::DeskPrincipal;
 use super::error::{DeskError, DeskResult, not_allowed};
-use super::{PROJECT_KEY, base, read_paging};
-use crate::app::{AppError, Entity, Page, Paging, RequestRef};
-use crate::domain::{ExternalUser, parse_uuid};
+use super::{base, read_paging, request_ref};
+use crate::app::{AppError, Page, Paging};
+use crate::domain::ExternalUser;
 use crate::http::AppState;
 use crate::http::body::QueryParams;
 use crate::http::extract::{PathText, RawBody};
@@ -21,24 +21,6 @@ pub fn router() -> Router<AppState> {
         "/rest/servicedeskapi/request/{issue_id_or_key}/participant",
         get(list).post(add).delete(remove).fallback(not_allowed),
     )
-}
-
-/// `issueIdOrKey`: the ticket's id (a UUID), its number (JSM's numeric issue id) or `FD-<number>`
-/// (JSM's issue key, any letter case). Anything else names no request.
-fn request_ref(raw: &str) -> Result<RequestRef, AppError> {
-    let raw = raw.trim();
-    let number = |digits: &str| {
-        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse::<i64>().ok()).flatten()
-    };
-    if let Some(id) = parse_uuid(raw) {
-        return Ok(RequestRef::Id(id));
-    }
-    let key_prefix = raw.get(..PROJECT_KEY.len()).filter(|key| key.eq_ignore_ascii_case(PROJECT_KEY));
-    let digits = match key_prefix.and_then(|_| raw[PROJECT_KEY.len()..].strip_prefix('-')) {
-        Some(digits) => digits,
-        None => raw,
-    };
-    number(digits).map(RequestRef::Number).ok_or(AppError::NotFound(Entity::Ticket))
 }
 
 fn paging(raw: Option<&str>) -> Result<Paging, AppError> {
@@ -94,22 +76,4 @@ async fn remove(
     let accounts = accounts(&who, &body)?;
     let page = s.app.remove_request_participants(&who, request, &accounts, paging).await?;
     Ok(answer(&s, issue.trim(), paging, &page))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use uuid::Uuid;
-
-    #[test]
-    fn requests_are_named_by_id_number_or_key() {
-        let id = Uuid::new_v4();
-        assert_eq!(request_ref(&id.to_string()).ok(), Some(RequestRef::Id(id)));
-        assert_eq!(request_ref("42").ok(), Some(RequestRef::Number(42)));
-        assert_eq!(request_ref("FD-42").ok(), Some(RequestRef::Number(42)));
-        assert_eq!(request_ref("fd-7").ok(), Some(RequestRef::Number(7)));
-        for bad in ["", "FD-", "XY-1", "-1", "1.5", "99999999999999999999", "FD-1a"] {
-            assert!(matches!(request_ref(bad), Err(AppError::NotFound(Entity::Ticket))), "{bad}");
-        }
-    }
 }

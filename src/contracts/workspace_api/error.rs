@@ -39,6 +39,7 @@ pub fn not_found_message(entity: Entity) -> &'static str {
         Entity::StaffInvitation => "Invitation not found or expired.",
         Entity::Webhook => "Webhook not found.",
         Entity::WebhookDelivery => "Webhook delivery not found.",
+        Entity::Comment => "Comment not found.",
         Entity::Other => "Record not found.",
     }
 }

@@ -12,8 +12,8 @@ use crate::store::external_users::ExternalUserRow;
 use crate::store::staff::StaffRow;
 use crate::store::tickets::*;
 use crate::store::{
-    Entity, StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey,
-    Viewer,
+    CommentKinds, Entity, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter,
+    TicketOrder, TicketPage, TicketSortKey, Viewer,
 };
 
 /// `column IN (values...)`, for any type of value.
@@ -82,6 +82,7 @@ pub(super) async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreRes
         .bind(&a.ticket_type)
         .bind(&a.previous_ticket_type)
         .bind(a.created_at.micros())
+        .bind(a.comment_number)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -228,6 +229,7 @@ impl TicketStore for Backend {
             previous_assignee_id: None,
             ticket_type: None,
             previous_ticket_type: None,
+            comment_number: None,
             created_at: ticket.created_at,
         };
         insert_activity(&mut tx, &activity).await?;
@@ -353,6 +355,65 @@ impl TicketStore for Backend {
         let activities = vec![u.activity.clone()];
         let members = members(&self.read, t.workspace_id, &member_ids([t], &activities)).await?;
         Ok(Some(TicketDetail { ticket: t.clone(), activities, members }))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn find_ticket(&self, workspace_id: Uuid, request: RequestRef, viewer: Viewer) -> StoreResult<Ticket> {
+        let mut qb = match request {
+            RequestRef::Id(id) => {
+                let mut qb = QueryBuilder::<Db>::new(GET_TICKET);
+                qb.push_bind(id);
+                qb
+            }
+            RequestRef::Number(n) => {
+                let mut qb = QueryBuilder::<Db>::new(GET_TICKET_BY_NUMBER);
+                qb.push_bind(n);
+                qb
+            }
+        };
+        qb.push(" AND workspace_id = ").push_bind(workspace_id);
+        push_visible(&mut qb, viewer);
+        let row: Option<TicketRow> = qb.build_query_as().fetch_optional(&self.read).await?;
+        row.ok_or(StoreError::NotFound(Entity::Ticket))?.try_into()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn comments(
+        &self,
+        workspace_id: Uuid,
+        ticket_id: Uuid,
+        kinds: CommentKinds,
+        paging: Paging,
+    ) -> StoreResult<(Vec<TicketActivity>, bool)> {
+        if !kinds.public && !kinds.internal {
+            return Ok((Vec::new(), false));
+        }
+        let mut qb = QueryBuilder::<Db>::new(COMMENTS);
+        qb.push_bind(ticket_id).push(" AND workspace_id = ").push_bind(workspace_id);
+        match (kinds.public, kinds.internal) {
+            (true, false) => {
+                qb.push(" AND NOT internal");
+            }
+            (false, true) => {
+                qb.push(" AND internal");
+            }
+            _ => {}
+        }
+        // One extra row tells whether another page follows.
+        qb.push(" ORDER BY comment_number LIMIT ").push_bind(paging.limit + 1);
+        qb.push(" OFFSET ").push_bind(paging.offset);
+        let rows: Vec<ActivityRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let mut comments = rows.into_iter().map(TicketActivity::try_from).collect::<StoreResult<Vec<_>>>()?;
+        let more = comments.len() as i64 > paging.limit;
+        comments.truncate(paging.limit.max(0) as usize);
+        Ok((comments, more))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn comment(&self, workspace_id: Uuid, ticket_id: Uuid, number: i64) -> StoreResult<Option<TicketActivity>> {
+        let row: Option<ActivityRow> =
+            sqlx::query_as(COMMENT).bind(ticket_id).bind(workspace_id).bind(number).fetch_optional(&self.read).await?;
+        row.map(TicketActivity::try_from).transpose()
     }
 }
 
