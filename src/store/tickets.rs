@@ -5,7 +5,9 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::support::corrupt;
-use super::{StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, Viewer};
+use super::{
+    ActivityCursor, StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, Viewer,
+};
 use crate::domain::{
     ActivityKind, Actor, Attachment, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus, Timestamp,
 };
@@ -56,8 +58,20 @@ pub trait TicketStore: Send + Sync {
     async fn get_ticket(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<Ticket>;
     /// How many comments the ticket holds, internal ones included.
     async fn count_comments(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<i64>;
-    /// The ticket with its activities, oldest first, as `viewer` may see them.
-    async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail>;
+    /// The ticket with its newest `limit` activities older than `before` (the newest of all without
+    /// it), oldest first, as `viewer` may see them; `older` says where the rest starts. Reads at most
+    /// `limit + 1` activities, by the `(ticket_id, created_at, id)` index.
+    async fn ticket_detail(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        viewer: Viewer,
+        before: Option<ActivityCursor>,
+        limit: i64,
+    ) -> StoreResult<TicketDetail>;
+    /// The activity that gave the ticket its current status: its latest status change, else its
+    /// creation (`None` only for a ticket without its created activity).
+    async fn status_setter(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<TicketActivity>>;
     /// Up to `limit` tickets in `order`, after the position `after` when given.
     async fn list_tickets(
         &self,
@@ -110,16 +124,18 @@ pub(super) const INSERT_ACTIVITY: &str = "INSERT INTO ticket_activities (id, wor
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
      previous_ticket_type, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
-/// A ticket's whole timeline, as the team sees it.
+/// A ticket's timeline, newest first; followed by `AND NOT internal` for external users, the
+/// position (`before`) when given, the order and the limit.
 pub(super) const ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
      previous_ticket_type, created_at \
-     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 ORDER BY created_at, id";
-/// A ticket's timeline without internal comments, as external users see it.
-pub(super) const PUBLIC_ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
+     FROM ticket_activities WHERE ticket_id = ";
+/// The newest activity that set the ticket's status.
+pub(super) const STATUS_SETTER: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
      previous_ticket_type, created_at \
-     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND NOT internal ORDER BY created_at, id";
+     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND type IN ('created', 'statusChange') \
+     ORDER BY created_at DESC, id DESC LIMIT 1";
 fn status(s: &str) -> Result<TicketStatus, StoreError> {
     TicketStatus::from_stored(s).ok_or_else(|| corrupt("ticket status", s))
 }
