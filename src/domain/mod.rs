@@ -84,6 +84,11 @@ impl Refusal {
         Self::new(Rule::TooLong { max }, format!("must be at most {max} characters"))
     }
 
+    /// At most `max` items in a list (of ids, of anything).
+    pub fn too_many(max: usize) -> Self {
+        Self::new(Rule::TooLong { max }, format!("must hold at most {max} items"))
+    }
+
     /// At least `min` characters.
     pub fn too_short(min: usize) -> Self {
         Self::new(Rule::TooShort { min }, format!("must be at least {min} characters"))
