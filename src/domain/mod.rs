@@ -24,7 +24,7 @@ pub use staff::{
     CollectionKind, Password, StaffCollection, WebsiteRole, parse_person_name, parse_staff_external_id,
     parse_website_role, website_role,
 };
-pub use text::{BoundedText, CustomerName, DisplayName, ExternalId, Identifier, TierDescription};
+pub use text::{BoundedText, CustomerName, DisplayName, ExternalId, Identifier, TierDescription, bounded, max_bytes};
 pub use ticket::{
     ActivityKind, Attachment, Location, LocationName, MemberRef, Membership, Ticket, TicketActivity, TicketParticipant,
     TicketStatus, TicketText, TicketType,

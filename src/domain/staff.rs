@@ -47,6 +47,9 @@ impl Password {
     pub const MAX_BYTES: usize = 4 * Self::MAX;
 
     pub fn parse(s: &str) -> Result<Self, Refusal> {
+        if s.len() > Self::MAX_BYTES {
+            return Err(Refusal::too_long(Self::MAX));
+        }
         let n = s.chars().count();
         if n < Self::MIN {
             Err(Refusal::too_short(Self::MIN))
@@ -70,19 +73,15 @@ impl std::fmt::Debug for Password {
 
 /// A staff user's first or last name: at most 100 characters (the seed sets no bound; this keeps rows small).
 pub fn parse_person_name(s: &str) -> Result<String, Refusal> {
-    if s.chars().count() > 100 { Err(Refusal::too_long(100)) } else { Ok(s.trim().to_owned()) }
+    super::text::bounded(s, 100).map(|()| s.trim().to_owned())
 }
 
 /// Seed 003: `ExternalId` is at most 50 characters.
 pub fn parse_staff_external_id(s: &str) -> Result<String, Refusal> {
-    let n = s.chars().count();
-    if n == 0 {
-        Err(Refusal::new(Rule::NotEmpty, "must not be empty"))
-    } else if n > 50 {
-        Err(Refusal::too_long(50))
-    } else {
-        Ok(s.to_owned())
+    if s.is_empty() {
+        return Err(Refusal::new(Rule::NotEmpty, "must not be empty"));
     }
+    super::text::bounded(s, 50).map(|()| s.to_owned())
 }
 
 /// Which kind of named collection of staff users.

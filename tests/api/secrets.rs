@@ -208,3 +208,60 @@ async fn cookies_are_secure_behind_a_trusted_proxy_only() {
     let cookie = r.headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(!cookie.contains("Secure") && !cookie.is_empty(), "a header from anyone else is ignored: {cookie}");
 }
+
+/// Every stored text is bounded in bytes as well as characters: a value just over its bound in
+/// 4-byte characters is refused with the contract's field error, naming the field.
+#[tokio::test]
+async fn texts_just_over_their_bound_in_four_byte_characters_are_refused_by_field() {
+    let app = TestApp::sqlite().await;
+    let clef = |n: usize| "𝄞".repeat(n);
+    let fields = |r: &crate::helpers::Reply| r.body.to_string();
+    for (path, body, field) in [
+        (
+            "/api/v1/external-users",
+            json!({"channelId": app.email_channel_id, "externalId": clef(251), "identifier": "a@example.com"}),
+            "externalId",
+        ),
+        (
+            "/api/v1/external-users",
+            json!({"channelId": app.email_channel_id, "identifier": "b@example.com", "name": clef(51)}),
+            "name",
+        ),
+        ("/api/v1/tiers", json!({"name": "Gold", "description": clef(251)}), "description"),
+        ("/api/v1/locations", json!({"name": clef(101)}), "name"),
+        ("/api/v1/api-keys", json!({"name": clef(101), "role": "agent"}), "name"),
+    ] {
+        let r = app.post(path, &body).await;
+        assert_eq!(r.status, 400, "{path} {field}: {:?}", r.body);
+        assert!(fields(&r).contains(&format!("\"{field}\"")), "{path} {field}: {:?}", r.body);
+    }
+    let location =
+        app.post("/api/v1/locations", &json!({"name": "Desk"})).await.body["id"].as_str().unwrap().to_owned();
+    let user = app.external_user("c@example.com", "Cee").await;
+    let ticket = json!({"ticket": {"locationRef": location, "text": "Hi", "userRefRequester": user["id"]}});
+    let created = app.tickets("POST", "/support/tickets/v1", Some(&ticket)).await;
+    let id = created.body["ticket"]["id"].as_str().unwrap().to_owned();
+    // An attachment's texts are bounded tighter in bytes (4,096) than 2,048 characters would be.
+    let file = json!({"key": "k", "name": clef(1025)});
+    let r = app
+        .tickets(
+            "POST",
+            &format!("/support/tickets/v1/{id}/comments"),
+            Some(&json!({"comment": {"text": "x", "attachments": [file]}})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert!(fields(&r).contains("comment.attachments"), "{:?}", r.body);
+    let r = app.tickets("POST", "/support/tickets/v1", Some(&json!({"ticket": {"locationRef": location, "text": "Hi", "userRefRequester": user["id"], "type": clef(51)}}))).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert!(fields(&r).contains("ticket.type"), "{:?}", r.body);
+    let staff = json!({"Email": "d@example.com", "FirstName": clef(101), "ExternalId": clef(51)});
+    let r = app.send("POST", "/api/v1/suser?format=json", Some(&app.key), Some(&staff.to_string())).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    let named: Vec<&Value> =
+        r.body["ResponseStatus"]["Errors"].as_array().unwrap().iter().map(|e| &e["FieldName"]).collect();
+    assert_eq!(named, [&json!("FirstName"), &json!("ExternalId")], "{:?}", r.body);
+    let customer = json!({"displayName": clef(256), "email": "e@example.com"});
+    let r = app.send("POST", "/rest/servicedeskapi/customer", Some(&app.key), Some(&customer.to_string())).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+}
