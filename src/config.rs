@@ -44,10 +44,12 @@ pub struct FileSettings {
     pub request_timeout_ms: Option<Whole>,
     pub max_in_flight: Option<Whole>,
     pub max_body_bytes: Option<Whole>,
+    pub metrics_token: Option<Secret>,
+    pub trusted_proxies: Option<String>,
 }
 
 /// The keys of [`FileSettings`], for reading them from the environment.
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 18] = [
     "bind",
     "database_url",
     "public_url",
@@ -64,6 +66,8 @@ const KEYS: [&str; 16] = [
     "request_timeout_ms",
     "max_in_flight",
     "max_body_bytes",
+    "metrics_token",
+    "trusted_proxies",
 ];
 
 impl FileSettings {
@@ -110,6 +114,8 @@ impl FileSettings {
             request_timeout_ms: over.request_timeout_ms.or(self.request_timeout_ms),
             max_in_flight: over.max_in_flight.or(self.max_in_flight),
             max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
+            metrics_token: over.metrics_token.or(self.metrics_token),
+            trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
         }
     }
 }
@@ -130,6 +136,8 @@ pub struct Settings {
     pub webhook_allow_private_targets: bool,
     /// The transport's bounds on connections, time and bodies.
     pub limits: Limits,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise).
+    pub metrics_token: Option<Secret>,
 }
 
 impl Settings {
@@ -176,8 +184,19 @@ impl Settings {
         if let Some(n) = s.max_body_bytes {
             limits.max_body_bytes = n.positive("max_body_bytes")?;
         }
+        let metrics_token = match s.metrics_token {
+            Some(t) if t.0.trim().len() < MIN_METRICS_TOKEN_CHARS => {
+                return Err(format!("metrics_token must be at least {MIN_METRICS_TOKEN_CHARS} characters"));
+            }
+            other => other,
+        };
+        for part in s.trusted_proxies.as_deref().unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let ip = part.parse().map_err(|_| format!("trusted_proxies: {part:?} is not an IP address"))?;
+            limits.trusted_proxies.push(ip);
+        }
         Ok(Self {
             bind: s.bind,
+            metrics_token,
             database_url,
             public_url: s.public_url,
             pg,
@@ -205,6 +224,8 @@ pub struct Limits {
     /// its length). Each contract has a lower limit of its own, answered in its own envelope after the
     /// body is drained; this one stops what no contract would take from being uploaded at all.
     pub max_body_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-Proto: https` is believed: behind one, cookies get `Secure`.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Limits {
@@ -216,6 +237,7 @@ impl Default for Limits {
             max_in_flight: 256,
             // Eight times the largest body a contract takes (1 MiB).
             max_body_bytes: 8 * 1024 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -284,23 +306,58 @@ impl<'de> Deserialize<'de> for Flag {
 }
 
 /// A database URL whose `Debug` and `Display` hide the password.
+/// The shortest `metrics_token` accepted: a guessable token would protect nothing.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
+
+/// A secret setting: never shown by `Debug`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
 pub struct DatabaseUrl(pub String);
 
+/// Whether a query parameter of a database URL holds a secret (`password`, `sslpassword`, ...).
+fn is_secret_parameter(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("password") || key.contains("secret") || key == "pass" || key == "pwd"
+}
+
 impl fmt::Display for DatabaseUrl {
+    /// The URL with the password of its user part (`scheme://user:***@host`) and the value of any
+    /// password query parameter (`?password=***`) hidden, so it can be logged.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // scheme://user:password@host → scheme://user:***@host
-        match (self.0.find("://"), self.0.rfind('@')) {
-            (Some(scheme_end), Some(at)) if at > scheme_end => {
-                let credentials = &self.0[scheme_end + 3..at];
-                match credentials.split_once(':') {
-                    Some((user, _)) => write!(f, "{}{}:***{}", &self.0[..scheme_end + 3], user, &self.0[at..]),
-                    None => f.write_str(&self.0),
+        let (base, query) = match self.0.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (self.0.as_str(), None),
+        };
+        match (base.find("://"), base.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => match base[scheme_end + 3..at].split_once(':') {
+                Some((user, _)) => write!(f, "{}{}:***{}", &base[..scheme_end + 3], user, &base[at..])?,
+                None => f.write_str(base)?,
+            },
+            _ => f.write_str(base)?,
+        }
+        if let Some(query) = query {
+            f.write_str("?")?;
+            for (i, pair) in query.split('&').enumerate() {
+                if i > 0 {
+                    f.write_str("&")?;
+                }
+                match pair.split_once('=') {
+                    Some((key, _)) if is_secret_parameter(key) => write!(f, "{key}=***")?,
+                    _ => f.write_str(pair)?,
                 }
             }
-            _ => f.write_str(&self.0),
         }
+        Ok(())
     }
 }
 
@@ -319,6 +376,33 @@ mod tests {
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn database_url_hides_a_password_query_parameter() {
+        let url = DatabaseUrl("postgres://db/frontdesk?user=app&password=s3cret&sslmode=require".into());
+        assert_eq!(url.to_string(), "postgres://db/frontdesk?user=app&password=***&sslmode=require");
+        let both = DatabaseUrl("postgres://app:one@db/x?PassWord=two&sslpassword=three".into());
+        let shown = format!("{both} {both:?}");
+        assert!(!shown.contains("one") && !shown.contains("two") && !shown.contains("three"), "{shown}");
+        let file = FileSettings::parse("database_url = \"postgres://db/x?password=s3cret\"").unwrap();
+        assert!(!format!("{file:?}").contains("s3cret"), "{file:?}");
+    }
+
+    #[test]
+    fn metrics_token_and_trusted_proxies_are_read_and_checked() {
+        let vars =
+            env(&[("FRONTDESK_METRICS_TOKEN", "0123456789abcdefXYZ"), ("FRONTDESK_TRUSTED_PROXIES", "10.0.0.1, ::1")]);
+        let s = Settings::resolve(FileSettings::default(), FileSettings::from_env(vars).unwrap(), None).unwrap();
+        assert_eq!(s.metrics_token, Some(Secret("0123456789abcdefXYZ".into())));
+        assert!(!format!("{s:?}").contains("0123456789abcdef"), "the token is not shown");
+        assert_eq!(s.limits.trusted_proxies, ["10.0.0.1".parse::<std::net::IpAddr>().unwrap(), "::1".parse().unwrap()]);
+        let short = env(&[("FRONTDESK_METRICS_TOKEN", "short")]);
+        let e = Settings::resolve(FileSettings::default(), FileSettings::from_env(short).unwrap(), None).unwrap_err();
+        assert!(e.contains("metrics_token"), "{e}");
+        let bad = env(&[("FRONTDESK_TRUSTED_PROXIES", "10.0.0.1,proxy.local")]);
+        let e = Settings::resolve(FileSettings::default(), FileSettings::from_env(bad).unwrap(), None).unwrap_err();
+        assert!(e.contains("trusted_proxies") && e.contains("proxy.local"), "{e}");
     }
 
     #[test]

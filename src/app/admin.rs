@@ -75,7 +75,7 @@ impl App {
     pub async fn create_api_key(&self, who: &Principal, name: &str, role: Role) -> AppResult<CreatedApiKey> {
         who.require(Role::Admin)?;
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() || crate::domain::bounded(name, 100).is_err() {
             return Err(AppError::invalid(
                 "name",
                 Refusal::new(Rule::TooLong { max: 100 }, "must be 1 to 100 characters"),

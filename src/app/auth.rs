@@ -93,6 +93,9 @@ pub struct Secret {
 }
 
 impl Secret {
+    /// Characters of a key kept in plain text for display: the tag and a few random characters.
+    pub const PREFIX_CHARS: usize = 8;
+
     /// 40 random alphanumeric characters (~238 bits) after a readable kind tag.
     pub fn generate(tag: &str) -> Self {
         let random: String = rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
@@ -106,8 +109,36 @@ impl Secret {
 
     /// What the settings page and the key list show: enough to tell keys apart, useless to an attacker.
     pub fn prefix(&self) -> String {
-        self.plain.chars().take(12).collect()
+        self.plain.chars().take(Self::PREFIX_CHARS).collect()
     }
+}
+
+/// The shortest `FRONTDESK_BOOTSTRAP_API_KEY` accepted, in characters.
+pub const MIN_BOOTSTRAP_KEY_CHARS: usize = 32;
+/// The fewest different characters it must hold: `aaaa…` or `1234512345…` is long but guessable.
+pub const MIN_BOOTSTRAP_KEY_DISTINCT: usize = 10;
+
+/// Why a chosen bootstrap key is too weak to be an admin credential, or `None` when it will do: at
+/// least [`MIN_BOOTSTRAP_KEY_CHARS`] characters, at least [`MIN_BOOTSTRAP_KEY_DISTINCT`] of them
+/// different, and no whitespace. A generated key (`fdk_` and 40 random alphanumerics) passes.
+pub fn bootstrap_key_weakness(key: &str) -> Option<String> {
+    let n = key.chars().count();
+    if n < MIN_BOOTSTRAP_KEY_CHARS {
+        return Some(format!("it has {n} characters, at least {MIN_BOOTSTRAP_KEY_CHARS} are needed"));
+    }
+    if key.chars().any(char::is_whitespace) {
+        return Some("it must not contain whitespace".into());
+    }
+    let mut distinct: Vec<char> = key.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < MIN_BOOTSTRAP_KEY_DISTINCT {
+        return Some(format!(
+            "it uses {} different characters, at least {MIN_BOOTSTRAP_KEY_DISTINCT} are needed",
+            distinct.len()
+        ));
+    }
+    None
 }
 
 /// SHA-256 suffices for random high-entropy secrets (no password-grade hashing per request).
@@ -192,7 +223,11 @@ impl App {
             None => {
                 let generation = self.credentials.token_generation();
                 let Some(found) = self.store.access_token(hash).await? else { return Ok(None) };
-                let found = CachedToken { user: found.user, expires_at: found.expires_at };
+                let found = CachedToken {
+                    user: found.user,
+                    expires_at: found.expires_at,
+                    issued_by_key_id: found.issued_by_key_id,
+                };
                 // Refused tokens are not cached: unblocking must take effect at once everywhere.
                 if found.expires_at > now && !found.user.blocked {
                     self.credentials.put_token(generation, *hash, found.clone());
@@ -243,13 +278,28 @@ mod tests {
     }
 
     #[test]
+    fn weak_bootstrap_keys_are_refused_and_generated_ones_pass() {
+        for weak in [
+            "",
+            "fdk_short",
+            &"a".repeat(64),
+            "fdk_0101010101010101010101010101010",
+            "fdk_abcdefghijklmnop qrstuvwxyz0123",
+        ] {
+            assert!(bootstrap_key_weakness(weak).is_some(), "{weak:?}");
+        }
+        assert_eq!(bootstrap_key_weakness(&Secret::generate("fdk").plain), None);
+        assert_eq!(bootstrap_key_weakness("fdk_chosen_by_automation_0123456789"), None);
+    }
+
+    #[test]
     fn secrets_are_random_and_only_their_hash_matches() {
         let a = Secret::generate("fdk");
         let b = Secret::generate("fdk");
         assert_ne!(a.plain, b.plain);
         assert!(a.plain.starts_with("fdk_") && a.plain.len() == 44);
         assert_eq!(a.hash, hash_secret(&a.plain));
-        assert_eq!(a.prefix().len(), 12);
+        assert_eq!(a.prefix().len(), 8);
     }
 
     #[test]

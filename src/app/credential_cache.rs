@@ -34,6 +34,7 @@ pub(super) struct CachedKey {
 pub(super) struct CachedToken {
     pub user: ExternalUser,
     pub expires_at: Timestamp,
+    pub issued_by_key_id: Option<Uuid>,
 }
 
 /// One kind of credential. `generation` changes on every invalidation, so a lookup that read the
@@ -141,8 +142,10 @@ impl CredentialCache {
         }
     }
 
+    /// Drops the key and every token it issued (revoking a key deletes its tokens).
     pub fn forget_key(&self, key_id: Uuid) {
         lock(&self.keys).forget(|k| k.key_id == key_id);
+        lock(&self.tokens).forget(|t| t.issued_by_key_id == Some(key_id));
     }
 
     pub fn forget_user(&self, user_id: Uuid) {

@@ -177,7 +177,12 @@ impl App {
         }
         let token = Secret::generate("fdt");
         let now = Timestamp::now();
-        self.store.insert_access_token(&token.hash, &user, now, now.plus_seconds(ACCESS_TOKEN_TTL_SECONDS)).await?;
+        let issuer = match who {
+            Principal::ApiKey { key_id, .. } => Some(*key_id),
+            _ => None,
+        };
+        let expires = now.plus_seconds(ACCESS_TOKEN_TTL_SECONDS);
+        self.store.insert_access_token(&token.hash, &user, now, expires, issuer).await?;
         Ok(AuthenticatedUser { user, access_token: token.plain })
     }
 

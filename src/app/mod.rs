@@ -15,6 +15,7 @@ mod idempotency;
 mod identities;
 mod organizations;
 mod participants;
+mod purge;
 mod request_comments;
 mod request_participants;
 mod staff;
@@ -28,7 +29,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use admin::{ChannelInput, CreatedApiKey, CreatedWorkspace, GroupInput, TierInput};
-pub use auth::{Principal, Secret, credential, hash_secret};
+pub use auth::{
+    MIN_BOOTSTRAP_KEY_CHARS, MIN_BOOTSTRAP_KEY_DISTINCT, Principal, Secret, bootstrap_key_weakness, credential,
+    hash_secret,
+};
 pub use credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 pub use error::{AppError, AppResult, Conflict};
 pub use events::{EventCursor, EventPage, MAX_EVENTS_PER_PAGE, parse_event_types};
@@ -39,6 +43,7 @@ pub use idempotency::{
 };
 pub use identities::{ExternalUserUpsert, MergeDone, Upserted};
 pub use participants::ParticipantRef;
+pub use purge::{PurgeOptions, run_purge};
 pub use request_comments::RequestComments;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};
 pub use staff::NewStaffUser;
@@ -53,8 +58,8 @@ pub use webhooks::{WebhookChanges, WebhookWithSecret};
 /// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
 /// adapter imports from `store`.
 pub use crate::domain::query::{
-    CommentKinds, Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter, StaffKey,
-    TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
+    ActivityCursor, CommentKinds, Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter,
+    StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
 };
 use crate::store::Store;
 

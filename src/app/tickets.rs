@@ -13,7 +13,7 @@ use crate::domain::{
     TicketText, TicketType, Timestamp,
 };
 use crate::store::{
-    NewTicket, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketUpdate, Viewer,
+    ActivityCursor, NewTicket, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketUpdate, Viewer,
 };
 
 #[derive(Debug, Clone)]
@@ -132,10 +132,19 @@ impl App {
         Ok(self.store.create_ticket(&new).await?)
     }
 
-    /// The ticket with its activities, oldest first (internal comments only for the team).
-    pub async fn get_ticket(&self, who: &Principal, id: Uuid) -> AppResult<TicketDetail> {
+    /// The ticket with its newest `limit` activities before `before` (the newest of all without it),
+    /// oldest first (internal comments only for the team), and where the older ones start. `limit` is
+    /// clamped to 1..=[`Ticket::MAX_ACTIVITIES_PER_READ`], so no read loads a whole timeline.
+    pub async fn get_ticket(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        before: Option<ActivityCursor>,
+        limit: i64,
+    ) -> AppResult<TicketDetail> {
         let viewer = who.ticket_viewer()?;
-        Ok(self.store.ticket_detail(who.workspace_id(), id, viewer).await?)
+        let limit = limit.clamp(1, Ticket::MAX_ACTIVITIES_PER_READ);
+        Ok(self.store.ticket_detail(who.workspace_id(), id, viewer, before, limit).await?)
     }
 
     /// A page of the tickets the principal may see, in `order`, after the position `after`.
@@ -165,14 +174,20 @@ impl App {
         if !done.activities.is_empty() {
             return Ok(done);
         }
-        let mut detail = self.store.ticket_detail(who.workspace_id(), id, Viewer::Team).await?;
-        let set_by = detail
-            .activities
-            .iter()
-            .rposition(|a| matches!(a.kind, ActivityKind::StatusChange | ActivityKind::Created))
+        let ws = who.workspace_id();
+        let activity = self
+            .store
+            .status_setter(ws, id)
+            .await?
             .ok_or_else(|| AppError::Internal("a ticket without its created activity".into()))?;
-        let activity = detail.activities.swap_remove(set_by);
-        Ok(TicketDetail { ticket: detail.ticket, activities: vec![activity], members: detail.members })
+        let ticket = done.ticket;
+        let ids: Vec<Uuid> = std::iter::once(ticket.requester.id())
+            .chain(ticket.assignee_id)
+            .chain(activity.actor.map(MemberRef::id))
+            .chain(activity.assignee_id)
+            .collect();
+        let members = self.store.memberships(ws, &ids).await?;
+        Ok(TicketDetail { ticket, activities: vec![activity], members, older: None })
     }
 
     async fn status_change(&self, who: &Principal, id: Uuid, status: TicketStatus) -> AppResult<TicketDetail> {
@@ -312,7 +327,7 @@ impl App {
             let Some(mut next) = decide(&current, &mut activity)? else {
                 let ids: Vec<Uuid> = std::iter::once(current.requester.id()).chain(current.assignee_id).collect();
                 let members = self.store.memberships(ws, &ids).await?;
-                return Ok(TicketDetail { ticket: current, activities: Vec::new(), members });
+                return Ok(TicketDetail { ticket: current, activities: Vec::new(), members, older: None });
             };
             next.version = current.version + 1;
             next.updated_at = at;

@@ -32,9 +32,7 @@ impl EmailAddress {
     /// The domain's rule, which Jira Service Management, the users API's forms platform and the
     /// e-mail channel accept.
     pub fn parse(s: &str) -> Result<Self, Refusal> {
-        if s.chars().count() > EMAIL_MAX_LEN {
-            return Err(Refusal::too_long(EMAIL_MAX_LEN));
-        }
+        super::bounded(s, EMAIL_MAX_LEN)?;
         if matches_domain_rule(s) { Ok(Self(s.to_owned())) } else { Err(Refusal::new(Rule::Email, INVALID)) }
     }
 

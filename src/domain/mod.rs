@@ -24,7 +24,7 @@ pub use staff::{
     CollectionKind, Password, StaffCollection, WebsiteRole, parse_person_name, parse_staff_external_id,
     parse_website_role, website_role,
 };
-pub use text::{BoundedText, CustomerName, DisplayName, ExternalId, Identifier, TierDescription};
+pub use text::{BoundedText, CustomerName, DisplayName, ExternalId, Identifier, TierDescription, bounded, max_bytes};
 pub use ticket::{
     ActivityKind, Attachment, Location, LocationName, MemberRef, Membership, Ticket, TicketActivity, TicketParticipant,
     TicketStatus, TicketText, TicketType,
@@ -82,6 +82,11 @@ impl Refusal {
     /// At most `max` characters.
     pub fn too_long(max: usize) -> Self {
         Self::new(Rule::TooLong { max }, format!("must be at most {max} characters"))
+    }
+
+    /// At most `max` items in a list (of ids, of anything).
+    pub fn too_many(max: usize) -> Self {
+        Self::new(Rule::TooLong { max }, format!("must hold at most {max} items"))
     }
 
     /// At least `min` characters.

@@ -140,12 +140,45 @@ pub struct TicketCursor {
     pub number: i64,
 }
 
+/// A position in a ticket's timeline: an activity's `created_at` microseconds and id. A read of the
+/// timeline `before` it returns the activities strictly older, newest first in the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor {
+    pub created_at: i64,
+    pub id: Uuid,
+}
+
+impl ActivityCursor {
+    /// The opaque token clients hand back: `a1` and the hex of `created_at,id`.
+    pub fn token(self) -> String {
+        let plain = format!("{},{}", self.created_at, self.id);
+        format!("a1{}", plain.bytes().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    /// The position a token holds, if it is one [`ActivityCursor::token`] made.
+    pub fn from_token(token: &str) -> Option<Self> {
+        let hex = token.strip_prefix("a1")?;
+        if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 128 {
+            return None;
+        }
+        let bytes: Option<Vec<u8>> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+        let plain = String::from_utf8(bytes?).ok()?;
+        let (at, id) = plain.split_once(',')?;
+        Some(Self { created_at: at.parse().ok()?, id: Uuid::parse_str(id).ok()? })
+    }
+}
+
 /// A ticket (or a change of it) with the activities asked for and every membership they name.
 #[derive(Debug, Clone)]
 pub struct TicketDetail {
     pub ticket: Ticket,
+    /// Oldest first.
     pub activities: Vec<TicketActivity>,
     pub members: Vec<Membership>,
+    /// On a paged read: where the older activities start, when the timeline holds any before the
+    /// first one returned.
+    pub older: Option<ActivityCursor>,
 }
 
 #[derive(Debug, Clone)]
@@ -193,4 +226,24 @@ pub enum Unique {
     TicketNumber,
     StaffCollectionName,
     Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_tokens_round_trip_and_refuse_forgeries() {
+        for created_at in [0, -1, 1_700_000_000_000_000, i64::MAX] {
+            let c = ActivityCursor { created_at, id: Uuid::new_v4() };
+            assert_eq!(ActivityCursor::from_token(&c.token()), Some(c));
+        }
+        let forged = |plain: &str| format!("a1{}", plain.bytes().map(|b| format!("{b:02x}")).collect::<String>());
+        for bad in ["", "a1", "a1zz", "t2", "a1f"] {
+            assert_eq!(ActivityCursor::from_token(bad), None, "{bad}");
+        }
+        for bad in ["1", "x,00000000-0000-0000-0000-000000000000", "1,nope", "1,2,3"] {
+            assert_eq!(ActivityCursor::from_token(&forged(bad)), None, "{bad}");
+        }
+    }
 }

@@ -2,13 +2,35 @@ use std::fmt;
 
 use super::{Refusal, Rule};
 
-/// Text whose length in characters lies within `MIN..=MAX`.
+/// Refuses text of more than `max_chars` characters or [`max_bytes`]`(max_chars)` bytes in UTF-8:
+/// what a stored field holds is bounded in bytes, whatever its characters.
+pub fn bounded(s: &str, max_chars: usize) -> Result<(), Refusal> {
+    if s.len() > max_bytes(max_chars) || s.chars().count() > max_chars {
+        return Err(Refusal::too_long(max_chars));
+    }
+    Ok(())
+}
+
+/// The byte ceiling of a text of `max_chars` characters: four bytes each, UTF-8's longest.
+pub const fn max_bytes(max_chars: usize) -> usize {
+    4 * max_chars
+}
+
+/// Text whose length in characters lies within `MIN..=MAX`, and so at most
+/// [`BoundedText::MAX_BYTES`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundedText<const MIN: usize, const MAX: usize>(String);
 
 impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
-    /// Refuses text outside the bounds with the rule stated the way a client reads it.
+    /// The most bytes the text takes in UTF-8 (what a row stores).
+    pub const MAX_BYTES: usize = max_bytes(MAX);
+
+    /// Refuses text outside the bounds with the rule stated the way a client reads it; the byte
+    /// bound is checked first, so a huge value is refused without counting its characters.
     pub fn parse(s: &str) -> Result<Self, Refusal> {
+        if s.len() > Self::MAX_BYTES {
+            return Err(Refusal::too_long(MAX));
+        }
         let n = s.chars().count();
         if n < MIN {
             Err(Refusal::too_short(MIN))
@@ -77,7 +99,7 @@ impl CustomerName {
         let s = s.trim();
         if s.is_empty() {
             Err(Refusal::new(Rule::NotEmpty, "must not be blank"))
-        } else if s.chars().count() > Self::MAX {
+        } else if bounded(s, Self::MAX).is_err() {
             Err(Refusal::too_long(Self::MAX))
         } else {
             Ok(Self(s.to_owned()))
@@ -134,6 +156,20 @@ mod tests {
         let cut = DisplayName::parse(&"é".repeat(50)).unwrap();
         assert!(DisplayName::is_shown_as(Some(&"é".repeat(200)), Some(&cut)));
         assert!(!DisplayName::is_shown_as(Some("Al"), Some(&DisplayName::parse("Alf").unwrap())));
+    }
+
+    #[test]
+    fn every_bound_holds_in_bytes_for_four_byte_characters() {
+        let clef = |n: usize| "𝄞".repeat(n);
+        assert_eq!(ExternalId::MAX_BYTES, 1000);
+        assert!(ExternalId::parse(&clef(250)).is_ok());
+        assert!(ExternalId::parse(&clef(251)).is_err());
+        assert!(DisplayName::parse(&clef(51)).is_err());
+        assert!(Identifier::parse(&clef(251)).is_err());
+        assert!(CustomerName::parse(&clef(256)).is_err());
+        assert!(bounded(&clef(100), 100).is_ok());
+        assert!(bounded(&clef(101), 100).is_err());
+        assert!(bounded(&"x".repeat(401), 100).is_err());
     }
 
     #[test]

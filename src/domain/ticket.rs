@@ -142,6 +142,10 @@ impl Ticket {
     /// comment on it; the bound keeps one ticket from growing without end (a longer conversation is a
     /// new ticket).
     pub const MAX_COMMENTS: i64 = 1000;
+    /// Activities one read of a ticket returns at most; older ones are read page by page.
+    pub const MAX_ACTIVITIES_PER_READ: i64 = 100;
+    /// Activities a read of a ticket returns when the caller does not say.
+    pub const ACTIVITIES_PER_READ: i64 = 50;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

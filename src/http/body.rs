@@ -34,6 +34,20 @@ fn holds_nul(v: &Value) -> bool {
     }
 }
 
+/// Items any list in a body or any repeated query parameter may hold: a list of ids names at most
+/// this many records, so no request makes one transaction check 25,000 ids while holding the writer.
+/// Each list may have a tighter bound of its own (20 attachments, 100 accounts, ...).
+pub const MAX_LIST_ITEMS: usize = 1000;
+
+/// The longest list anywhere inside `v`.
+fn longest_list(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items.iter().map(longest_list).max().unwrap_or(0).max(items.len()),
+        Value::Object(map) => map.values().map(longest_list).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 pub type Check<T> = Result<T, Refusal>;
 
 impl Fields {
@@ -54,8 +68,13 @@ impl Fields {
             let poisoned = key.contains('\0') || holds_nul(value);
             if poisoned {
                 errors.push(FieldError::new(key.replace('\0', "\\u0000"), holds_nul_refusal()));
+                return false;
             }
-            !poisoned
+            let too_long = longest_list(value) > MAX_LIST_ITEMS;
+            if too_long {
+                errors.push(FieldError::new(key.clone(), Refusal::too_many(MAX_LIST_ITEMS)));
+            }
+            !too_long
         });
         let reported = errors.iter().map(|e| e.field.clone()).collect();
         Self { object, errors, reported }
@@ -172,6 +191,10 @@ impl QueryParams {
     }
 
     pub fn uuids(&mut self, key: &str) -> Vec<Uuid> {
+        if self.values(key).nth(MAX_LIST_ITEMS).is_some() {
+            self.errors.push(FieldError::new(key, Refusal::too_many(MAX_LIST_ITEMS)));
+            return Vec::new();
+        }
         let mut ids = Vec::new();
         let mut bad = false;
         for v in self.values(key) {

@@ -152,20 +152,3 @@ pub async fn layer(State(s): State<Idempotency>, req: Request, next: Next) -> Re
     head.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(head, Body::from(body))
 }
-
-/// Purges expired keys every hour, so a server that stops taking keyed requests does not keep their
-/// answers past the TTL (claiming a key purges too).
-pub fn purge_hourly(app: App, ttl: Duration) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60 * 60));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            match app.purge_idempotency_keys(ttl).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(removed = n, "purged expired idempotency keys"),
-                Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
-            }
-        }
-    });
-}

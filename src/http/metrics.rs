@@ -115,7 +115,18 @@ fn status_label(status: StatusCode) -> SharedString {
     SharedString::const_str(code)
 }
 
-pub async fn expose(State(s): State<AppState>) -> Response {
+/// The metrics; with `metrics_token` set, only to `Authorization: Bearer <token>` (else 401).
+pub async fn expose(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &s.metrics_token {
+        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(crate::app::credential);
+        // Compared by digest, so the time taken says nothing about how much of the token matched.
+        let digest = |t: &str| crate::app::hash_secret(t);
+        if given.is_none_or(|g| digest(g) != digest(token)) {
+            let mut res = (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            return res;
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
 }
 

@@ -32,6 +32,40 @@ pub use self::envelope::ErrorResponse;
 
 use crate::app::App;
 
+/// An answer that carries a secret (a new API key, an access token, a webhook secret): sent with
+/// `Cache-Control: no-store`, so no browser, proxy or client cache keeps a copy.
+pub struct NoStore<T>(pub T);
+
+impl<T: axum::response::IntoResponse> axum::response::IntoResponse for NoStore<T> {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = self.0.into_response();
+        response
+            .headers_mut()
+            .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// The warning to log at start-up when the server is reachable from other machines over plain HTTP:
+/// it listens on a non-loopback address, its public URL is not https and no trusted proxy is
+/// configured to say that clients came over HTTPS. Credentials and cookies would then cross the
+/// network in clear.
+pub fn plain_http_warning(
+    local: std::net::SocketAddr,
+    public_url: &str,
+    trusted_proxies: &[std::net::IpAddr],
+) -> Option<String> {
+    let https = public_url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    if local.ip().is_loopback() || https || !trusted_proxies.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "serving plain HTTP on {local}, reachable from other machines: API keys, tokens and session cookies \
+         cross the network in clear. Put a TLS-terminating proxy in front and set public_url to its https:// \
+         address (or list it in trusted_proxies), or bind to 127.0.0.1"
+    ))
+}
+
 /// What every handler gets: the use cases and how the server presents itself.
 #[derive(Clone)]
 pub struct AppState {
@@ -42,6 +76,8 @@ pub struct AppState {
     pub openapi: bytes::Bytes,
     pub metrics: Arc<metrics::Metrics>,
     pub idempotency_key_ttl: std::time::Duration,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 /// How a server presents itself and what it allows.
@@ -57,6 +93,11 @@ pub struct ServerOptions {
     pub idempotency_key_ttl: Option<std::time::Duration>,
     /// Connection, time, concurrency and body bounds of the transport.
     pub limits: transport::Limits,
+    /// The bearer token `/metrics` requires; `None`: it is public.
+    pub metrics_token: Option<String>,
+    /// How often expired tokens, sessions, sign-in rows and idempotency keys are purged, and how many
+    /// at a time (`idempotency_key_ttl` above decides when a key has expired).
+    pub purge: crate::app::PurgeOptions,
 }
 
 impl AppState {
@@ -69,6 +110,7 @@ impl AppState {
             openapi,
             metrics: Default::default(),
             idempotency_key_ttl: options.idempotency_key_ttl.unwrap_or(crate::app::IDEMPOTENCY_KEY_TTL),
+            metrics_token: options.metrics_token.as_deref().map(Arc::from),
         }
     }
 }
@@ -84,7 +126,6 @@ pub fn shell(
     error_responses: &'static [(&'static str, ErrorResponse)],
 ) -> Router {
     state.metrics.keep_up();
-    idempotency::purge_hourly(state.app.clone(), state.idempotency_key_ttl);
     let routed_state = Routed { metrics: Arc::clone(&state.metrics), error_responses };
     let keys =
         idempotency::Idempotency { app: state.app.clone(), ttl: state.idempotency_key_ttl, responses: error_responses };
@@ -212,5 +253,20 @@ mod tests {
         let (_, _, other) = call(&router, "/no/such/route", None).await;
         assert_eq!(other.len(), 33, "fallbacks get ids too: {other}");
         assert_ne!(made, other);
+    }
+}
+
+#[cfg(test)]
+mod plain_http_tests {
+    use super::plain_http_warning;
+
+    #[test]
+    fn plain_http_on_a_network_address_is_warned_about_unless_https_is_in_front() {
+        let any: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let local: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert!(plain_http_warning(any, "http://desk.example.com", &[]).is_some());
+        assert!(plain_http_warning(local, "http://127.0.0.1:8080", &[]).is_none());
+        assert!(plain_http_warning(any, "https://desk.example.com", &[]).is_none());
+        assert!(plain_http_warning(any, "http://desk.example.com", &["10.0.0.2".parse().unwrap()]).is_none());
     }
 }

@@ -34,10 +34,45 @@ async fn shed_load(State(slots): State<Arc<Semaphore>>, req: Request, next: Next
     next.run(req).await
 }
 
+/// Whether the request came through a trusted proxy that received it over HTTPS: its peer is one of
+/// `proxies` and its first `X-Forwarded-Proto` is `https`. Anyone else's header is ignored, as any
+/// client can send it.
+pub fn forwarded_https(proxies: &[std::net::IpAddr], req: &Request) -> bool {
+    let from_proxy = peer(req.extensions()).is_some_and(|p| proxies.contains(&p.ip()));
+    from_proxy
+        && req
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// Marks every cookie `Secure` on answers to requests a trusted proxy received over HTTPS, so the
+/// settings page's cookies never travel in clear behind a TLS-terminating proxy whatever the public
+/// URL says.
+async fn secure_cookies(State(proxies): State<Arc<Vec<std::net::IpAddr>>>, req: Request, next: Next) -> Response {
+    let https = forwarded_https(&proxies, &req);
+    let mut res = next.run(req).await;
+    if https {
+        let all: Vec<HeaderValue> = res.headers().get_all(axum::http::header::SET_COOKIE).iter().cloned().collect();
+        res.headers_mut().remove(axum::http::header::SET_COOKIE);
+        for c in all {
+            let text = c.to_str().unwrap_or_default();
+            let secure = text.split(';').any(|part| part.trim().eq_ignore_ascii_case("secure"));
+            let value = if secure { c.clone() } else { HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(c) };
+            res.headers_mut().append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    res
+}
+
 /// Wraps the composed routes in the per-request bounds of `limits`.
 pub fn bounded(router: Router, limits: &Limits) -> Router {
     let slots = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
+    let proxies = Arc::new(limits.trusted_proxies.clone());
     router
+        .layer(axum::middleware::from_fn_with_state(proxies, secure_cookies))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(axum::middleware::from_fn_with_state(slots, shed_load))

@@ -13,6 +13,8 @@ use crate::domain::{Actor, ExternalUser, Timestamp};
 pub struct AccessToken {
     pub user: ExternalUser,
     pub expires_at: Timestamp,
+    /// The API key that issued it (none when staff or the operator did); revoking the key deletes it.
+    pub issued_by_key_id: Option<Uuid>,
 }
 
 #[async_trait]
@@ -43,6 +45,7 @@ pub trait ExternalUserStore: Send + Sync {
         user: &ExternalUser,
         created_at: Timestamp,
         expires_at: Timestamp,
+        issued_by_key_id: Option<Uuid>,
     ) -> StoreResult<()>;
     async fn access_token(&self, token_hash: &[u8]) -> StoreResult<Option<AccessToken>>;
 }
@@ -85,10 +88,11 @@ pub(super) const USER_BY_IDENTIFIER: &str =
     "SELECT id FROM external_users WHERE channel_id = $1 AND lower(identifier) = lower($2)";
 
 pub(super) const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens (token_hash, workspace_id, \
-     external_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+     external_user_id, created_at, expires_at, issued_by_key_id) VALUES ($1, $2, $3, $4, $5, $6)";
+pub(super) const DELETE_USER_ACCESS_TOKENS: &str = "DELETE FROM access_tokens WHERE external_user_id = $1";
 pub(super) const ACCESS_TOKEN: &str = "SELECT u.id, u.workspace_id, u.channel_id, u.super_identity_id, \
      u.external_id, u.identifier, u.name, u.tier_id, u.group_id, u.blocked, u.time_zone, u.created_at, u.updated_at, \
-     t.expires_at FROM access_tokens t JOIN external_users u ON u.id = t.external_user_id WHERE t.token_hash = $1";
+     t.expires_at, t.issued_by_key_id FROM access_tokens t JOIN external_users u ON u.id = t.external_user_id WHERE t.token_hash = $1";
 
 #[derive(FromRow)]
 pub(super) struct ExternalUserRow {
@@ -133,11 +137,16 @@ pub(super) struct AccessTokenRow {
     #[sqlx(flatten)]
     user: ExternalUserRow,
     expires_at: i64,
+    issued_by_key_id: Option<Uuid>,
 }
 
 impl TryFrom<AccessTokenRow> for AccessToken {
     type Error = StoreError;
     fn try_from(r: AccessTokenRow) -> Result<Self, StoreError> {
-        Ok(AccessToken { user: r.user.try_into()?, expires_at: Timestamp::from_micros(r.expires_at) })
+        Ok(AccessToken {
+            user: r.user.try_into()?,
+            expires_at: Timestamp::from_micros(r.expires_at),
+            issued_by_key_id: r.issued_by_key_id,
+        })
     }
 }

@@ -26,6 +26,7 @@ const SQLITE: Steps = &[
     (15, "idempotency keys", include_str!("../../migrations/sqlite/0015_idempotency_keys.sql")),
     (16, "organizations", include_str!("../../migrations/sqlite/0016_organizations.sql")),
     (17, "external user counts", include_str!("../../migrations/sqlite/0017_external_user_counts.sql")),
+    (18, "token issuers and purge", include_str!("../../migrations/sqlite/0018_token_issuers_and_purge.sql")),
     (23, "comment numbers", include_str!("../../migrations/sqlite/0023_comment_numbers.sql")),
 ];
 
@@ -49,6 +50,7 @@ const POSTGRES: Steps = &[
     (15, "idempotency keys", include_str!("../../migrations/postgres/0015_idempotency_keys.sql")),
     (16, "organizations", include_str!("../../migrations/postgres/0016_organizations.sql")),
     (17, "external user counts", include_str!("../../migrations/postgres/0017_external_user_counts.sql")),
+    (18, "token issuers and purge", include_str!("../../migrations/postgres/0018_token_issuers_and_purge.sql")),
     (23, "comment numbers", include_str!("../../migrations/postgres/0023_comment_numbers.sql")),
 ];
 

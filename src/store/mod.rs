@@ -20,6 +20,7 @@ mod migrations;
 mod organizations;
 mod participants;
 pub mod postgres;
+mod purge;
 mod sqlite;
 mod staff;
 mod support;
@@ -29,9 +30,9 @@ mod webhooks;
 mod workspaces;
 
 pub use crate::domain::query::{
-    COUNT_CAP, CommentKinds, Entity, ExternalUserFilter, GroupFilter, Page, Paging, ParticipantKey, RequestRef,
-    StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
-    UserKey, Viewer,
+    ActivityCursor, COUNT_CAP, CommentKinds, Entity, ExternalUserFilter, GroupFilter, Page, Paging, ParticipantKey,
+    RequestRef, StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage,
+    TicketSortKey, Unique, UserKey, Viewer,
 };
 pub use channels::ChannelStore;
 pub use error::StoreError;
@@ -42,6 +43,7 @@ pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
 pub use organizations::{GroupMembersChange, GroupMembersOutcome, OrganizationStore};
 pub use participants::{NewParticipant, ParticipantStore, ParticipantsChange, ParticipantsOutcome};
 pub use postgres::PostgresStore;
+pub use purge::{PurgeCutoffs, PurgeStore, Purged};
 pub use sqlite::SqliteStore;
 pub use staff::{
     FoundInvitation, NewInvitation, NewStaffMember, StaffConflicts, StaffCredentials, StaffMemberOutcome, StaffStore,
@@ -67,6 +69,7 @@ pub trait Store:
     + WebSessionStore
     + EventStore
     + WebhookStore
+    + PurgeStore
     + Send
     + Sync
     + 'static
@@ -86,6 +89,7 @@ impl<T> Store for T where
         + WebSessionStore
         + EventStore
         + WebhookStore
+        + PurgeStore
         + Send
         + Sync
         + 'static

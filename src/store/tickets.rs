@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::support::corrupt;
 use super::{
-    CommentKinds, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter, TicketOrder,
-    TicketPage, Viewer,
+    ActivityCursor, CommentKinds, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail,
+    TicketFilter, TicketOrder, TicketPage, Viewer,
 };
 use crate::domain::{
     ActivityKind, Actor, Attachment, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus, Timestamp,
@@ -59,8 +59,20 @@ pub trait TicketStore: Send + Sync {
     async fn get_ticket(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<Ticket>;
     /// How many comments the ticket holds, internal ones included.
     async fn count_comments(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<i64>;
-    /// The ticket with its activities, oldest first, as `viewer` may see them.
-    async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail>;
+    /// The ticket with its newest `limit` activities older than `before` (the newest of all without
+    /// it), oldest first, as `viewer` may see them; `older` says where the rest starts. Reads at most
+    /// `limit + 1` activities, by the `(ticket_id, created_at, id)` index.
+    async fn ticket_detail(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        viewer: Viewer,
+        before: Option<ActivityCursor>,
+        limit: i64,
+    ) -> StoreResult<TicketDetail>;
+    /// The activity that gave the ticket its current status: its latest status change, else its
+    /// creation (`None` only for a ticket without its created activity).
+    async fn status_setter(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<TicketActivity>>;
     /// Up to `limit` tickets in `order`, after the position `after` when given.
     async fn list_tickets(
         &self,
@@ -127,16 +139,18 @@ pub(super) const INSERT_ACTIVITY: &str = "INSERT INTO ticket_activities (id, wor
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
      previous_ticket_type, created_at, comment_number) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
-/// A ticket's whole timeline, as the team sees it.
+/// A ticket's timeline, newest first; followed by `AND NOT internal` for external users, the
+/// position (`before`) when given, the order and the limit.
 pub(super) const ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
      previous_ticket_type, created_at, comment_number \
-     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 ORDER BY created_at, id";
-/// A ticket's timeline without internal comments, as external users see it.
-pub(super) const PUBLIC_ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
+     FROM ticket_activities WHERE ticket_id = ";
+/// The newest activity that set the ticket's status.
+pub(super) const STATUS_SETTER: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
      previous_ticket_type, created_at, comment_number \
-     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND NOT internal ORDER BY created_at, id";
+     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND type IN ('created', 'statusChange') \
+     ORDER BY created_at DESC, id DESC LIMIT 1";
 /// Followed by the ticket number, `AND workspace_id = ` and the workspace id.
 pub(super) const GET_TICKET_BY_NUMBER: &str = "SELECT id, workspace_id, number, location_id, text, type, status, \
      requester_staff_id, requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, \

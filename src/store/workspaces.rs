@@ -36,7 +36,8 @@ pub trait WorkspaceStore: Send + Sync {
     async fn api_key_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<ApiKey>>;
     async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
     async fn list_api_keys(&self, workspace_id: Uuid) -> StoreResult<Vec<ApiKey>>;
-    /// Revokes the key at `at` unless it already is (`api_key.revoked` fires once).
+    /// Revokes the key at `at` unless it already is (`api_key.revoked` fires once), and deletes the
+    /// access tokens it issued.
     async fn revoke_api_key(&self, workspace_id: Uuid, id: Uuid, at: Timestamp, actor: Actor) -> StoreResult<ApiKey>;
 }
 
@@ -56,6 +57,7 @@ pub(super) const TOUCH_API_KEY: &str = "UPDATE api_keys SET last_used_at = $1 WH
 pub(super) const LIST_API_KEYS: &str = "SELECT id, workspace_id, name, role, prefix, created_by, created_at, \
      last_used_at, revoked_at FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id";
 /// Revoking twice keeps the first revocation's time.
+pub(super) const DELETE_KEY_ACCESS_TOKENS: &str = "DELETE FROM access_tokens WHERE issued_by_key_id = $1";
 pub(super) const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) \
      WHERE id = $2 AND workspace_id = $3 \
      RETURNING id, workspace_id, name, role, prefix, created_by, created_at, last_used_at, revoked_at";

@@ -2,7 +2,7 @@
 //! ticket list and a ticket's page (notes, replies, status, assignee, type, participants), roles,
 //! CSRF and the security headers.
 
-use frontdesk::app::{NewExternalUser, NewTicketInput, Principal};
+use frontdesk::app::{CommentInput, NewExternalUser, NewTicketInput, Principal};
 use frontdesk::domain::{DisplayName, Identifier, LocationName, Role, TicketText};
 use uuid::Uuid;
 
@@ -180,9 +180,30 @@ on_both_backends! {
         assert!(!b.get(&format!("{TICKETS}?status=new")).await.body.contains(&format!("{TICKETS}/{id}")));
         // The requester sees the reply and not the note: the same ticket the APIs show.
         let requester = Principal::ExternalUser { user_id: kim, workspace_id: t.workspace_id.parse().expect("id") };
-        let seen = t.app.get_ticket(&requester, id).await.expect("ticket");
+        let seen = t.app.get_ticket(&requester, id, None, 50).await.expect("ticket");
         let texts: Vec<_> = seen.activities.iter().filter_map(|a| a.text.as_deref()).collect();
         assert!(texts.contains(&"We are on it.") && !texts.contains(&"Facilities called."), "{texts:?}");
+    }
+
+    async fn a_long_timeline_shows_its_newest_fifty_with_a_link_to_the_older_ones(t) {
+        let kim = person(&t, "kim@example.com", "Kim Lee").await;
+        let id = ticket(&t, kim, "Opening words").await;
+        for n in 1..=50 {
+            let comment = CommentInput { text: TicketText::parse(&format!("reply number {n}.")).expect("text"), internal: false, attachments: Vec::new() };
+            t.app.comment_on_ticket(&operator(&t), id, comment).await.expect("comment");
+        }
+        let mut b = agent(&t).await;
+        let href = format!("{TICKETS}/{id}");
+        let page = b.get(&href).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("reply number 50.") && page.body.contains("reply number 1."));
+        assert!(!page.body.contains("Opening words"), "the 51st newest is on the older page");
+        let start = page.body.find(&format!("href=\"{href}?before=")).expect("an older link") + 6;
+        let link = &page.body[start..start + page.body[start..].find('"').unwrap()];
+        let older = b.get(&link.replace("&amp;", "&")).await;
+        assert_eq!(older.status, 200);
+        assert!(older.body.contains("Opening words") && !older.body.contains("reply number 1."));
+        assert!(older.body.contains("Newest activities") && !older.body.contains("?before="));
     }
 
     async fn participants_are_added_and_removed_by_e_mail(t) {

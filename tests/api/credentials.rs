@@ -31,7 +31,7 @@ on_both_backends! {
         assert_eq!(status(&app, &secret, "/api/v1/external-users").await, 401);
     }
 
-    async fn blocking_refuses_a_cached_access_token_at_once_and_unblocking_accepts_it_at_once(app) {
+    async fn blocking_refuses_a_cached_access_token_at_once_and_unblocking_revives_none(app) {
         let body = json!({"channelId": app.email_channel_id, "id": null, "externalId": null, "identifier": "cached@example.com"});
         let auth = app.post("/api/v1/external-users/authenticate", &body).await.body;
         let token = format!("Bearer {}", auth["accessToken"].as_str().unwrap());
@@ -40,7 +40,10 @@ on_both_backends! {
         assert_eq!(app.patch(&format!("/api/v1/external-users/{id}"), &json!({"blocked": true})).await.status, 200);
         assert_eq!(status(&app, &token, "/api/v1/me").await, 401);
         assert_eq!(app.patch(&format!("/api/v1/external-users/{id}"), &json!({"blocked": false})).await.status, 200);
-        assert_eq!(status(&app, &token, "/api/v1/me").await, 200);
+        assert_eq!(status(&app, &token, "/api/v1/me").await, 401, "blocking deleted the token");
+        let auth = app.post("/api/v1/external-users/authenticate", &body).await.body;
+        let fresh = format!("Bearer {}", auth["accessToken"].as_str().unwrap());
+        assert_eq!(status(&app, &fresh, "/api/v1/me").await, 200, "unblocked: a new token works at once");
     }
 
     async fn an_edit_of_the_external_user_shows_at_once_through_its_cached_token(app) {

@@ -124,9 +124,9 @@ on_both_backends! {
         assert_eq!(r.status, 400, "{}", r.text);
         assert!(r.content_type.starts_with("application/xml"), "{}", r.content_type);
         assert!(r.text.contains("<UserResponse><ResponseStatus><ErrorCode>ValidationException</ErrorCode>"), "{}", r.text);
-        // Email "String" is no address, WebsiteRole "String" no role (Password "String" is a fine
-        // six characters); the nil GUIDs in Groups/Folders and Id, CompanyId, Status are placeholders.
-        assert_eq!(r.xml_field_names(), ["Email", "WebsiteRole"]);
+        // Email "String" is no address, WebsiteRole "String" no role, Password "String" six characters
+        // (eight at least); the nil GUIDs in Groups/Folders and Id, CompanyId, Status are placeholders.
+        assert_eq!(r.xml_field_names(), ["Email", "WebsiteRole", "Password"]);
         assert!(r.text.contains("<Errors><ResponseError><ErrorCode>Email</ErrorCode><FieldName>Email</FieldName>"), "{}", r.text);
     }
 
@@ -269,10 +269,11 @@ on_both_backends! {
         assert_eq!(r.json()["ResponseStatus"]["ErrorCode"], "MethodNotAllowed");
     }
 
-    async fn the_seed_example_with_only_email_and_role_filled_in_passes(app) {
+    async fn the_seed_example_with_email_role_and_password_filled_in_passes(app) {
         let body = SEED_XML
             .replace("<Email>String</Email>", "<Email>fixture@example.com</Email>")
-            .replace("<WebsiteRole>String</WebsiteRole>", "<WebsiteRole>Agent</WebsiteRole>");
+            .replace("<WebsiteRole>String</WebsiteRole>", "<WebsiteRole>Agent</WebsiteRole>")
+            .replace("<Password>String</Password>", "<Password>String12</Password>");
         let r = raw(&app, "POST", "/api/v1/suser", Some(&app.key), None, Some(body)).await;
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.xml("Status").as_deref(), Some("Invited"));

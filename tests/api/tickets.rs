@@ -693,6 +693,69 @@ on_both_backends! {
         assert_eq!(as_jane("GET", format!("{TICKETS}/{}", id(&johns)), None).await.status, 200);
         let _ = john_token;
     }
+
+    // A read answers the newest activities with a keyset token for the older ones: pages neither
+    // overlap nor skip, a comment added while paging shifts nothing, and internal comments stay
+    // hidden from external users on every page.
+    async fn a_ticket_read_answers_its_newest_activities_and_a_token_for_older_ones(app) {
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Noise").await;
+        let ticket = id(&created);
+        for n in 1..=6 {
+            let body = json!({"comment": {"text": format!("c{n}"), "internal": n == 3}});
+            let r = app.tickets("POST", &format!("{TICKETS}/{ticket}/comments"), Some(&body)).await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+        }
+        let texts = |b: &Value| -> Vec<String> {
+            b["activities"].as_array().unwrap().iter().map(|a| a["data"]["text"].as_str().unwrap().to_owned()).collect()
+        };
+
+        let whole = app.tickets("GET", &format!("{TICKETS}/{ticket}"), None).await;
+        assert_eq!(whole.status, 200, "{:?}", whole.body);
+        assert_eq!(texts(&whole.body), ["Noise", "c1", "c2", "c3", "c4", "c5", "c6"]);
+        assert!(whole.body.get("olderActivitiesPageToken").is_none(), "{:?}", whole.body);
+
+        let first = app.tickets("GET", &format!("{TICKETS}/{ticket}?activitiesLimit=3"), None).await;
+        assert_eq!(texts(&first.body), ["c4", "c5", "c6"], "the newest, oldest first among them");
+        assert_eq!(first.body["ticket"], whole.body["ticket"], "the ticket keeps its shape");
+        let token = first.body["olderActivitiesPageToken"].as_str().expect("a token for older ones").to_owned();
+        let c7 = json!({"comment": {"text": "c7"}});
+        assert_eq!(app.tickets("POST", &format!("{TICKETS}/{ticket}/comments"), Some(&c7)).await.status, 201);
+        let second =
+            app.tickets("GET", &format!("{TICKETS}/{ticket}?activitiesLimit=3&activitiesPageToken={token}"), None).await;
+        assert_eq!(second.status, 200, "{:?}", second.body);
+        assert_eq!(texts(&second.body), ["c1", "c2", "c3"], "a comment added meanwhile shifts nothing");
+        let token = second.body["olderActivitiesPageToken"].as_str().unwrap().to_owned();
+        let last =
+            app.tickets("GET", &format!("{TICKETS}/{ticket}?activitiesLimit=3&activitiesPageToken={token}"), None).await;
+        assert_eq!(texts(&last.body), ["Noise"]);
+        assert!(last.body.get("olderActivitiesPageToken").is_none(), "the oldest page has no token");
+
+        let (_, access) = app.access_token("jane@example.com").await;
+        let auth = format!("Bearer {access}");
+        let mine = app.send_network("GET", &format!("{TICKETS}/{ticket}?activitiesLimit=2"), &auth, None, None).await;
+        assert_eq!(texts(&mine.body), ["c6", "c7"]);
+        let older_page = |b: &Value| {
+            let token = b["olderActivitiesPageToken"].as_str().expect("a token").to_owned();
+            format!("{TICKETS}/{ticket}?activitiesLimit=2&activitiesPageToken={token}")
+        };
+        let older = app.send_network("GET", &older_page(&mine.body), &auth, None, None).await;
+        assert_eq!(texts(&older.body), ["c4", "c5"], "the internal c3 is not on any page of theirs");
+        let older = app.send_network("GET", &older_page(&older.body), &auth, None, None).await;
+        assert_eq!(texts(&older.body), ["c1", "c2"]);
+
+        for (query, field) in [
+            ("activitiesLimit=0", "activitiesLimit"),
+            ("activitiesLimit=101", "activitiesLimit"),
+            ("activitiesPageToken=t2abcd", "activitiesPageToken"),
+            ("activitiesPageToken=a1zz", "activitiesPageToken"),
+        ] {
+            let r = app.tickets("GET", &format!("{TICKETS}/{ticket}?{query}"), None).await;
+            assert_eq!(r.status, 400, "{query}: {:?}", r.body);
+            assert_eq!(error_fields(&r.body), [field], "{query}");
+        }
+    }
 }
 
 /// Standard base64, for building Basic credentials in tests.
@@ -775,4 +838,42 @@ async fn a_ticket_takes_at_most_1000_comments_then_a_409_in_the_envelope() {
     let status = format!("{TICKETS}/{}/status", id(&created));
     let r = app.tickets("PUT", &status, Some(&json!({"ticket": {"status": "solved"}}))).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+/// A ticket at its 1,000 comments answers a read with its newest 50 activities, not its timeline.
+#[tokio::test]
+async fn a_full_ticket_is_read_fifty_activities_at_a_time() {
+    let app = TestApp::sqlite().await;
+    let location = app.location("Desk").await;
+    let user = app.external_user("jane@example.com", "Jane").await;
+    let created = app.open_ticket(&location, user["id"].as_str().unwrap(), "Noise").await;
+    let pool = sqlx::SqlitePool::connect(&app.database.url).await.expect("open the database");
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+         INSERT INTO ticket_activities \
+         (id, workspace_id, ticket_id, type, created_by, text, internal, attachments, created_at) \
+         SELECT randomblob(16), a.workspace_id, a.ticket_id, 'comment', a.created_by, printf('%01000d', n.i), FALSE, \
+         '[]', a.created_at + n.i FROM ticket_activities a, n WHERE a.type = 'created'",
+    )
+    .execute(&pool)
+    .await
+    .expect("filler comments");
+    pool.close().await;
+    let mut seen = 0;
+    let mut path = format!("{TICKETS}/{}", id(&created));
+    let mut pages = 0;
+    loop {
+        let r = app.tickets("GET", &path, None).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let n = r.body["activities"].as_array().unwrap().len();
+        assert!(n <= 50, "{n} activities in one read");
+        assert!(r.body.to_string().len() < 100_000, "one read stays small");
+        seen += n;
+        pages += 1;
+        match r.body["olderActivitiesPageToken"].as_str() {
+            Some(token) => path = format!("{TICKETS}/{}?activitiesPageToken={token}", id(&created)),
+            None => break,
+        }
+    }
+    assert_eq!((seen, pages), (1001, 21), "every activity once, 50 a page");
 }

@@ -152,6 +152,9 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url =
         args.public_url.or_else(|| settings.public_url.clone()).unwrap_or_else(|| format!("http://{local}"));
+    if let Some(warning) = frontdesk::http::plain_http_warning(local, &public_url, &settings.limits.trusted_proxies) {
+        tracing::warn!("{warning}");
+    }
     bootstrap(&app, &public_url).await?;
     tracing::info!(address = %local, database = %settings.database_url, "Frontdesk is listening");
     let shutdown = async {
@@ -167,6 +170,8 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
         },
         idempotency_key_ttl: None,
         limits: settings.limits.clone(),
+        metrics_token: settings.metrics_token.as_ref().map(|t| t.0.trim().to_owned()),
+        purge: Default::default(),
     };
     frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())
 }
@@ -174,6 +179,9 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
 /// On the first start of an empty database: a workspace, its e-mail channel and an admin key.
 async fn bootstrap(app: &App, public_url: &str) -> CliResult {
     let chosen = std::env::var("FRONTDESK_BOOTSTRAP_API_KEY").ok().filter(|k| !k.trim().is_empty());
+    if let Some(weak) = chosen.as_deref().and_then(frontdesk::app::bootstrap_key_weakness) {
+        return Err(format!("FRONTDESK_BOOTSTRAP_API_KEY is refused: {weak}"));
+    }
     let from_env = chosen.is_some();
     let Some(created) = app.bootstrap(chosen).await.map_err(|e| e.to_string())? else {
         return Ok(());

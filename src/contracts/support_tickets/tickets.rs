@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use super::auth::TicketsPrincipal;
 use super::error::{TicketsError, TicketsResult, method_not_allowed};
 use super::render;
+use crate::app::{ActivityCursor, TicketCursor, TicketFilter, TicketOrder, TicketPage, TicketSortKey};
 use crate::app::{AppError, CommentInput, NewTicketInput, Principal};
-use crate::app::{TicketCursor, TicketFilter, TicketOrder, TicketPage, TicketSortKey};
-use crate::domain::{Attachment, FieldError, Refusal, Rule, TicketStatus, TicketText, TicketType};
+use crate::domain::{Attachment, FieldError, Refusal, Rule, Ticket, TicketStatus, TicketText, TicketType};
 use crate::http::AppState;
 use crate::http::body::{Check, Fields, QueryParams, boolean, nullable, parsed, uuid};
 use crate::http::extract::{PathId, RawBody};
@@ -96,13 +96,30 @@ async fn create(
     Ok((StatusCode::CREATED, Json(render::detail(&created))).into_response())
 }
 
+/// The ticket with its newest `activitiesLimit` (1..=100, 50) activities, oldest first; when older
+/// ones remain, `olderActivitiesPageToken` reads the page before them (`activitiesPageToken`).
 async fn get_one(
     State(s): State<AppState>,
     TicketsPrincipal(who): TicketsPrincipal,
     PathId(id, ..): PathId<TicketsError>,
+    RawQuery(raw): RawQuery,
 ) -> TicketsResult<Json<Value>> {
-    let detail = s.app.get_ticket(&who, id).await?;
-    Ok(Json(render::detail(&detail)))
+    let mut q = QueryParams::parse(raw.as_deref());
+    let limit = q.integer("activitiesLimit", 1, Ticket::MAX_ACTIVITIES_PER_READ, Ticket::ACTIVITIES_PER_READ);
+    let before = match q.string("activitiesPageToken").filter(|t| !t.is_empty()) {
+        Some(token) => ActivityCursor::from_token(&token).or_else(|| {
+            q.reject("activitiesPageToken", Refusal::new(Rule::Format, "is not a token this server issued"));
+            None
+        }),
+        None => None,
+    };
+    q.finish()?;
+    let detail = s.app.get_ticket(&who, id, before, limit).await?;
+    let mut body = render::detail(&detail);
+    if let Some(older) = detail.older {
+        body["olderActivitiesPageToken"] = json!(older.token());
+    }
+    Ok(Json(body))
 }
 
 async fn change_status(

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::{self, Refusal, Role, Rule, Timestamp};
-use crate::http::AppState;
 use crate::http::body::{Check, Fields, string};
 use crate::http::extract::{ApiKey, PathId, RawBody};
+use crate::http::{AppState, NoStore};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/api-keys", get(list).post(create)).route("/api/v1/api-keys/{id}", delete(revoke))
@@ -62,13 +62,13 @@ async fn create(
     State(s): State<AppState>,
     ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
-) -> ApiResult<Json<CreatedBody>> {
+) -> ApiResult<NoStore<Json<CreatedBody>>> {
     let mut f = Fields::parse(&body)?;
     let name = f.required("name", string);
     let role = f.required("role", role);
     let (name, role) = f.complete((|| Some((name?, role?)))())?;
     let created = s.app.create_api_key(&who, &name, role).await?;
-    Ok(Json(CreatedBody { key: created.key.into(), secret: created.secret }))
+    Ok(NoStore(Json(CreatedBody { key: created.key.into(), secret: created.secret })))
 }
 
 async fn list(State(s): State<AppState>, ApiKey(who, ..): ApiKey<ApiError>) -> ApiResult<Json<Vec<ApiKeyBody>>> {

@@ -10,9 +10,9 @@ use super::error::{ApiError, ApiResult};
 use crate::app::{WebhookChanges, WebhookWithSecret};
 use crate::domain::Timestamp;
 use crate::domain::webhook::{WebhookDelivery, WebhookUrl, parse_types, webhook_json};
-use crate::http::AppState;
 use crate::http::body::{Fields, QueryParams, boolean, parsed};
 use crate::http::extract::{ApiKey, PathId, PathParam, RawBody};
+use crate::http::{AppState, NoStore};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -68,14 +68,14 @@ async fn create(
     State(s): State<AppState>,
     ApiKey(who, ..): ApiKey<ApiError>,
     RawBody(body, ..): RawBody<ApiError>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<NoStore<Json<Value>>> {
     let mut f = Fields::parse(&body)?;
     let url = f.required("url", parsed(WebhookUrl::parse));
     let types = f.optional("types", parse_types);
     let enabled = f.optional("enabled", boolean);
     let url = f.complete(url)?;
     let created = s.app.create_webhook(&who, url, types.unwrap_or_default(), enabled.unwrap_or(true)).await?;
-    Ok(Json(with_secret(created)))
+    Ok(NoStore(Json(with_secret(created))))
 }
 
 async fn list(State(s): State<AppState>, ApiKey(who, ..): ApiKey<ApiError>) -> ApiResult<Json<Vec<Value>>> {
@@ -119,8 +119,8 @@ async fn rotate(
     State(s): State<AppState>,
     ApiKey(who, ..): ApiKey<ApiError>,
     PathId(id, ..): PathId<ApiError>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(with_secret(s.app.rotate_webhook_secret(&who, id).await?)))
+) -> ApiResult<NoStore<Json<Value>>> {
+    Ok(NoStore(Json(with_secret(s.app.rotate_webhook_secret(&who, id).await?))))
 }
 
 async fn deliveries(

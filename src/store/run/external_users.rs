@@ -111,6 +111,10 @@ impl ExternalUserStore for Backend {
             .execute(&mut *tx)
             .await?;
         found_one(done.rows_affected(), Entity::ExternalUser)?;
+        // Blocking ends every token at once, so unblocking revives none of them.
+        if u.blocked {
+            sqlx::query(DELETE_USER_ACCESS_TOKENS).bind(u.id).execute(&mut *tx).await?;
+        }
         record(&mut tx, u.workspace_id, &events).await?;
         tx.commit().await?;
         Ok(u.clone())
@@ -123,6 +127,7 @@ impl ExternalUserStore for Backend {
         user: &ExternalUser,
         created_at: Timestamp,
         expires_at: Timestamp,
+        issued_by_key_id: Option<Uuid>,
     ) -> StoreResult<()> {
         sqlx::query(INSERT_ACCESS_TOKEN)
             .bind(token_hash)
@@ -130,6 +135,7 @@ impl ExternalUserStore for Backend {
             .bind(user.id)
             .bind(created_at.micros())
             .bind(expires_at.micros())
+            .bind(issued_by_key_id)
             .execute(&self.write)
             .await?;
         Ok(())

@@ -12,6 +12,7 @@ mod idempotency;
 pub(super) mod identities;
 mod organizations;
 mod participants;
+mod purge;
 mod staff;
 mod tickets;
 mod web_sessions;

@@ -12,8 +12,8 @@ use crate::store::external_users::ExternalUserRow;
 use crate::store::staff::StaffRow;
 use crate::store::tickets::*;
 use crate::store::{
-    CommentKinds, Entity, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail, TicketFilter,
-    TicketOrder, TicketPage, TicketSortKey, Viewer,
+    ActivityCursor, CommentKinds, Entity, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail,
+    TicketFilter, TicketOrder, TicketPage, TicketSortKey, Viewer,
 };
 
 /// `column IN (values...)`, for any type of value.
@@ -238,7 +238,7 @@ impl TicketStore for Backend {
         tx.commit().await?;
         let activities = vec![activity];
         let members = members(&self.read, ws, &member_ids([&ticket], &activities)).await?;
-        Ok(TicketDetail { ticket, activities, members })
+        Ok(TicketDetail { ticket, activities, members, older: None })
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -256,13 +256,42 @@ impl TicketStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn ticket_detail(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<TicketDetail> {
+    async fn ticket_detail(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        viewer: Viewer,
+        before: Option<ActivityCursor>,
+        limit: i64,
+    ) -> StoreResult<TicketDetail> {
         let ticket = self.get_ticket(workspace_id, id, viewer).await?;
-        let sql = if viewer == Viewer::Team { ACTIVITIES } else { PUBLIC_ACTIVITIES };
-        let rows: Vec<ActivityRow> = sqlx::query_as(sql).bind(id).bind(workspace_id).fetch_all(&self.read).await?;
-        let activities = rows.into_iter().map(TicketActivity::try_from).collect::<StoreResult<Vec<_>>>()?;
+        let mut qb = QueryBuilder::<Db>::new(ACTIVITIES);
+        qb.push_bind(id).push(" AND workspace_id = ").push_bind(workspace_id);
+        if viewer != Viewer::Team {
+            qb.push(" AND NOT internal");
+        }
+        if let Some(b) = before {
+            qb.push(" AND (created_at < ").push_bind(b.created_at);
+            qb.push(" OR (created_at = ").push_bind(b.created_at).push(" AND id < ").push_bind(b.id).push("))");
+        }
+        // One extra row tells whether older activities remain.
+        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit.max(0) + 1);
+        let rows: Vec<ActivityRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let mut activities = rows.into_iter().map(TicketActivity::try_from).collect::<StoreResult<Vec<_>>>()?;
+        let more = activities.len() as i64 > limit;
+        activities.truncate(limit.max(0) as usize);
+        activities.reverse();
+        let older =
+            activities.first().filter(|_| more).map(|a| ActivityCursor { created_at: a.created_at.micros(), id: a.id });
         let members = members(&self.read, workspace_id, &member_ids([&ticket], &activities)).await?;
-        Ok(TicketDetail { ticket, activities, members })
+        Ok(TicketDetail { ticket, activities, members, older })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn status_setter(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<TicketActivity>> {
+        let row: Option<ActivityRow> =
+            sqlx::query_as(STATUS_SETTER).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
+        row.map(TicketActivity::try_from).transpose()
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -354,7 +383,7 @@ impl TicketStore for Backend {
         tx.commit().await?;
         let activities = vec![u.activity.clone()];
         let members = members(&self.read, t.workspace_id, &member_ids([t], &activities)).await?;
-        Ok(Some(TicketDetail { ticket: t.clone(), activities, members }))
+        Ok(Some(TicketDetail { ticket: t.clone(), activities, members, older: None }))
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

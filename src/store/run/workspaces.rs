@@ -110,6 +110,7 @@ impl WorkspaceStore for Backend {
             .fetch_optional(&mut *tx)
             .await?;
         let key: ApiKey = row.ok_or(StoreError::NotFound(Entity::ApiKey))?.try_into()?;
+        sqlx::query(DELETE_KEY_ACCESS_TOKENS).bind(id).execute(&mut *tx).await?;
         // A key revoked before keeps its first revocation's time, and its one event.
         if key.revoked_at == Some(at) {
             let mut before = event::api_key(&key);

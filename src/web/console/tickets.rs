@@ -14,11 +14,11 @@ use super::super::layout::{self, Field, csrf, empty, notice, refused, time};
 use super::super::{Ctx, Draft, Form, SignedInForm, error_page, field_errors, html, see_other};
 use super::{Area, TICKETS, member, page, person_href, staff_name, ticket_href};
 use crate::app::{
-    AppError, CommentInput, Entity, ParticipantRef, TicketCursor, TicketDetail, TicketFilter, TicketOrder,
-    TicketSortKey,
+    ActivityCursor, AppError, CommentInput, Entity, ParticipantRef, TicketCursor, TicketDetail, TicketFilter,
+    TicketOrder, TicketSortKey,
 };
 use crate::domain::{
-    ActivityKind, EmailAddress, FieldError, MemberRef, Membership, Refusal, Rule, StaffStatus, StaffUser,
+    ActivityKind, EmailAddress, FieldError, MemberRef, Membership, Refusal, Rule, StaffStatus, StaffUser, Ticket,
     TicketActivity, TicketStatus, TicketText, TicketType, parse_uuid,
 };
 use crate::http::AppState;
@@ -199,6 +199,8 @@ fn clone_query(q: &ListQuery) -> ListQuery {
 #[derive(Deserialize, Default)]
 pub struct Done {
     done: Option<String>,
+    /// The support tickets API's `olderActivitiesPageToken`: show the timeline before it.
+    before: Option<String>,
 }
 
 impl Done {
@@ -228,7 +230,10 @@ fn no_ticket(ctx: &Ctx) -> Response {
 
 pub async fn show(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>, Query(done): Query<Done>) -> Response {
     match parse_uuid(&id) {
-        Some(id) => render(&s, &ctx, StatusCode::OK, id, None, done.message()).await,
+        Some(id) => {
+            let before = done.before.as_deref().and_then(ActivityCursor::from_token);
+            render(&s, &ctx, StatusCode::OK, id, None, done.message(), before).await
+        }
         None => no_ticket(&ctx),
     }
 }
@@ -312,10 +317,12 @@ async fn render(
     id: Uuid,
     refused_form: Option<Refused>,
     done: Option<&str>,
+    before: Option<ActivityCursor>,
 ) -> Response {
     let who = &ctx.who.principal;
+    let read = s.app.get_ticket(who, id, before, Ticket::ACTIVITIES_PER_READ);
     let (detail, participants, team): (TicketDetail, _, _) =
-        match tokio::try_join!(s.app.get_ticket(who, id), s.app.list_participants(who, id), staff(s, ctx)) {
+        match tokio::try_join!(read, s.app.list_participants(who, id), staff(s, ctx)) {
             Ok(all) => all,
             Err(e) => return error_page(Some(ctx), e),
         };
@@ -356,8 +363,14 @@ async fn render(
             div {
                 section.card aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
+                    @if let Some(older) = detail.older {
+                        p.older { a href=(format!("{href}?before={}", older.token())) { "Older activities" } }
+                    }
                     ol.timeline #timeline data-ticket=(t.id) {
                         @for a in &detail.activities { (activity(a, &members, &by_id)) }
+                    }
+                    @if before.is_some() {
+                        p.newer { a href=(href.clone()) { "Newest activities" } }
                     }
                 }
                 section.card aria-labelledby="reply-title" {
@@ -465,7 +478,7 @@ async fn finish<T>(
                     err.field = field.to_owned();
                 }
                 let refused = Refused { form: form_name, draft: Draft::refused(form, errors) };
-                render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None).await
+                render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None, None).await
             }
             None => error_page(Some(ctx), e),
         },
@@ -474,7 +487,7 @@ async fn finish<T>(
 
 async fn refuse(s: &AppState, ctx: &Ctx, id: Uuid, form_name: &'static str, form: Form, error: FieldError) -> Response {
     let refused = Refused { form: form_name, draft: Draft::refused(form, vec![error]) };
-    render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None).await
+    render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None, None).await
 }
 
 pub async fn comment(
