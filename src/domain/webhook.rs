@@ -151,6 +151,13 @@ impl WebhookSecret {
         Self(format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes)))
     }
 
+    /// A secret the operator chose (the CLI's `--secret`): `whsec_` and the base64 of 24 to 64 bytes.
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
+        let refusal = || Refusal::new(Rule::Format, "must be whsec_ and the base64 of 24 to 64 random bytes");
+        let key = STANDARD.decode(s.trim().strip_prefix(SECRET_PREFIX).ok_or_else(refusal)?).map_err(|_| refusal())?;
+        if (24..=64).contains(&key.len()) { Ok(Self(s.trim().to_owned())) } else { Err(refusal()) }
+    }
+
     /// A stored secret; `None` when it is not one this module wrote.
     pub fn from_stored(s: &str) -> Option<Self> {
         let key = STANDARD.decode(s.strip_prefix(SECRET_PREFIX)?).ok()?;

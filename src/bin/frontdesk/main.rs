@@ -65,6 +65,9 @@ enum Command {
     /// Staff folders of a workspace (the users API's `Folders`)
     #[command(subcommand, name = "staff-folder")]
     StaffFolder(admin::CollectionCommand),
+    /// Webhook subscriptions of a workspace: signed deliveries of its events (docs/webhooks.md)
+    #[command(subcommand)]
+    Webhook(admin::WebhookCommand),
 }
 
 #[derive(Args)]
@@ -143,6 +146,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Staff(cmd) => admin::staff(&app, settings.public_url.as_deref(), cmd).await,
         Command::StaffGroup(cmd) => admin::staff_collection(&app, CollectionKind::Group, cmd).await,
         Command::StaffFolder(cmd) => admin::staff_collection(&app, CollectionKind::Folder, cmd).await,
+        Command::Webhook(cmd) => admin::webhook(&app, cmd).await,
     }
 }
 
