@@ -165,10 +165,11 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
     let options = ServerOptions {
         public_base_url: public_url,
         ticket_rate_limit_per_second: settings.ticket_rate_limit,
-        webhooks: frontdesk::app::WebhookOptions {
-            allow_private_targets: settings.webhook_allow_private_targets,
-            ..Default::default()
-        },
+        webhooks: frontdesk::app::WebhookOptions::default().configured(
+            settings.webhook_allow_private_targets,
+            settings.webhook_timeout,
+            settings.webhook_retry_base,
+        ),
         idempotency_key_ttl: None,
         limits: settings.limits.clone(),
     };
