@@ -97,7 +97,7 @@ impl WebhookUrl {
             Some("http") => {}
             Some("https") => {
                 return Err(format(
-                    "https:// is not supported by this server (it has no TLS client); use http:// to a TLS-terminating proxy you control",
+                    "https:// is not supported by this server (it has no TLS client); use http:// to a proxy you control that forwards over TLS",
                 ));
             }
             _ => return Err(format("must be an absolute http:// URL")),
