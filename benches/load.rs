@@ -19,6 +19,9 @@
 //! error or lost write (never on speed); CI runs it. `--json PATH` (or `FRONTDESK_BENCH_JSON`) writes
 //! the whole result. `BENCH_ONLY=key,key` runs only those scenarios (the fill always runs);
 //! `BENCH_SERVER_WRAPPER="valgrind --tool=callgrind"` starts the server under a profiler.
+//! `create_webhook` measures creates back to back without and then with one enabled webhook
+//! subscription (to a receiver in this process) and prints the ratio and how long the deliveries
+//! took to catch up.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -207,6 +210,8 @@ impl Server {
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .envs(backend.server_env())
             .env("FRONTDESK_BOOTSTRAP_API_KEY", key)
+            // The webhook scenario's receiver is on this machine.
+            .env("FRONTDESK_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
             .env("FRONTDESK_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -661,6 +666,41 @@ async fn bench(options: &Options, backend: &Backend) -> Report {
         record("staff_xml", "XML staff user create (003)", Kind::Write, stats);
     }
 
+    if options.wants("create_webhook") {
+        let creates = |offset: usize| {
+            let fx = fx.clone();
+            run(clients, seconds, usize::MAX, move |i| {
+                succeeds(fx.post("/api/v1/external-users").json(&user_body(&fx.channel, &fx.tiers, offset + i)))
+            })
+        };
+        // Back to back, so both see the same table size and the same machine.
+        let without = creates(users + 2_000_000_000).await;
+        ledger.add("external_users", without.acknowledged());
+        let (hook_url, delivered) = receiver().await;
+        let hook = fx
+            .json(fx.post("/api/v1/webhooks").json(&json!({"url": hook_url, "types": ["external_user.created"]})))
+            .await;
+        let with = creates(users + 3_000_000_000).await;
+        let acknowledged = with.acknowledged();
+        ledger.add("external_users", acknowledged);
+        let ratio = with.rps() / without.rps().max(f64::MIN_POSITIVE);
+        let at_end = delivered.load(Ordering::Relaxed);
+        let drain = Instant::now();
+        while delivered.load(Ordering::Relaxed) < acknowledged && drain.elapsed() < Duration::from_secs(300) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!(
+            "webhook: creates with one subscription at {ratio:.2} of creates without; {at_end} of {acknowledged} \
+             delivered when the creates stopped, all {} {:.1}s later",
+            delivered.load(Ordering::Relaxed),
+            drain.elapsed().as_secs_f64()
+        );
+        let path = format!("/api/v1/webhooks/{}", hook["id"].as_str().expect("webhook id"));
+        let _ = fx.http.delete(format!("{}{path}", fx.base)).header("authorization", &fx.key).send().await;
+        record("create_no_webhook", "create external user, no webhook", Kind::Write, without);
+        record("create_webhook", "create external user, 1 webhook", Kind::Write, with);
+    }
+
     // Nothing lost: every acknowledged create is stored.
     let mut lost = BTreeMap::new();
     for table in TABLES {
@@ -671,6 +711,30 @@ async fn bench(options: &Options, backend: &Backend) -> Report {
     let stored_users = backend.count("external_users").await.max(1);
     let bytes_per_user = backend.bytes().await as f64 / stored_users as f64;
     Report { outcomes, lost, rss_mb, bytes_per_user }
+}
+
+/// A webhook receiver on port 0 that answers 200 at once; counts the deliveries of distinct events.
+async fn receiver() -> (String, Arc<AtomicUsize>) {
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::<String>::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let (seen2, count2) = (seen.clone(), count.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let (seen, count) = (seen2.clone(), count2.clone());
+            async move {
+                let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                if seen.lock().expect("seen").insert(id) {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("receiver port");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("receiver") });
+    (url, count)
 }
 
 /// The same PK read and insert on one held connection, sequentially: the database's own limit.

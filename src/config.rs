@@ -39,6 +39,8 @@ pub struct FileSettings {
     pub rate_limit_per_second: Option<Whole>,
     pub credential_cache_ttl_ms: Option<Whole>,
     pub webhook_allow_private_targets: Option<Flag>,
+    pub webhook_timeout_ms: Option<Whole>,
+    pub webhook_retry_base_ms: Option<Whole>,
     pub max_connections: Option<Whole>,
     pub header_read_timeout_ms: Option<Whole>,
     pub request_timeout_ms: Option<Whole>,
@@ -49,7 +51,7 @@ pub struct FileSettings {
 }
 
 /// The keys of [`FileSettings`], for reading them from the environment.
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 20] = [
     "bind",
     "database_url",
     "public_url",
@@ -61,6 +63,8 @@ const KEYS: [&str; 18] = [
     "rate_limit_per_second",
     "credential_cache_ttl_ms",
     "webhook_allow_private_targets",
+    "webhook_timeout_ms",
+    "webhook_retry_base_ms",
     "max_connections",
     "header_read_timeout_ms",
     "request_timeout_ms",
@@ -109,6 +113,8 @@ impl FileSettings {
             rate_limit_per_second: over.rate_limit_per_second.or(self.rate_limit_per_second),
             credential_cache_ttl_ms: over.credential_cache_ttl_ms.or(self.credential_cache_ttl_ms),
             webhook_allow_private_targets: over.webhook_allow_private_targets.or(self.webhook_allow_private_targets),
+            webhook_timeout_ms: over.webhook_timeout_ms.or(self.webhook_timeout_ms),
+            webhook_retry_base_ms: over.webhook_retry_base_ms.or(self.webhook_retry_base_ms),
             max_connections: over.max_connections.or(self.max_connections),
             header_read_timeout_ms: over.header_read_timeout_ms.or(self.header_read_timeout_ms),
             request_timeout_ms: over.request_timeout_ms.or(self.request_timeout_ms),
@@ -134,6 +140,12 @@ pub struct Settings {
     pub credential_cache_ttl: Option<Duration>,
     /// Whether webhooks may target loopback, private and link-local addresses (docs/webhooks.md).
     pub webhook_allow_private_targets: bool,
+    /// How long one webhook delivery attempt may take in all; `None`: the default (15 s). A claim on
+    /// a delivery lasts four times as long, so only a dead node's claims run out.
+    pub webhook_timeout: Option<Duration>,
+    /// The wait after a delivery's first failed attempt (doubled after each further one); `None`:
+    /// the default (10 s).
+    pub webhook_retry_base: Option<Duration>,
     /// The transport's bounds on connections, time and bodies.
     pub limits: Limits,
     /// When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise).
@@ -168,6 +180,14 @@ impl Settings {
             .unwrap_or_else(|| DatabaseUrl(DEFAULT_DATABASE_URL.into()));
         let credential_cache_ttl = s.credential_cache_ttl_ms.map(|ms| Duration::from_millis(ms.0));
         let webhook_allow_private_targets = s.webhook_allow_private_targets.is_some_and(|Flag(on)| on);
+        let webhook_timeout = match s.webhook_timeout_ms {
+            Some(ms) => Some(Duration::from_millis(ms.positive("webhook_timeout_ms")? as u64)),
+            None => None,
+        };
+        let webhook_retry_base = match s.webhook_retry_base_ms {
+            Some(ms) => Some(Duration::from_millis(ms.positive("webhook_retry_base_ms")? as u64)),
+            None => None,
+        };
         let mut limits = Limits::default();
         if let Some(n) = s.max_connections {
             limits.max_connections = n.positive("max_connections")?;
@@ -203,6 +223,8 @@ impl Settings {
             ticket_rate_limit,
             credential_cache_ttl,
             webhook_allow_private_targets,
+            webhook_timeout,
+            webhook_retry_base,
             limits,
         })
     }
@@ -477,6 +499,18 @@ mod tests {
         let e = FileSettings::parse("x = 1").unwrap_err();
         let listed = e.split('`').skip(3).step_by(2).collect::<Vec<_>>();
         assert_eq!(listed, KEYS, "{e}");
+    }
+
+    #[test]
+    fn webhook_timings_come_from_the_file_and_refuse_zero() {
+        let file = FileSettings::parse("webhook_timeout_ms = 2000\nwebhook_retry_base_ms = 50\n").unwrap();
+        let s = Settings::resolve(file, FileSettings::default(), None).unwrap();
+        assert_eq!(
+            (s.webhook_timeout, s.webhook_retry_base),
+            (Some(Duration::from_secs(2)), Some(Duration::from_millis(50)))
+        );
+        let zero = FileSettings::parse("webhook_timeout_ms = 0").unwrap();
+        assert!(Settings::resolve(zero, FileSettings::default(), None).unwrap_err().contains("webhook_timeout_ms"));
     }
 
     #[test]

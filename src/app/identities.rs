@@ -121,7 +121,8 @@ impl App {
     ) -> AppResult<ExternalUser> {
         who.require(Role::Agent)?;
         let audit = audit(who, AuditAction::Linked, user_id, Some(super_identity_id));
-        match self.store.link_external_user(who.workspace_id(), user_id, super_identity_id, &audit).await? {
+        match self.store.link_external_user(who.workspace_id(), user_id, super_identity_id, &audit, who.actor()).await?
+        {
             LinkOutcome::Done(user) => Ok(*user),
             LinkOutcome::TargetMerged => Err(AppError::Conflict(Conflict::Merged)),
         }
@@ -132,7 +133,7 @@ impl App {
         who.require(Role::Agent)?;
         let new_identity = Uuid::new_v4();
         let audit = audit(who, AuditAction::Unlinked, user_id, Some(new_identity));
-        Ok(self.store.unlink_external_user(who.workspace_id(), user_id, new_identity, &audit).await?)
+        Ok(self.store.unlink_external_user(who.workspace_id(), user_id, new_identity, &audit, who.actor()).await?)
     }
 
     pub async fn automatic_matching(&self, who: &Principal) -> AppResult<bool> {
@@ -142,7 +143,7 @@ impl App {
 
     pub async fn set_automatic_matching(&self, who: &Principal, on: bool) -> AppResult<bool> {
         who.require(Role::Admin)?;
-        self.store.set_automatic_matching(who.workspace_id(), on).await?;
+        self.store.set_automatic_matching(who.workspace_id(), on, who.actor()).await?;
         Ok(on)
     }
 

@@ -51,6 +51,7 @@ impl App {
             new_super_identity_id: Uuid::new_v4(),
             at: Timestamp::now(),
             by: who.actor_id(),
+            actor: who.actor(),
         };
         match self.store.add_participant(&new).await {
             // Another request added the same address to the e-mail channel a moment ago: the second
@@ -73,6 +74,6 @@ impl App {
         person: ParticipantRef,
     ) -> AppResult<TicketParticipant> {
         who.require(Role::Agent)?;
-        Ok(self.store.remove_participant(who.workspace_id(), ticket_id, person.key()).await?)
+        Ok(self.store.remove_participant(who.workspace_id(), ticket_id, person.key(), who.actor()).await?)
     }
 }

@@ -123,6 +123,7 @@ impl App {
             new_ids,
             at: Timestamp::now(),
             by: who.actor_id(),
+            actor: who.actor(),
             paging,
         }
     }

@@ -34,7 +34,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_staff_user(&user).await?;
+        self.store.insert_staff_user(&user, who.actor()).await?;
         Ok(user)
     }
 

@@ -184,6 +184,7 @@ impl App {
             group_ids: input.group_ids,
             folder_ids: input.folder_ids,
             invitation,
+            actor: who.actor(),
         };
         match self.store.create_staff_member(&new).await? {
             StaffMemberOutcome::Created => Ok(InvitedStaffUser { user, invitation_token: token }),
@@ -196,7 +197,11 @@ impl App {
     pub async fn reinvite_staff_user(&self, who: &Principal, id: Uuid) -> AppResult<String> {
         who.require(Role::Admin)?;
         let (token, invitation) = new_invitation(Timestamp::now());
-        if !self.store.insert_staff_invitation(who.workspace_id(), id, &invitation, may_be_invited_again).await? {
+        if !self
+            .store
+            .insert_staff_invitation(who.workspace_id(), id, &invitation, may_be_invited_again, who.actor())
+            .await?
+        {
             let refusal = Refusal::new(Rule::Combination, "only an Invited user can be invited again");
             return Err(AppError::invalid("status", refusal));
         }
@@ -226,13 +231,16 @@ impl App {
     /// Seed 003 `DELETE`. A user still referenced elsewhere (a ticket assignee) is a conflict: disable it.
     pub async fn delete_staff_user(&self, who: &Principal, id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
-        Ok(self.store.delete_staff_user(who.workspace_id(), id).await?)
+        Ok(self.store.delete_staff_user(who.workspace_id(), id, who.actor()).await?)
     }
 
     /// Turns an account off: it can no longer sign in, but stays as the author and assignee of its work.
     pub async fn disable_staff_user(&self, who: &Principal, id: Uuid) -> AppResult<StaffUser> {
         who.require(Role::Admin)?;
-        Ok(self.store.set_staff_status(who.workspace_id(), id, StaffStatus::Disabled, Timestamp::now()).await?)
+        Ok(self
+            .store
+            .set_staff_status(who.workspace_id(), id, StaffStatus::Disabled, Timestamp::now(), who.actor())
+            .await?)
     }
 
     /// Accepts an invitation: the token is the credential. Sets the password (required unless one was
@@ -292,7 +300,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_staff_collection(&c).await?;
+        self.store.insert_staff_collection(&c, who.actor()).await?;
         Ok(c)
     }
 
@@ -317,6 +325,6 @@ impl App {
 
     pub async fn delete_staff_collection(&self, who: &Principal, kind: CollectionKind, id: Uuid) -> AppResult<()> {
         who.require(Role::Admin)?;
-        Ok(self.store.delete_staff_collection(who.workspace_id(), kind, id).await?)
+        Ok(self.store.delete_staff_collection(who.workspace_id(), kind, id, who.actor()).await?)
     }
 }

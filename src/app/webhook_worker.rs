@@ -57,6 +57,21 @@ impl Default for WebhookOptions {
 }
 
 impl WebhookOptions {
+    /// These options with the operator's settings: private targets, the time one attempt may take
+    /// (the connect timeout at most that, the lease four times it) and the first retry's wait.
+    pub fn configured(mut self, allow_private: bool, timeout: Option<Duration>, retry_base: Option<Duration>) -> Self {
+        self.allow_private_targets = allow_private;
+        if let Some(t) = timeout {
+            self.total_timeout = t;
+            self.connect_timeout = self.connect_timeout.min(t);
+            self.lease = t.saturating_mul(4);
+        }
+        if let Some(base) = retry_base {
+            self.retry_base = base;
+        }
+        self
+    }
+
     /// The wait after the `tries`-th failed attempt: `retry_base` doubled per earlier failure, at
     /// most `retry_cap`, then spread by ±20% of jitter so receivers that failed together are not
     /// all retried at the same instant.

@@ -27,10 +27,12 @@ impl App {
         url: WebhookUrl,
         types: Vec<EventType>,
         enabled: bool,
+        secret: Option<WebhookSecret>,
     ) -> AppResult<WebhookWithSecret> {
         who.require(Role::Admin)?;
         let now = Timestamp::now();
-        let secret = WebhookSecret::generate();
+        // The operator may choose it (automation that configures both ends); else a new random one.
+        let secret = secret.unwrap_or_else(WebhookSecret::generate);
         let webhook = Webhook {
             id: Uuid::new_v4(),
             workspace_id: who.workspace_id(),

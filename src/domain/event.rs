@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{
-    ApiKey, Channel, ExternalUser, ExternalUserGroup, Location, MemberRef, StaffUser, Ticket, TicketActivity,
-    TicketParticipant, Tier, Timestamp,
+    ApiKey, Channel, CollectionKind, ExternalUser, ExternalUserGroup, Location, MemberRef, StaffCollection, StaffUser,
+    Ticket, TicketActivity, TicketParticipant, Tier, Timestamp,
 };
 
 /// Who made a change.
@@ -64,6 +64,11 @@ event_types! {
     StaffUserActivated => "staff_user.activated",
     StaffUserDisabled => "staff_user.disabled",
     StaffUserDeleted => "staff_user.deleted",
+    StaffGroupCreated => "staff_group.created",
+    StaffGroupDeleted => "staff_group.deleted",
+    StaffFolderCreated => "staff_folder.created",
+    StaffFolderDeleted => "staff_folder.deleted",
+    AutomaticMatchingChanged => "settings.automatic_matching_changed",
     ApiKeyCreated => "api_key.created",
     ApiKeyRevoked => "api_key.revoked",
     ChannelCreated => "channel.created",
@@ -277,6 +282,50 @@ pub fn staff_user(u: &StaffUser) -> Value {
         "phoneNumber": u.phone_number,
         "workspaceId": u.workspace_id,
     })
+}
+
+/// As `GET /api/v1/staff-groups/{id}` (or `staff-folders`) shows it.
+pub fn staff_collection(c: &StaffCollection) -> Value {
+    json!({
+        "createdAt": ts(c.created_at),
+        "id": c.id,
+        "updatedAt": ts(c.updated_at),
+        "name": c.name,
+        "workspaceId": c.workspace_id,
+    })
+}
+
+/// The creation or deletion event of a staff group or folder.
+pub fn staff_collection_event(kind: CollectionKind, created: bool) -> EventType {
+    match (kind, created) {
+        (CollectionKind::Group, true) => EventType::StaffGroupCreated,
+        (CollectionKind::Group, false) => EventType::StaffGroupDeleted,
+        (CollectionKind::Folder, true) => EventType::StaffFolderCreated,
+        (CollectionKind::Folder, false) => EventType::StaffFolderDeleted,
+    }
+}
+
+/// A staff user's status change: `staff_user.activated` or `staff_user.disabled` (with the previous
+/// status), or `None` when the status stayed or became `invited`.
+pub fn staff_status_change(actor: Actor, before: &StaffUser, after: &StaffUser) -> Option<NewEvent> {
+    use super::StaffStatus;
+    let kind = match (before.status, after.status) {
+        (b, a) if b == a => return None,
+        (_, StaffStatus::Active) => EventType::StaffUserActivated,
+        (_, StaffStatus::Disabled) => EventType::StaffUserDisabled,
+        (_, StaffStatus::Invited) => return None,
+    };
+    Some(NewEvent {
+        kind,
+        actor,
+        resource: staff_user(after),
+        previous: Some(json!({ "status": before.status.as_str() })),
+    })
+}
+
+/// A ticket participant's event: the participant as the ticket external users API shows it.
+pub fn participant_event(kind: EventType, actor: Actor, p: &TicketParticipant) -> NewEvent {
+    NewEvent::new(kind, actor, participant(p))
 }
 
 fn member(m: MemberRef) -> Value {

@@ -97,7 +97,7 @@ impl WebhookUrl {
             Some("http") => {}
             Some("https") => {
                 return Err(format(
-                    "https:// is not supported by this server (it has no TLS client); use http:// to a TLS-terminating proxy you control",
+                    "https:// is not supported by this server (it has no TLS client); use http:// to a proxy you control that forwards over TLS",
                 ));
             }
             _ => return Err(format("must be an absolute http:// URL")),
@@ -149,6 +149,13 @@ impl WebhookSecret {
     pub fn generate() -> Self {
         let bytes: [u8; 24] = rand::random();
         Self(format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes)))
+    }
+
+    /// A secret the operator chose (the CLI's `--secret`): `whsec_` and the base64 of 24 to 64 bytes.
+    pub fn parse(s: &str) -> Result<Self, Refusal> {
+        let refusal = || Refusal::new(Rule::Format, "must be whsec_ and the base64 of 24 to 64 random bytes");
+        let key = STANDARD.decode(s.trim().strip_prefix(SECRET_PREFIX).ok_or_else(refusal)?).map_err(|_| refusal())?;
+        if (24..=64).contains(&key.len()) { Ok(Self(s.trim().to_owned())) } else { Err(refusal()) }
     }
 
     /// A stored secret; `None` when it is not one this module wrote.

@@ -54,6 +54,7 @@ pub trait IdentityStore: Send + Sync {
         user_id: Uuid,
         super_identity_id: Uuid,
         audit: &AuditRecord,
+        actor: Actor,
     ) -> StoreResult<LinkOutcome>;
     /// Moves the external user to the new super identity `new_super_identity_id`, unless it is
     /// already the only user of its own (then nothing changes).
@@ -63,10 +64,12 @@ pub trait IdentityStore: Send + Sync {
         user_id: Uuid,
         new_super_identity_id: Uuid,
         audit: &AuditRecord,
+        actor: Actor,
     ) -> StoreResult<ExternalUser>;
 
     async fn automatic_matching(&self, workspace_id: Uuid) -> StoreResult<bool>;
-    async fn set_automatic_matching(&self, workspace_id: Uuid, on: bool) -> StoreResult<()>;
+    /// Records `settings.automatic_matching_changed` when the setting changed.
+    async fn set_automatic_matching(&self, workspace_id: Uuid, on: bool, actor: Actor) -> StoreResult<()>;
 
     /// Erases one external user: personal fields cleared, participations and tokens removed. The row
     /// stays (tickets still name it as requester). `NotFound` when already erased.

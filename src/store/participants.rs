@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Page, Paging, ParticipantKey, RequestRef, StoreResult};
-use crate::domain::{ExternalUser, TicketParticipant, Timestamp};
+use crate::domain::{Actor, ExternalUser, TicketParticipant, Timestamp};
 
 /// A participant to add. When `key` is an e-mail address nobody on the e-mail channel has, a new
 /// external user is created there with `new_user_id` and `new_super_identity_id`.
@@ -21,6 +21,8 @@ pub struct NewParticipant<'a> {
     pub new_super_identity_id: Uuid,
     pub at: Timestamp,
     pub by: Uuid,
+    /// Who the events name.
+    pub actor: Actor,
 }
 
 /// Participants to add to or remove from a request, and the page of participants to answer with.
@@ -34,6 +36,8 @@ pub struct ParticipantsChange<'a> {
     pub new_ids: &'a [Uuid],
     pub at: Timestamp,
     pub by: Uuid,
+    /// Who the events name.
+    pub actor: Actor,
     pub paging: Paging,
 }
 
@@ -54,6 +58,7 @@ pub trait ParticipantStore: Send + Sync {
         workspace_id: Uuid,
         ticket_id: Uuid,
         key: ParticipantKey<'_>,
+        actor: Actor,
     ) -> StoreResult<TicketParticipant>;
 
     /// A page of the request's participants, oldest first.

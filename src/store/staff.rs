@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::support::corrupt;
 use super::{Page, Paging, StaffFilter, StaffKey, StoreError, StoreResult};
-use crate::domain::{CollectionKind, Role, StaffCollection, StaffStatus, StaffUser, Timestamp};
+use crate::domain::{Actor, CollectionKind, Role, StaffCollection, StaffStatus, StaffUser, Timestamp};
 
 /// A new staff user with everything created with it in the same transaction.
 #[derive(Debug, Clone)]
@@ -18,6 +18,8 @@ pub struct NewStaffMember {
     pub group_ids: Vec<Uuid>,
     pub folder_ids: Vec<Uuid>,
     pub invitation: NewInvitation,
+    /// Who the `staff_user.invited` event names.
+    pub actor: Actor,
 }
 
 #[derive(Debug, Clone)]
@@ -76,11 +78,11 @@ pub struct StaffCredentials {
 
 #[async_trait]
 pub trait StaffStore: Send + Sync {
-    async fn insert_staff_user(&self, user: &StaffUser) -> StoreResult<()>;
+    async fn insert_staff_user(&self, user: &StaffUser, actor: Actor) -> StoreResult<()>;
     async fn get_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<StaffUser>;
     async fn list_staff_users(&self, workspace_id: Uuid) -> StoreResult<Vec<StaffUser>>;
 
-    async fn insert_staff_collection(&self, c: &StaffCollection) -> StoreResult<()>;
+    async fn insert_staff_collection(&self, c: &StaffCollection, actor: Actor) -> StoreResult<()>;
     async fn list_staff_collections(
         &self,
         workspace_id: Uuid,
@@ -92,7 +94,13 @@ pub trait StaffStore: Send + Sync {
         kind: CollectionKind,
         id: Uuid,
     ) -> StoreResult<StaffCollection>;
-    async fn delete_staff_collection(&self, workspace_id: Uuid, kind: CollectionKind, id: Uuid) -> StoreResult<()>;
+    async fn delete_staff_collection(
+        &self,
+        workspace_id: Uuid,
+        kind: CollectionKind,
+        id: Uuid,
+        actor: Actor,
+    ) -> StoreResult<()>;
 
     /// Inserts the user, its memberships and its invitation, unless the e-mail or external id is taken
     /// or a group or folder is unknown: then it writes nothing and tells every such conflict.
@@ -107,13 +115,15 @@ pub trait StaffStore: Send + Sync {
         paging: Paging,
     ) -> StoreResult<Page<StaffUser>>;
     /// Removes the user with its memberships and invitations; `InUse(StaffUser)` while others refer to it.
-    async fn delete_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()>;
+    async fn delete_staff_user(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()>;
+    /// Sets the status; records `staff_user.activated`/`disabled` when it changed.
     async fn set_staff_status(
         &self,
         workspace_id: Uuid,
         id: Uuid,
         status: StaffStatus,
         at: Timestamp,
+        actor: Actor,
     ) -> StoreResult<StaffUser>;
 
     /// Adds a fresh invitation for the user if `may_invite` (the caller's rule) allows it for the user
@@ -124,6 +134,7 @@ pub trait StaffStore: Send + Sync {
         user_id: Uuid,
         invitation: &NewInvitation,
         may_invite: for<'u> fn(&'u StaffUser) -> bool,
+        actor: Actor,
     ) -> StoreResult<bool>;
     async fn find_staff_invitation(&self, token_hash: &[u8]) -> StoreResult<Option<FoundInvitation>>;
     /// Marks the invitation used and the user `Active` (setting the password hash when given), only if

@@ -14,10 +14,12 @@ pub enum Section {
     Tiers,
     Groups,
     Staff,
+    Webhooks,
 }
 
 impl Section {
-    const ALL: [Section; 5] = [Section::ApiKeys, Section::Channels, Section::Tiers, Section::Groups, Section::Staff];
+    const ALL: [Section; 6] =
+        [Section::ApiKeys, Section::Channels, Section::Tiers, Section::Groups, Section::Staff, Section::Webhooks];
 
     fn href(self) -> &'static str {
         match self {
@@ -26,6 +28,7 @@ impl Section {
             Section::Tiers => "/settings/tiers",
             Section::Groups => "/settings/groups",
             Section::Staff => "/settings/staff",
+            Section::Webhooks => "/settings/webhooks",
         }
     }
 
@@ -36,6 +39,7 @@ impl Section {
             Section::Tiers => "Tiers",
             Section::Groups => "User groups",
             Section::Staff => "Staff",
+            Section::Webhooks => "Webhooks",
         }
     }
 }

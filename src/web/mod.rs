@@ -1,6 +1,6 @@
 //! The workspace settings page at `/settings`: server-rendered HTML (maud), a stylesheet and a few
 //! lines of progressive JavaScript, all compiled into the binary. Staff users sign in with e-mail and
-//! password; admins manage API keys, channels, tiers, external user groups and staff, agents see the
+//! password; admins manage API keys, channels, tiers, external user groups, staff and webhooks, agents see the
 //! page read-only. Every rule is the use cases' (`App`), checked with the signed-in user's
 //! `Principal::Staff`; this module only renders and reads forms. Not an API contract: its routes are not
 //! in the OpenAPI document. See docs/web.md.
@@ -10,6 +10,7 @@ mod layout;
 mod session;
 mod sign_in;
 mod staff;
+mod webhooks;
 mod workspace;
 
 use std::collections::HashMap;
@@ -46,7 +47,13 @@ pub fn router() -> Router<AppState> {
         .route("/settings/tiers", get(workspace::tiers).post(workspace::create_tier))
         .route("/settings/groups", get(workspace::groups).post(workspace::create_group))
         .route("/settings/staff", get(staff::list).post(staff::invite))
-        .route("/settings/staff/{id}/disable", get(staff::confirm_disable).post(staff::disable));
+        .route("/settings/staff/{id}/disable", get(staff::confirm_disable).post(staff::disable))
+        .route("/settings/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/settings/webhooks/{id}", get(webhooks::deliveries))
+        .route("/settings/webhooks/{id}/enable", post(webhooks::enable))
+        .route("/settings/webhooks/{id}/disable", post(webhooks::disable))
+        .route("/settings/webhooks/{id}/delete", get(webhooks::confirm_delete).post(webhooks::delete))
+        .route("/settings/webhooks/{id}/deliveries/{delivery}/redeliver", post(webhooks::redeliver));
     console::routes(router).layer(axum::middleware::from_fn(security_headers))
 }
 

@@ -159,6 +159,70 @@ async fn the_first_admin_is_invited_without_naming_the_only_workspace() {
     assert!(String::from_utf8_lossy(&ambiguous.stderr).contains("--workspace"));
 }
 
+fn json_out(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout_lines(out).join("\n")).expect("JSON on stdout")
+}
+
+#[tokio::test]
+async fn webhooks_are_created_with_a_chosen_secret_listed_disabled_enabled_and_deleted_on_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hooks.db").display());
+    let ws = stdout_lines(&frontdesk(&url, &["workspace", "create", "Acme support"]))[0].clone();
+    let secret = format!("whsec_{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]));
+    let created = json_out(&frontdesk(
+        &url,
+        &[
+            "webhook",
+            "create",
+            "--workspace",
+            &ws,
+            "--url",
+            "http://hooks.example.com/in",
+            "--events",
+            "ticket.created,external_user.created",
+            "--secret",
+            &secret,
+        ],
+    ));
+    assert_eq!(created["secret"], secret.as_str());
+    assert_eq!(created["types"], serde_json::json!(["ticket.created", "external_user.created"]));
+    assert_eq!(created["enabled"], true);
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // Without --secret a random one is made, and shown this once.
+    let other =
+        json_out(&frontdesk(&url, &["webhook", "create", "--workspace", &ws, "--url", "http://b.example.com/"]));
+    assert!(other["secret"].as_str().unwrap().starts_with("whsec_") && other["secret"] != secret.as_str());
+    assert_eq!(other["types"], serde_json::json!([]), "no --events: every type");
+
+    let listed = json_out(&frontdesk(&url, &["webhook", "list", "--workspace", &ws]));
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(listed.as_array().unwrap().iter().all(|w| w.get("secret").is_none()), "a list never shows secrets");
+
+    let disabled = json_out(&frontdesk(&url, &["webhook", "disable", "--workspace", &ws, &id]));
+    assert_eq!(disabled["enabled"], false);
+    let enabled = json_out(&frontdesk(&url, &["webhook", "enable", "--workspace", &ws, &id]));
+    assert_eq!(enabled["enabled"], true);
+
+    for (args, complaint) in [
+        (vec!["--url", "http://a.example.com/", "--events", "ticket.exploded"], "--events"),
+        (vec!["--url", "https://a.example.com/"], "--url"),
+        (vec!["--url", "http://a.example.com/", "--secret", "whsec_short"], "--secret"),
+    ] {
+        let mut all = vec!["webhook", "create", "--workspace", ws.as_str()];
+        all.extend(args);
+        let out = frontdesk(&url, &all);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains(complaint), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    assert!(frontdesk(&url, &["webhook", "delete", "--workspace", &ws, &id]).status.success());
+    let left = json_out(&frontdesk(&url, &["webhook", "list", "--workspace", &ws]));
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    let gone = frontdesk(&url, &["webhook", "delete", "--workspace", &ws, &id]);
+    assert!(!gone.status.success(), "deleting twice is an error");
+}
+
 #[test]
 fn help_names_apis_without_seed_numbers() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -169,6 +233,8 @@ fn help_names_apis_without_seed_numbers() {
         &["staff", "invite", "--help"],
         &["staff-group", "--help"],
         &["staff-folder", "--help"],
+        &["webhook", "--help"],
+        &["webhook", "create", "--help"],
         &["serve", "--help"],
     ] {
         let out = frontdesk(&url, args);

@@ -225,6 +225,12 @@ on_both_backends! {
         let removed = submit(&mut b, &href, &format!("{href}/participants/remove"), &[("participant", &participant)]).await;
         assert_eq!(removed.status, 303);
         assert!(!b.get(&href).await.body.contains("boss@example.com"));
+        // The console's changes are events like any contract's, naming the agent; the refused ones are not.
+        let events = t.get("/api/v1/events?types=ticket.participant_added,ticket.participant_removed").await.body;
+        let events = events["events"].as_array().expect("events");
+        let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().expect("type")).collect();
+        assert_eq!(kinds, ["ticket.participant_added", "ticket.participant_removed"]);
+        assert!(events.iter().all(|e| e["actor"]["type"] == "staff_user" && e["data"]["email"] == "boss@example.com"));
     }
 
     async fn console_pages_send_the_security_headers(t) {

@@ -36,4 +36,5 @@ mod staff_users;
 mod ticket_external_users;
 mod tickets;
 mod web;
+mod webhook_nodes;
 mod webhooks;

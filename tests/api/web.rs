@@ -409,3 +409,139 @@ on_both_backends! {
         assert!(res.headers["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"));
     }
 }
+
+/// The Webhooks section, with a worker that fails a delivery finally at its first refusal and
+/// disables the subscription at once, so the page shows a reason within a moment.
+mod webhooks_section {
+    use std::time::Duration;
+
+    use frontdesk::app::WebhookOptions;
+
+    use super::*;
+
+    fn disabling_at_once() -> WebhookOptions {
+        WebhookOptions {
+            max_attempts: 1,
+            disable_after: 1,
+            poll_interval: Duration::from_millis(20),
+            ..WebhookOptions::default()
+        }
+    }
+
+    async fn admin(t: &TestApp) -> Browser {
+        staff_user(t, "admin@example.com", Role::Admin).await;
+        let mut b = Browser::new(t);
+        assert_eq!(b.sign_in("admin@example.com", PASSWORD).await.status, 303);
+        b
+    }
+
+    async fn submit(b: &mut Browser, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = b.get(page).await.csrf();
+        let mut all = vec![("csrf_token", csrf.as_str())];
+        all.extend_from_slice(fields);
+        b.post(action, &all, &[]).await
+    }
+
+    async fn an_admin_creates_disables_enables_reads_the_log_redelivers_and_deletes(t: TestApp) {
+        let mut b = admin(&t).await;
+        let list = "/settings/webhooks";
+        assert!(b.get(list).await.body.contains("No webhooks yet"));
+        let bad =
+            submit(&mut b, list, list, &[("url", "https://hooks.example.com/"), ("types", "ticket.exploded")]).await;
+        assert_eq!(bad.status, 422);
+        assert!(
+            bad.body.contains("id=\"webhook-url-error\"") && bad.body.contains("id=\"webhook-types-error\""),
+            "{}",
+            bad.body
+        );
+        let created =
+            submit(&mut b, list, list, &[("url", "http://127.0.0.1:9/hook"), ("types", "external_user.created")]).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let secret = created.input_value("new-webhook-secret").expect("the secret, shown once");
+        assert!(secret.starts_with("whsec_"));
+        let page = b.get(list).await;
+        assert!(page.body.contains("http://127.0.0.1:9/hook") && !page.body.contains(&secret), "shown only once");
+        let hooks = t.get("/api/v1/webhooks").await.body;
+        let id = hooks[0]["id"].as_str().unwrap().to_owned();
+
+        let disabled = submit(&mut b, list, &format!("{list}/{id}/disable"), &[]).await;
+        assert_eq!((disabled.status, disabled.location.as_deref()), (303, Some("/settings/webhooks?done=disabled")));
+        assert_eq!(t.get(&format!("/api/v1/webhooks/{id}")).await.body["enabled"], false);
+        assert!(b.get("/settings/webhooks?done=disabled").await.body.contains("Disabled"));
+        assert_eq!(submit(&mut b, list, &format!("{list}/{id}/enable"), &[]).await.status, 303);
+        assert_eq!(t.get(&format!("/api/v1/webhooks/{id}")).await.body["enabled"], true);
+
+        // The receiver is on loopback, refused by default: the delivery fails and the server disables it.
+        t.external_user("jane@example.com", "Jane").await;
+        let mut page = b.get(list).await;
+        for _ in 0..150 {
+            if page.body.contains("in a row failed") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            page = b.get(list).await;
+        }
+        assert!(
+            page.body.contains("1 deliveries in a row failed every retry") && page.body.contains("refused"),
+            "{}",
+            page.body
+        );
+        let log = b.get(&format!("{list}/{id}")).await;
+        assert_eq!(log.status, 200);
+        assert!(log.body.contains("external_user.created") && log.body.contains("Failed"), "{}", log.body);
+        assert!(log.body.contains("id=\"disabled-reason\""));
+        let delivery = t.get(&format!("/api/v1/webhooks/{id}/deliveries")).await.body["deliveries"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let again =
+            submit(&mut b, &format!("{list}/{id}"), &format!("{list}/{id}/deliveries/{delivery}/redeliver"), &[]).await;
+        assert_eq!(again.status, 303);
+        assert_eq!(again.location.as_deref(), Some(format!("/settings/webhooks/{id}?done=redelivered").as_str()));
+        let log = t.get(&format!("/api/v1/webhooks/{id}/deliveries")).await.body;
+        assert_eq!(log["deliveries"][0]["status"], "pending", "queued again (it waits while the webhook is disabled)");
+
+        let confirm = b.get(&format!("{list}/{id}/delete")).await;
+        assert!(confirm.body.contains("cannot be undone"));
+        let deleted = b.post(&format!("{list}/{id}/delete"), &[("csrf_token", &confirm.csrf())], &[]).await;
+        assert_eq!((deleted.status, deleted.location.as_deref()), (303, Some("/settings/webhooks?done=deleted")));
+        assert_eq!(t.get("/api/v1/webhooks").await.body, serde_json::json!([]));
+        assert_eq!(b.get(&format!("{list}/{id}")).await.status, 404);
+    }
+
+    async fn agents_see_no_webhooks_and_forms_need_the_csrf_token(t: TestApp) {
+        let mut b = admin(&t).await;
+        let list = "/settings/webhooks";
+        let forged = b.post(list, &[("csrf_token", "nope"), ("url", "http://a.example.com/")], &[]).await;
+        assert_eq!(forged.status, 403);
+        staff_user(&t, "agent@example.com", Role::Agent).await;
+        let mut agent = Browser::new(&t);
+        assert_eq!(agent.sign_in("agent@example.com", PASSWORD).await.status, 303);
+        let page = agent.get(list).await;
+        assert!(page.body.contains("Only workspace admins can see webhooks"));
+        let csrf = page.csrf();
+        let refused = agent.post(list, &[("csrf_token", &csrf), ("url", "http://a.example.com/")], &[]).await;
+        assert_eq!(refused.status, 403);
+        assert_eq!(t.get("/api/v1/webhooks").await.body, serde_json::json!([]), "nothing was created");
+        assert_eq!(Browser::new(&t).get(list).await.status, 303, "no session: to sign-in");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_an_admin_creates_disables_enables_reads_the_log_redelivers_and_deletes() {
+        an_admin_creates_disables_enables_reads_the_log_redelivers_and_deletes(
+            TestApp::sqlite_with_webhooks(disabling_at_once()).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_an_admin_creates_disables_enables_reads_the_log_redelivers_and_deletes() {
+        let Some(t) = TestApp::postgres_with_webhooks(disabling_at_once()).await else { return };
+        an_admin_creates_disables_enables_reads_the_log_redelivers_and_deletes(t).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_agents_see_no_webhooks_and_forms_need_the_csrf_token() {
+        agents_see_no_webhooks_and_forms_need_the_csrf_token(TestApp::sqlite().await).await;
+    }
+}

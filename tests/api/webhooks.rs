@@ -212,3 +212,148 @@ async fn postgres_a_failing_receiver_gets_every_event_once_more_in_order() {
 async fn sqlite_private_targets_are_refused_by_default() {
     private_targets_are_refused_by_default(TestApp::sqlite().await).await;
 }
+
+/// The signatures of one delivery's `webhook-signature` header.
+fn signatures(headers: &HeaderMap) -> Vec<String> {
+    headers["webhook-signature"].to_str().unwrap().split(' ').map(str::to_owned).collect()
+}
+
+async fn after_a_rotation_both_secrets_sign_every_delivery_during_the_overlap(app: TestApp) {
+    let (url, got) = receiver(0).await;
+    let hook = subscribe(&app, &url, json!([])).await;
+    let (id, old) = (hook["id"].as_str().unwrap().to_owned(), hook["secret"].as_str().unwrap().to_owned());
+    wait_for("the creation's delivery", || !got.requests.lock().unwrap().is_empty()).await;
+    {
+        let requests = got.requests.lock().unwrap();
+        let (headers, body) = &requests[0];
+        assert_eq!(signatures(headers), [expected_signature(&old, headers, body)], "one secret, one signature");
+    }
+    let rotated = app.post(&format!("/api/v1/webhooks/{id}/rotate-secret"), &json!({})).await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let new = rotated.body["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(rotated.body["secretRotatedAt"].is_string(), "{:?}", rotated.body);
+    app.external_user("jane@example.com", "Jane").await;
+    // The rotation (a webhook.updated), external_user.created and customer.created.
+    wait_for("the deliveries after the rotation", || got.requests.lock().unwrap().len() >= 4).await;
+    let requests = got.requests.lock().unwrap();
+    for (headers, body) in &requests[1..] {
+        // A receiver still on the old secret and one already on the new each find theirs.
+        let sent = signatures(headers);
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(sent.contains(&expected_signature(&new, headers, body)), "the new secret signs");
+        assert!(sent.contains(&expected_signature(&old, headers, body)), "the old secret still signs");
+    }
+    let kinds: Vec<String> = requests[1..]
+        .iter()
+        .map(|(_, b)| serde_json::from_slice::<Value>(b).unwrap()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["webhook.updated", "external_user.created", "customer.created"]);
+}
+
+async fn a_delivered_event_is_redelivered_on_request_with_the_same_id(app: TestApp) {
+    let (url, got) = receiver(0).await;
+    let hook = subscribe(&app, &url, json!(["external_user.created"])).await;
+    app.external_user("jane@example.com", "Jane").await;
+    wait_for("the first delivery", || !got.requests.lock().unwrap().is_empty()).await;
+    let mut log = Vec::new();
+    for _ in 0..100 {
+        log = deliveries_of(&app, &hook).await;
+        if log.first().is_some_and(|d| d["status"] == "delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(log.len(), 1, "{log:?}");
+    let delivery = log[0]["id"].as_str().unwrap();
+    let path = format!("/api/v1/webhooks/{}/deliveries/{delivery}/redeliver", hook["id"].as_str().unwrap());
+    let r = app.post(&path, &json!({})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["status"].as_str(), r.body["tries"].as_i64()), (Some("pending"), Some(0)));
+    wait_for("the redelivery", || got.requests.lock().unwrap().len() >= 2).await;
+    let requests = got.requests.lock().unwrap().clone();
+    assert_eq!(requests[0].0["webhook-id"], requests[1].0["webhook-id"], "the same event, so the same webhook-id");
+    assert_eq!(requests[0].1, requests[1].1);
+    let unknown =
+        format!("/api/v1/webhooks/{}/deliveries/{}/redeliver", hook["id"].as_str().unwrap(), uuid::Uuid::new_v4());
+    assert_eq!(app.post(&unknown, &json!({})).await.status, 404);
+}
+
+async fn repeated_final_failures_disable_the_subscription_with_a_visible_reason(app: TestApp) {
+    let (url, got) = receiver(usize::MAX).await;
+    let hook = subscribe(&app, &url, json!(["external_user.created"])).await;
+    let path = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    for n in 0..3 {
+        app.external_user(&format!("u{n}@example.com"), "User").await;
+    }
+    let mut read = Value::Null;
+    for _ in 0..250 {
+        read = app.get(&path).await.body;
+        if read["enabled"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(read["enabled"], false, "{read:?}");
+    let reason = read["disabledReason"].as_str().unwrap();
+    assert!(reason.contains("2 deliveries in a row") && reason.contains("500"), "{reason}");
+    // Two events, two tries each; the third waits for the subscription to be enabled again.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(got.requests.lock().unwrap().len(), 4);
+    let log = deliveries_of(&app, &hook).await;
+    let statuses: Vec<&str> = log.iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["pending", "failed", "failed"]);
+    // The server's disabling is an event, by the operator, with what changed.
+    let disabled: Vec<Value> = all_events(&app).await.into_iter().filter(|e| e["type"] == "webhook.updated").collect();
+    assert_eq!(disabled.len(), 1);
+    assert_eq!(disabled[0]["actor"], json!({"type": "operator"}));
+    assert_eq!(disabled[0]["previous"]["enabled"], true);
+    assert_eq!(disabled[0]["data"]["disabledReason"], reason);
+    // Enabling it again clears the reason, and the waiting event goes out.
+    *got.failures_left.lock().unwrap() = 0;
+    let r = app.patch(&path, &json!({"enabled": true})).await;
+    assert_eq!((r.body["enabled"].clone(), r.body["disabledReason"].clone()), (json!(true), Value::Null));
+    wait_for("the waiting event", || got.requests.lock().unwrap().len() >= 5).await;
+    assert_eq!(got.bodies()[4]["data"]["identifier"], "u2@example.com");
+}
+
+fn failing_fast() -> WebhookOptions {
+    WebhookOptions { max_attempts: 2, disable_after: 2, ..fast() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_after_a_rotation_both_secrets_sign_every_delivery_during_the_overlap() {
+    after_a_rotation_both_secrets_sign_every_delivery_during_the_overlap(TestApp::sqlite_with_webhooks(fast()).await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_after_a_rotation_both_secrets_sign_every_delivery_during_the_overlap() {
+    let Some(app) = TestApp::postgres_with_webhooks(fast()).await else { return };
+    after_a_rotation_both_secrets_sign_every_delivery_during_the_overlap(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_delivered_event_is_redelivered_on_request_with_the_same_id() {
+    a_delivered_event_is_redelivered_on_request_with_the_same_id(TestApp::sqlite_with_webhooks(fast()).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_delivered_event_is_redelivered_on_request_with_the_same_id() {
+    let Some(app) = TestApp::postgres_with_webhooks(fast()).await else { return };
+    a_delivered_event_is_redelivered_on_request_with_the_same_id(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_repeated_final_failures_disable_the_subscription_with_a_visible_reason() {
+    repeated_final_failures_disable_the_subscription_with_a_visible_reason(
+        TestApp::sqlite_with_webhooks(failing_fast()).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_repeated_final_failures_disable_the_subscription_with_a_visible_reason() {
+    let Some(app) = TestApp::postgres_with_webhooks(failing_fast()).await else { return };
+    repeated_final_failures_disable_the_subscription_with_a_visible_reason(app).await;
+}

@@ -1,13 +1,16 @@
 //! Console administration of a workspace: API keys, channels, tiers, groups, locations, staff,
-//! automatic matching and erasure.
+//! automatic matching, erasure and webhook subscriptions.
 //!
 //! Each command acts as the machine's operator (`Principal::Operator`) through the same use cases the
 //! APIs use, and prints ids or JSON on stdout; messages for people go to stderr.
 
 use clap::{Args, Subcommand};
-use frontdesk::app::{App, AppError, ChannelInput, GroupInput, Principal, StaffInvite, TierInput, invitation_url};
+use frontdesk::app::{
+    App, AppError, ChannelInput, GroupInput, Principal, StaffInvite, TierInput, WebhookChanges, invitation_url,
+};
 use frontdesk::app::{GroupFilter, StaffKey};
 use frontdesk::config::DEFAULT_BIND;
+use frontdesk::domain::webhook::{WebhookSecret, WebhookUrl, parse_types, webhook_json};
 use frontdesk::domain::{
     ChannelType, CollectionKind, DisplayName, EmailAddress, ExternalId, LocationName, Role, StaffStatus, parse_uuid,
     parse_website_role,
@@ -164,6 +167,49 @@ pub(crate) enum MatchingCommand {
     Show {
         #[command(flatten)]
         ws: WorkspaceArg,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// Subscribe a URL to the workspace's events; prints the subscription with its secret, shown only this once
+    Create {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        /// Where deliveries are posted (http://)
+        #[arg(long)]
+        url: String,
+        /// Comma-separated event types (e.g. ticket.created,ticket.commented); every type when left out
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// The signing secret (whsec_ and the base64 of 24 to 64 bytes); a random one when left out
+        #[arg(long, env = "FRONTDESK_WEBHOOK_SECRET")]
+        secret: Option<String>,
+        /// Create it disabled
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Prints the workspace's subscriptions (never their secrets)
+    List {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+    },
+    Delete {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        id: String,
+    },
+    /// Stop deliveries; events keep being recorded and are delivered once it is enabled again
+    Disable {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        id: String,
+    },
+    /// Turn deliveries on again (clears the reason the server disabled it for)
+    Enable {
+        #[command(flatten)]
+        ws: WorkspaceArg,
+        id: String,
     },
 }
 
@@ -427,4 +473,40 @@ pub(crate) async fn erase(app: &App, cmd: EraseCommand) -> CliResult {
             print_json(json!({"erasedExternalUsers": 1}))
         }
     }
+}
+
+pub(crate) async fn webhook(app: &App, cmd: WebhookCommand) -> CliResult {
+    let set_enabled = |ws, id, enabled| (ws, id, enabled);
+    let (ws, id, enabled) = match cmd {
+        WebhookCommand::Create { ws, url, events, secret, disabled } => {
+            let url = WebhookUrl::parse(url.trim()).map_err(|e| format!("--url {e}"))?;
+            let names: Vec<serde_json::Value> =
+                events.iter().map(|e| e.trim()).filter(|e| !e.is_empty()).map(|e| json!(e)).collect();
+            let types = parse_types(&json!(names)).map_err(|e| format!("--events {e}"))?;
+            let secret =
+                secret.as_deref().map(WebhookSecret::parse).transpose().map_err(|e| format!("--secret {e}"))?;
+            let who = operator(app, &ws).await?;
+            let created = app.create_webhook(&who, url, types, !disabled, secret).await.map_err(|e| e.to_string())?;
+            eprintln!("Webhook {} created; its secret is shown only this once.", created.webhook.id);
+            let mut body = webhook_json(&created.webhook);
+            body["secret"] = json!(created.secret);
+            return print_json(body);
+        }
+        WebhookCommand::List { ws } => {
+            let all = app.list_webhooks(&operator(app, &ws).await?).await.map_err(|e| e.to_string())?;
+            return print_json(json!(all.iter().map(webhook_json).collect::<Vec<_>>()));
+        }
+        WebhookCommand::Delete { ws, id } => {
+            let id = uuid_arg(&id, "the webhook id")?;
+            app.delete_webhook(&operator(app, &ws).await?, id).await.map_err(|e| e.to_string())?;
+            eprintln!("Webhook {id} deleted.");
+            return Ok(());
+        }
+        WebhookCommand::Disable { ws, id } => set_enabled(ws, id, false),
+        WebhookCommand::Enable { ws, id } => set_enabled(ws, id, true),
+    };
+    let id = uuid_arg(&id, "the webhook id")?;
+    let changes = WebhookChanges { enabled: Some(enabled), ..WebhookChanges::default() };
+    let w = app.update_webhook(&operator(app, &ws).await?, id, changes).await.map_err(|e| e.to_string())?;
+    print_json(webhook_json(&w))
 }

@@ -65,6 +65,9 @@ enum Command {
     /// Staff folders of a workspace (the users API's `Folders`)
     #[command(subcommand, name = "staff-folder")]
     StaffFolder(admin::CollectionCommand),
+    /// Webhook subscriptions of a workspace: signed deliveries of its events (docs/webhooks.md)
+    #[command(subcommand)]
+    Webhook(admin::WebhookCommand),
 }
 
 #[derive(Args)]
@@ -143,6 +146,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Staff(cmd) => admin::staff(&app, settings.public_url.as_deref(), cmd).await,
         Command::StaffGroup(cmd) => admin::staff_collection(&app, CollectionKind::Group, cmd).await,
         Command::StaffFolder(cmd) => admin::staff_collection(&app, CollectionKind::Folder, cmd).await,
+        Command::Webhook(cmd) => admin::webhook(&app, cmd).await,
     }
 }
 
@@ -164,10 +168,11 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
     let options = ServerOptions {
         public_base_url: public_url,
         ticket_rate_limit_per_second: settings.ticket_rate_limit,
-        webhooks: frontdesk::app::WebhookOptions {
-            allow_private_targets: settings.webhook_allow_private_targets,
-            ..Default::default()
-        },
+        webhooks: frontdesk::app::WebhookOptions::default().configured(
+            settings.webhook_allow_private_targets,
+            settings.webhook_timeout,
+            settings.webhook_retry_base,
+        ),
         idempotency_key_ttl: None,
         limits: settings.limits.clone(),
         metrics_token: settings.metrics_token.as_ref().map(|t| t.0.trim().to_owned()),

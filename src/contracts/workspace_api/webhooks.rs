@@ -74,7 +74,7 @@ async fn create(
     let types = f.optional("types", parse_types);
     let enabled = f.optional("enabled", boolean);
     let url = f.complete(url)?;
-    let created = s.app.create_webhook(&who, url, types.unwrap_or_default(), enabled.unwrap_or(true)).await?;
+    let created = s.app.create_webhook(&who, url, types.unwrap_or_default(), enabled.unwrap_or(true), None).await?;
     Ok(NoStore(Json(with_secret(created))))
 }
 

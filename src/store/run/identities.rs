@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::events::record;
 use super::tickets::insert_activity;
 use super::{Backend, Dialect, Tx};
+use crate::domain::event;
 use crate::domain::{Actor, AuditRecord, EventType, ExternalUser, NewEvent, SuperIdentity, match_key};
 use crate::store::external_users::{ExternalUserRow, GET_EXTERNAL_USER};
 use crate::store::identities::*;
@@ -86,6 +87,7 @@ impl IdentityStore for Backend {
         user_id: Uuid,
         super_identity_id: Uuid,
         audit: &AuditRecord,
+        actor: Actor,
     ) -> StoreResult<LinkOutcome> {
         let mut tx = self.begin_write().await?;
         let user = live_user(&mut tx, workspace_id, user_id).await?;
@@ -114,9 +116,10 @@ impl IdentityStore for Backend {
                 .await?;
         }
         insert_audit(&mut tx, audit).await?;
-        let user = live_user(&mut tx, workspace_id, user_id).await?;
+        let after = live_user(&mut tx, workspace_id, user_id).await?;
+        record(&mut tx, workspace_id, &event::external_user_changes(actor, &user, &after)).await?;
         tx.commit().await?;
-        Ok(LinkOutcome::Done(Box::new(user)))
+        Ok(LinkOutcome::Done(Box::new(after)))
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -126,6 +129,7 @@ impl IdentityStore for Backend {
         user_id: Uuid,
         new_super_identity_id: Uuid,
         audit: &AuditRecord,
+        actor: Actor,
     ) -> StoreResult<ExternalUser> {
         let mut tx = self.begin_write().await?;
         let user = live_user(&mut tx, workspace_id, user_id).await?;
@@ -148,9 +152,10 @@ impl IdentityStore for Backend {
             .execute(&mut *tx)
             .await?;
         insert_audit(&mut tx, audit).await?;
-        let user = live_user(&mut tx, workspace_id, user_id).await?;
+        let after = live_user(&mut tx, workspace_id, user_id).await?;
+        record(&mut tx, workspace_id, &event::external_user_changes(actor, &user, &after)).await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(after)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -161,9 +166,25 @@ impl IdentityStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn set_automatic_matching(&self, workspace_id: Uuid, on: bool) -> StoreResult<()> {
-        let done = sqlx::query(SET_AUTOMATIC_MATCHING).bind(on).bind(workspace_id).execute(&self.write).await?;
-        super::found_one(done.rows_affected(), Entity::Workspace)
+    async fn set_automatic_matching(&self, workspace_id: Uuid, on: bool, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let was: Option<bool> =
+            sqlx::query_scalar(AUTOMATIC_MATCHING).bind(workspace_id).fetch_optional(&mut *tx).await?;
+        let was = was.ok_or(StoreError::NotFound(Entity::Workspace))?;
+        if was == on {
+            return Ok(());
+        }
+        let done = sqlx::query(SET_AUTOMATIC_MATCHING).bind(on).bind(workspace_id).execute(&mut *tx).await?;
+        super::found_one(done.rows_affected(), Entity::Workspace)?;
+        let changed = NewEvent {
+            kind: EventType::AutomaticMatchingChanged,
+            actor,
+            resource: serde_json::json!({ "workspaceId": workspace_id, "enabled": on }),
+            previous: Some(serde_json::json!({ "enabled": was })),
+        };
+        record(&mut tx, workspace_id, &[changed]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use super::external_users::{insert_super_identity, insert_user_row};
+use super::events::record;
+use super::external_users::{insert_super_identity, insert_user_row, record_user_created};
 use super::identities::matching_identity;
 use super::{Backend, Conn, Db, Dialect, Tx, require};
-use crate::domain::{ExternalUser, TicketParticipant};
+use crate::domain::event::{EventType, participant_event};
+use crate::domain::{Actor, ExternalUser, TicketParticipant};
 use crate::store::channels::BUILTIN_CHANNEL_ID;
 use crate::store::external_users::{ExternalUserRow, USER_BY_IDENTIFIER};
 use crate::store::participants::*;
@@ -39,8 +41,10 @@ impl ParticipantStore for Backend {
             .await?;
         let sql = format!("{PARTICIPANT_SELECT} WHERE p.id = $1");
         let row: ParticipantRow = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(new.id).fetch_one(&mut *tx).await?;
+        let added: TicketParticipant = row.into();
+        record(&mut tx, ws, &[participant_event(EventType::TicketParticipantAdded, new.actor, &added)]).await?;
         tx.commit().await?;
-        Ok(row.into())
+        Ok(added)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -66,6 +70,7 @@ impl ParticipantStore for Backend {
         workspace_id: Uuid,
         ticket_id: Uuid,
         key: ParticipantKey<'_>,
+        actor: Actor,
     ) -> StoreResult<TicketParticipant> {
         let mut tx = self.begin_write().await?;
         require(&mut tx, "tickets", Entity::Ticket, workspace_id, ticket_id).await?;
@@ -83,6 +88,7 @@ impl ParticipantStore for Backend {
         let row: Option<ParticipantRow> = query.fetch_optional(&mut *tx).await?;
         let found: TicketParticipant = row.ok_or(StoreError::NotFound(Entity::TicketParticipant))?.into();
         sqlx::query(DELETE_PARTICIPANT).bind(found.id).execute(&mut *tx).await?;
+        record(&mut tx, workspace_id, &[participant_event(EventType::TicketParticipantRemoved, actor, &found)]).await?;
         tx.commit().await?;
         Ok(found)
     }
@@ -112,8 +118,9 @@ impl ParticipantStore for Backend {
             return Ok(ParticipantsOutcome::Unknown(unknown));
         }
         // A body's accounts join in its order: each one a microsecond after the one before.
+        let mut added = Vec::new();
         for (n, (user, id)) in (0_i64..).zip(change.users.iter().zip(change.new_ids)) {
-            sqlx::query(INSERT_PARTICIPANT_IF_NEW)
+            let done = sqlx::query(INSERT_PARTICIPANT_IF_NEW)
                 .bind(*id)
                 .bind(ws)
                 .bind(ticket)
@@ -122,7 +129,17 @@ impl ParticipantStore for Backend {
                 .bind(change.by)
                 .execute(&mut *tx)
                 .await?;
+            // One already participating stays as it is, and nothing fires for it.
+            if done.rows_affected() > 0 {
+                added.push(*id);
+            }
         }
+        let mut events = Vec::with_capacity(added.len());
+        for id in added {
+            let p = participant_by_id(&mut tx, id).await?;
+            events.push(participant_event(EventType::TicketParticipantAdded, change.actor, &p));
+        }
+        record(&mut tx, ws, &events).await?;
         let found = page(&mut tx, ws, ticket, change.paging).await?;
         tx.commit().await?;
         Ok(ParticipantsOutcome::Done(found))
@@ -137,9 +154,23 @@ impl ParticipantStore for Backend {
         if !unknown.is_empty() {
             return Ok(ParticipantsOutcome::Unknown(unknown));
         }
+        let mut events = Vec::new();
         for user in change.users {
+            let sql = format!(
+                "{PARTICIPANT_SELECT} WHERE p.workspace_id = $1 AND p.ticket_id = $2 AND p.external_user_id = $3"
+            );
+            let row: Option<ParticipantRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(ws)
+                .bind(ticket)
+                .bind(*user)
+                .fetch_optional(&mut *tx)
+                .await?;
+            // One not participating is left alone, and nothing fires for it.
+            let Some(row) = row else { continue };
             sqlx::query(DELETE_USER_PARTICIPANT).bind(ws).bind(ticket).bind(*user).execute(&mut *tx).await?;
+            events.push(participant_event(EventType::TicketParticipantRemoved, change.actor, &row.into()));
         }
+        record(&mut tx, ws, &events).await?;
         let found = page(&mut tx, ws, ticket, change.paging).await?;
         tx.commit().await?;
         Ok(ParticipantsOutcome::Done(found))
@@ -185,7 +216,17 @@ async fn email_user(tx: &mut Tx, new: &NewParticipant<'_>, email: &str) -> Store
         }
     };
     insert_user_row(tx, &user, joined).await?;
+    let mut created = user.clone();
+    created.super_identity_id = joined;
+    // A participant by e-mail joins the built-in e-mail channel: a new customer.
+    record_user_created(tx, &created, new.actor, true).await?;
     Ok(user.id)
+}
+
+async fn participant_by_id(tx: &mut Tx, id: Uuid) -> StoreResult<TicketParticipant> {
+    let sql = format!("{PARTICIPANT_SELECT} WHERE p.id = $1");
+    let row: ParticipantRow = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await?;
+    Ok(row.into())
 }
 
 /// The ticket's id, when the workspace has it.

@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+use super::events::record;
 use super::{Backend, Conn, Db, Dialect, Tx};
-use crate::domain::{CollectionKind, StaffCollection, StaffStatus, StaffUser, Timestamp};
+use crate::domain::event::{self, EventType, NewEvent};
+use crate::domain::{Actor, CollectionKind, StaffCollection, StaffStatus, StaffUser, Timestamp};
 use crate::store::staff::*;
 use crate::store::support::{contains_pattern, convert, corrupt};
 use crate::store::{Entity, Page, Paging, StaffFilter, StaffKey, StoreError, StoreResult};
@@ -81,9 +83,11 @@ async fn staff_by_id(tx: &mut Conn, workspace_id: Uuid, id: Uuid) -> StoreResult
 #[async_trait]
 impl StaffStore for Backend {
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_staff_user(&self, u: &StaffUser) -> StoreResult<()> {
+    async fn insert_staff_user(&self, u: &StaffUser, actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_staff_user(&mut tx, u, None).await?;
+        record(&mut tx, u.workspace_id, &[NewEvent::new(EventType::StaffUserInvited, actor, event::staff_user(u))])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -101,7 +105,8 @@ impl StaffStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn insert_staff_collection(&self, c: &StaffCollection) -> StoreResult<()> {
+    async fn insert_staff_collection(&self, c: &StaffCollection, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(INSERT_COLLECTION)
             .bind(c.id)
             .bind(c.workspace_id)
@@ -109,8 +114,11 @@ impl StaffStore for Backend {
             .bind(&c.name)
             .bind(c.created_at.micros())
             .bind(c.updated_at.micros())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        let created = NewEvent::new(event::staff_collection_event(c.kind, true), actor, event::staff_collection(c));
+        record(&mut tx, c.workspace_id, &[created]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -142,12 +150,29 @@ impl StaffStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_staff_collection(&self, workspace_id: Uuid, kind: CollectionKind, id: Uuid) -> StoreResult<()> {
+    async fn delete_staff_collection(
+        &self,
+        workspace_id: Uuid,
+        kind: CollectionKind,
+        id: Uuid,
+        actor: Actor,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<CollectionRow> = sqlx::query_as(GET_COLLECTION)
+            .bind(id)
+            .bind(workspace_id)
+            .bind(kind.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let gone: StaffCollection = row.ok_or(StoreError::NotFound(collection_entity(kind)))?.try_into()?;
         let done =
-            sqlx::query(DELETE_COLLECTION).bind(id).bind(workspace_id).bind(kind.as_str()).execute(&self.write).await?;
+            sqlx::query(DELETE_COLLECTION).bind(id).bind(workspace_id).bind(kind.as_str()).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(collection_entity(kind)));
         }
+        let deleted = NewEvent::new(event::staff_collection_event(kind, false), actor, event::staff_collection(&gone));
+        record(&mut tx, workspace_id, &[deleted]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -183,6 +208,8 @@ impl StaffStore for Backend {
             sqlx::query(INSERT_MEMBERSHIP).bind(u.id).bind(id).bind(u.workspace_id).execute(&mut *tx).await?;
         }
         insert_invitation(&mut tx, u.workspace_id, u.id, &new.invitation).await?;
+        let invited = NewEvent::new(EventType::StaffUserInvited, new.actor, event::staff_user(u));
+        record(&mut tx, u.workspace_id, &[invited]).await?;
         tx.commit().await?;
         Ok(StaffMemberOutcome::Created)
     }
@@ -231,8 +258,9 @@ impl StaffStore for Backend {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_staff_user(&self, workspace_id: Uuid, id: Uuid, actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
+        let gone = staff_by_id(&mut tx, workspace_id, id).await?;
         // Memberships and invitations go with the user (ON DELETE CASCADE); anything else
         // that refers to it (tickets) makes the delete fail as "in use".
         let done = sqlx::query(DELETE_STAFF_USER).bind(id).bind(workspace_id).execute(&mut *tx).await.map_err(|e| {
@@ -244,6 +272,8 @@ impl StaffStore for Backend {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::StaffUser));
         }
+        record(&mut tx, workspace_id, &[NewEvent::new(EventType::StaffUserDeleted, actor, event::staff_user(&gone))])
+            .await?;
         tx.commit().await.map_err(|e| match StoreError::from(e) {
             StoreError::InUse(_) => StoreError::InUse(Entity::StaffUser),
             other => other,
@@ -258,8 +288,14 @@ impl StaffStore for Backend {
         id: Uuid,
         status: StaffStatus,
         at: Timestamp,
+        actor: Actor,
     ) -> StoreResult<StaffUser> {
         let mut tx = self.begin_write().await?;
+        let before = staff_by_id(&mut tx, workspace_id, id).await?;
+        if before.status == status {
+            // Nothing changes, so nothing fires and the modification time stays.
+            return Ok(before);
+        }
         let done = sqlx::query(SET_STAFF_STATUS)
             .bind(status.as_str())
             .bind(at.micros())
@@ -271,6 +307,9 @@ impl StaffStore for Backend {
             return Err(StoreError::NotFound(Entity::StaffUser));
         }
         let user = staff_by_id(&mut tx, workspace_id, id).await?;
+        if let Some(changed) = event::staff_status_change(actor, &before, &user) {
+            record(&mut tx, workspace_id, &[changed]).await?;
+        }
         tx.commit().await?;
         Ok(user)
     }
@@ -282,6 +321,7 @@ impl StaffStore for Backend {
         user_id: Uuid,
         invitation: &NewInvitation,
         may_invite: for<'u> fn(&'u StaffUser) -> bool,
+        actor: Actor,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let user = staff_by_id(&mut tx, workspace_id, user_id).await?;
@@ -289,6 +329,9 @@ impl StaffStore for Backend {
             return Ok(false);
         }
         insert_invitation(&mut tx, workspace_id, user_id, invitation).await?;
+        // A fresh invitation is `staff_user.invited` again: the receiver may send the new link.
+        record(&mut tx, workspace_id, &[NewEvent::new(EventType::StaffUserInvited, actor, event::staff_user(&user))])
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -330,6 +373,14 @@ impl StaffStore for Backend {
             return Err(StoreError::NotFound(Entity::StaffInvitation));
         }
         let user = staff_by_id(&mut tx, workspace_id, user_id).await?;
+        // The invitation's token is the credential: the user activates itself.
+        let activated = NewEvent {
+            kind: EventType::StaffUserActivated,
+            actor: Actor::StaffUser(user_id),
+            resource: event::staff_user(&user),
+            previous: Some(serde_json::json!({ "status": StaffStatus::Invited.as_str() })),
+        };
+        record(&mut tx, workspace_id, &[activated]).await?;
         tx.commit().await?;
         Ok(user)
     }
