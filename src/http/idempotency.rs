@@ -91,6 +91,9 @@ fn replay(answer: StoredAnswer) -> Response {
         headers.insert(header::CONTENT_TYPE, ct);
     }
     headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    // The first answer may have carried a secret (a new API key, a webhook secret); its copy is never
+    // to be cached either.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

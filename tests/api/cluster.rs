@@ -211,7 +211,15 @@ async fn a_credential_revoked_on_one_node_is_refused_there_at_once_and_on_the_ot
 
     let unblocked = send(client.patch(&user).header("authorization", &key).json(&json!({"blocked": false}))).await;
     assert_eq!(unblocked.status, 200);
+    let again = send(
+        client.post(format!("{}/api/v1/external-users/authenticate", a.base)).header("authorization", &key).json(&body),
+    )
+    .await
+    .body;
+    let fresh = format!("Bearer {}", again["accessToken"].as_str().unwrap());
     for node in [&a, &b] {
-        assert_eq!(token_on(node)().await, 200, "a refused token is not cached, so unblocking works at once");
+        assert_eq!(token_on(node)().await, 401, "blocking deleted the token: unblocking revives none");
+        let me = status(node.base.clone(), "/api/v1/me", fresh.clone());
+        assert_eq!(me().await, 200, "a refused token is not cached, so a new one works at once everywhere");
     }
 }
