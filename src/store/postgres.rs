@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Pool, Postgres, QueryBuilder, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::{Connection, Pool, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
 use super::StoreResult;
@@ -72,15 +72,20 @@ impl PostgresStore {
             admin.close().await;
             connect = connect.options([("search_path", schema.as_str())]);
         }
+        if opts.migrate {
+            // The statement timeout guards request traffic, not schema changes: a migration may build an
+            // index over millions of rows, and it first waits for the migration lock of any node (or
+            // test) migrating the same database at the same moment.
+            let mut conn = PgConnection::connect_with(&connect.clone().options([("statement_timeout", "0")])).await?;
+            super::migrations::postgres().run(&mut conn).await?;
+            conn.close().await?;
+        }
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
             .test_before_acquire(true)
             .connect_with(connect)
             .await?;
-        if opts.migrate {
-            super::migrations::postgres().run(&pool).await?;
-        }
         Ok(Self { read: pool.clone(), write: pool })
     }
 }
