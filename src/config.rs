@@ -23,6 +23,8 @@ use crate::store::postgres::PostgresOptions;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://frontdesk.db";
+/// How many days delivered events stay in the outbox unless `event_retention_days` says otherwise.
+pub const DEFAULT_EVENT_RETENTION_DAYS: u64 = 30;
 
 /// Every key a config file may set; each is also read from `FRONTDESK_<KEY>` in the environment.
 #[derive(Debug, Default, Deserialize)]
@@ -44,10 +46,11 @@ pub struct FileSettings {
     pub request_timeout_ms: Option<Whole>,
     pub max_in_flight: Option<Whole>,
     pub max_body_bytes: Option<Whole>,
+    pub event_retention_days: Option<Whole>,
 }
 
 /// The keys of [`FileSettings`], for reading them from the environment.
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 17] = [
     "bind",
     "database_url",
     "public_url",
@@ -64,6 +67,7 @@ const KEYS: [&str; 16] = [
     "request_timeout_ms",
     "max_in_flight",
     "max_body_bytes",
+    "event_retention_days",
 ];
 
 impl FileSettings {
@@ -110,6 +114,7 @@ impl FileSettings {
             request_timeout_ms: over.request_timeout_ms.or(self.request_timeout_ms),
             max_in_flight: over.max_in_flight.or(self.max_in_flight),
             max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
+            event_retention_days: over.event_retention_days.or(self.event_retention_days),
         }
     }
 }
@@ -130,6 +135,9 @@ pub struct Settings {
     pub webhook_allow_private_targets: bool,
     /// The transport's bounds on connections, time and bodies.
     pub limits: Limits,
+    /// How long events stay in the outbox once delivered (docs/webhooks.md); `None`: forever
+    /// (`event_retention_days = 0`).
+    pub event_retention: Option<Duration>,
 }
 
 impl Settings {
@@ -176,6 +184,12 @@ impl Settings {
         if let Some(n) = s.max_body_bytes {
             limits.max_body_bytes = n.positive("max_body_bytes")?;
         }
+        let event_retention = match s.event_retention_days {
+            None => Some(Duration::from_secs(DEFAULT_EVENT_RETENTION_DAYS * 24 * 3600)),
+            Some(Whole(0)) => None,
+            Some(Whole(days)) if days <= 36_500 => Some(Duration::from_secs(days * 24 * 3600)),
+            Some(_) => return Err("event_retention_days must be at most 36500 (0 keeps events forever)".into()),
+        };
         Ok(Self {
             bind: s.bind,
             database_url,
@@ -185,6 +199,7 @@ impl Settings {
             credential_cache_ttl,
             webhook_allow_private_targets,
             limits,
+            event_retention,
         })
     }
 }

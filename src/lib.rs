@@ -43,7 +43,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Every node runs a webhook worker; claims keep them from delivering the same event at once.
     let (stop_worker, stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(app::run_webhook_worker(app.clone(), options.webhooks.clone(), stopped));
+    let worker = tokio::spawn(app::run_webhook_worker(app.clone(), options.webhooks.clone(), stopped.clone()));
+    let retention = tokio::spawn(app::run_event_retention(app.clone(), options.event_retention.clone(), stopped));
     let state = AppState::new(app, &options, &contracts::openapi_document());
     // The settings page is HTML for people, not an API contract, so it is not in `contracts::routes()`.
     let router = http::shell(contracts::router(&options).merge(web::router()), state, CONTRACT_ERROR_RESPONSES);
@@ -52,6 +53,7 @@ pub async fn serve(
     // An attempt cut short here is retried by the next node to start, once its lease runs out.
     let _ = stop_worker.send(true);
     let _ = worker.await;
+    let _ = retention.await;
     served
 }
 

@@ -26,6 +26,7 @@ const SQLITE: Steps = &[
     (15, "idempotency keys", include_str!("../../migrations/sqlite/0015_idempotency_keys.sql")),
     (16, "organizations", include_str!("../../migrations/sqlite/0016_organizations.sql")),
     (17, "external user counts", include_str!("../../migrations/sqlite/0017_external_user_counts.sql")),
+    (22, "event retention", include_str!("../../migrations/sqlite/0022_event_retention.sql")),
 ];
 
 const POSTGRES: Steps = &[
@@ -48,6 +49,7 @@ const POSTGRES: Steps = &[
     (15, "idempotency keys", include_str!("../../migrations/postgres/0015_idempotency_keys.sql")),
     (16, "organizations", include_str!("../../migrations/postgres/0016_organizations.sql")),
     (17, "external user counts", include_str!("../../migrations/postgres/0017_external_user_counts.sql")),
+    (22, "event retention", include_str!("../../migrations/postgres/0022_event_retention.sql")),
 ];
 
 fn migrator(steps: Steps) -> Migrator {

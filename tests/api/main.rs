@@ -28,6 +28,7 @@ mod paging;
 mod real_clients;
 mod request_participants;
 mod resilience;
+mod retention;
 mod service_desk;
 mod service_desk_organizations;
 mod staff_users;
