@@ -147,6 +147,39 @@ impl Backend {
         }
     }
 
+    /// What the outbox takes of [`Backend::bytes`]: the events, their counters and the webhook
+    /// deliveries and attempts, with their indexes (`None` where SQLite's page statistics are missing).
+    async fn outbox_bytes(&self) -> Option<u64> {
+        const OUTBOX: &str = "'events', 'event_counters', 'webhook_deliveries', 'webhook_attempts'";
+        match self {
+            Backend::Sqlite { path, .. } => {
+                let path = path.clone();
+                let sql = format!(
+                    "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN \
+                     (SELECT name FROM sqlite_schema WHERE tbl_name IN ({OUTBOX}))"
+                );
+                tokio::task::spawn_blocking(move || {
+                    let db = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                        .ok()?;
+                    db.query_row(&sql, [], |r| r.get::<_, i64>(0)).ok().map(|n| n as u64)
+                })
+                .await
+                .ok()
+                .flatten()
+            }
+            Backend::Postgres { schema, pool, .. } => {
+                let sql = format!(
+                    "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r' \
+                     AND c.relname IN ({OUTBOX})"
+                );
+                let total: i64 =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(schema).fetch_one(pool).await.ok()?;
+                Some(total as u64)
+            }
+        }
+    }
+
     async fn bytes(&self) -> u64 {
         match self {
             Backend::Sqlite { path, .. } => ["", "-wal"]
@@ -417,6 +450,8 @@ struct Report {
     lost: BTreeMap<&'static str, (usize, i64)>,
     rss_mb: f64,
     bytes_per_user: f64,
+    /// The same without the outbox's tables (what retention bounds); `None` when not measurable.
+    bytes_per_user_without_outbox: Option<f64>,
 }
 
 async fn bench(options: &Options, backend: &Backend) -> Report {
@@ -709,8 +744,11 @@ async fn bench(options: &Options, backend: &Backend) -> Report {
     }
     let rss_mb = server.rss_mb();
     let stored_users = backend.count("external_users").await.max(1);
-    let bytes_per_user = backend.bytes().await as f64 / stored_users as f64;
-    Report { outcomes, lost, rss_mb, bytes_per_user }
+    let bytes = backend.bytes().await;
+    let bytes_per_user = bytes as f64 / stored_users as f64;
+    let outbox = backend.outbox_bytes().await;
+    let bytes_per_user_without_outbox = outbox.map(|o| bytes.saturating_sub(o) as f64 / stored_users as f64);
+    Report { outcomes, lost, rss_mb, bytes_per_user, bytes_per_user_without_outbox }
 }
 
 /// A webhook receiver on port 0 that answers 200 at once; counts the deliveries of distinct events.
@@ -939,6 +977,9 @@ fn summarise(label: &str, options: &Options, report: &Report) -> (Value, bool) {
         lost_json.insert((*table).into(), json!({"acknowledged": acknowledged, "stored": stored}));
     }
     println!("server peak RSS {:.1} MB, database {:.0} bytes per external user", report.rss_mb, report.bytes_per_user);
+    if let Some(b) = report.bytes_per_user_without_outbox {
+        println!("database without the outbox (events, deliveries): {b:.0} bytes per external user");
+    }
     let ok = nothing_lost && (!options.small || errors == 0);
     if !nothing_lost {
         eprintln!("[{label}] FAILED: an acknowledged create is missing from the database");
@@ -949,6 +990,7 @@ fn summarise(label: &str, options: &Options, report: &Report) -> (Value, bool) {
         "users": options.users, "clients": options.clients, "seconds_per_scenario": options.seconds.as_secs(),
         "scenarios": scenarios, "nothing_lost": nothing_lost, "acknowledged_vs_stored": lost_json,
         "errors": errors, "server_peak_rss_mb": report.rss_mb, "database_bytes_per_user": report.bytes_per_user,
+        "database_bytes_per_user_without_outbox": report.bytes_per_user_without_outbox,
     });
     (value, ok)
 }

@@ -23,6 +23,8 @@ use crate::store::postgres::PostgresOptions;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://frontdesk.db";
+/// How many days delivered events stay in the outbox unless `event_retention_days` says otherwise.
+pub const DEFAULT_EVENT_RETENTION_DAYS: u64 = 30;
 
 /// Every key a config file may set; each is also read from `FRONTDESK_<KEY>` in the environment.
 #[derive(Debug, Default, Deserialize)]
@@ -48,10 +50,11 @@ pub struct FileSettings {
     pub max_body_bytes: Option<Whole>,
     pub metrics_token: Option<Secret>,
     pub trusted_proxies: Option<String>,
+    pub event_retention_days: Option<Whole>,
 }
 
 /// The keys of [`FileSettings`], for reading them from the environment.
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 21] = [
     "bind",
     "database_url",
     "public_url",
@@ -72,6 +75,7 @@ const KEYS: [&str; 20] = [
     "max_body_bytes",
     "metrics_token",
     "trusted_proxies",
+    "event_retention_days",
 ];
 
 impl FileSettings {
@@ -122,6 +126,7 @@ impl FileSettings {
             max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
             metrics_token: over.metrics_token.or(self.metrics_token),
             trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
+            event_retention_days: over.event_retention_days.or(self.event_retention_days),
         }
     }
 }
@@ -150,6 +155,9 @@ pub struct Settings {
     pub limits: Limits,
     /// When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise).
     pub metrics_token: Option<Secret>,
+    /// How long events stay in the outbox once delivered (docs/webhooks.md); `None`: forever
+    /// (`event_retention_days = 0`).
+    pub event_retention: Option<Duration>,
 }
 
 impl Settings {
@@ -214,6 +222,12 @@ impl Settings {
             let ip = part.parse().map_err(|_| format!("trusted_proxies: {part:?} is not an IP address"))?;
             limits.trusted_proxies.push(ip);
         }
+        let event_retention = match s.event_retention_days {
+            None => Some(Duration::from_secs(DEFAULT_EVENT_RETENTION_DAYS * 24 * 3600)),
+            Some(Whole(0)) => None,
+            Some(Whole(days)) if days <= 36_500 => Some(Duration::from_secs(days * 24 * 3600)),
+            Some(_) => return Err("event_retention_days must be at most 36500 (0 keeps events forever)".into()),
+        };
         Ok(Self {
             bind: s.bind,
             metrics_token,
@@ -226,6 +240,7 @@ impl Settings {
             webhook_timeout,
             webhook_retry_base,
             limits,
+            event_retention,
         })
     }
 }

@@ -48,7 +48,8 @@ pub async fn serve(
     if let Some(ttl) = options.idempotency_key_ttl {
         purge_options.idempotency_key_ttl = ttl;
     }
-    let purge = tokio::spawn(app::run_purge(app.clone(), purge_options, stopped));
+    let purge = tokio::spawn(app::run_purge(app.clone(), purge_options, stopped.clone()));
+    let retention = tokio::spawn(app::run_event_retention(app.clone(), options.event_retention.clone(), stopped));
     let state = AppState::new(app, &options, &contracts::openapi_document());
     // The settings page is HTML for people, not an API contract, so it is not in `contracts::routes()`.
     let router = http::shell(contracts::router(&options).merge(web::router()), state, CONTRACT_ERROR_RESPONSES);
@@ -58,6 +59,7 @@ pub async fn serve(
     let _ = stop_worker.send(true);
     let _ = worker.await;
     let _ = purge.await;
+    let _ = retention.await;
     served
 }
 

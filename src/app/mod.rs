@@ -9,6 +9,7 @@ mod auth;
 mod credential_cache;
 mod customers;
 mod error;
+mod event_retention;
 mod events;
 mod external_users;
 mod idempotency;
@@ -35,6 +36,7 @@ pub use auth::{
 };
 pub use credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 pub use error::{AppError, AppResult, Conflict};
+pub use event_retention::{DEFAULT_EVENT_RETENTION, RetentionOptions, run_event_retention};
 pub use events::{EventCursor, EventPage, MAX_EVENTS_PER_PAGE, parse_event_types};
 pub use external_users::{AuthenticatedUser, ExternalUserPatch, NewExternalUser};
 pub use idempotency::{

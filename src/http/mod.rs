@@ -89,6 +89,8 @@ pub struct ServerOptions {
     pub ticket_rate_limit_per_second: u32,
     /// How this server's background worker delivers webhooks.
     pub webhooks: crate::app::WebhookOptions,
+    /// How long this server keeps events in the outbox.
+    pub event_retention: crate::app::RetentionOptions,
     /// How long an idempotency key's answer is kept; `None`: [`crate::app::IDEMPOTENCY_KEY_TTL`].
     pub idempotency_key_ttl: Option<std::time::Duration>,
     /// Connection, time, concurrency and body bounds of the transport.

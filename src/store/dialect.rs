@@ -27,7 +27,11 @@ pub(super) trait Dialect {
 
     /// Writes the `WHERE` of an external-user search: the workspace and the backend's indexed
     /// condition for the term.
-    fn push_search(qb: &mut QueryBuilder<Self::Db>, workspace_id: Uuid, term: &str);
+    fn push_search(&self, qb: &mut QueryBuilder<Self::Db>, workspace_id: Uuid, term: &str);
+
+    /// Before a search: refreshes what the backend keeps to plan searches (PostgreSQL's sample of
+    /// trigram frequencies) when it is missing or old.
+    fn prepare_search(&self) -> impl Future<Output = ()> + Send;
 
     /// Stores a new external user with its new super identity, or in the one automatic matching
     /// found for it; answers the super identity it is in (SQLite shares one commit among the creates

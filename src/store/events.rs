@@ -18,15 +18,38 @@ pub trait EventStore: Send + Sync {
         types: &[String],
         limit: i64,
     ) -> StoreResult<Vec<Event>>;
+
+    /// Retention (docs/webhooks.md): deletes, oldest first and at most `batch` per workspace, the
+    /// events that occurred before `before` and that no enabled subscription still has to queue or
+    /// deliver, so every workspace keeps one gap-free run of sequences up to its newest event;
+    /// answers how many went.
+    async fn prune_events(&self, before: Timestamp, batch: i64) -> StoreResult<u64>;
 }
 
-pub(super) const START_EVENT_COUNTER: &str =
-    "INSERT INTO event_counters (workspace_id, n) VALUES ($1, 0) ON CONFLICT (workspace_id) DO NOTHING";
-/// Takes the counter row's lock until the writing transaction ends, so the next sequence is decided
-/// by exactly one transaction at a time and given back if it rolls back.
-pub(super) const BUMP_EVENT_COUNTER: &str = "UPDATE event_counters SET n = n + $2 WHERE workspace_id = $1 RETURNING n";
-pub(super) const INSERT_EVENT: &str = "INSERT INTO events (id, workspace_id, sequence, type, occurred_at, actor, \
-     resource, previous) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Creates the workspace's counter or bumps it by `$2`, in one statement; takes the counter row's
+/// lock until the writing transaction ends, so the next sequence is decided by exactly one
+/// transaction at a time and given back if it rolls back.
+pub(super) const BUMP_EVENT_COUNTER: &str = "INSERT INTO event_counters (workspace_id, n) VALUES ($1, $2) \
+     ON CONFLICT (workspace_id) DO UPDATE SET n = event_counters.n + excluded.n RETURNING n";
+/// Followed by one `VALUES` row per event (all of one change in one statement).
+pub(super) const INSERT_EVENTS: &str =
+    "INSERT INTO events (id, workspace_id, sequence, type, occurred_at, actor, resource, previous) ";
+/// Every workspace that ever recorded an event.
+pub(super) const EVENT_WORKSPACES: &str = "SELECT workspace_id FROM event_counters";
+/// The workspace's oldest kept event and the highest sequence retention may delete up to: below the
+/// first event that is still young enough (`$2`), below every enabled subscription's queue cursor
+/// and below its oldest pending delivery, and never past the newest event.
+pub(super) const RETENTION_RANGE: &str = "SELECT (SELECT MIN(sequence) FROM events WHERE workspace_id = $1), \
+     (SELECT MIN(x) FROM ( \
+        SELECT n AS x FROM event_counters WHERE workspace_id = $1 \
+        UNION ALL SELECT last_sequence FROM webhooks WHERE workspace_id = $1 AND enabled \
+        UNION ALL SELECT d.sequence - 1 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+            WHERE w.workspace_id = $1 AND w.enabled AND d.status = 'pending' \
+        UNION ALL SELECT x FROM (SELECT sequence - 1 AS x FROM events WHERE workspace_id = $1 AND occurred_at >= $2 \
+            ORDER BY sequence LIMIT 1) AS young \
+     ) AS bounds)";
+/// Deletes the workspace's events up to sequence `$2` (their deliveries and attempts go with them).
+pub(super) const DELETE_OLD_EVENTS: &str = "DELETE FROM events WHERE workspace_id = $1 AND sequence <= $2";
 pub(super) const EVENT_COLUMNS: &str = "id, workspace_id, sequence, type, occurred_at, actor, resource, previous";
 
 #[derive(FromRow)]

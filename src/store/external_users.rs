@@ -51,11 +51,13 @@ pub trait ExternalUserStore: Send + Sync {
 }
 
 /// Checks the channel, tier and group a user refers to in one round trip: each must be in the user's
-/// workspace.
+/// workspace; also whether the workspace matches new users automatically, so a create looks for a
+/// match only when it does.
 pub(super) const USER_REFS_EXIST: &str = "SELECT EXISTS (SELECT 1 FROM channels WHERE id = $1 AND workspace_id = $4), \
      EXISTS (SELECT 1 FROM channels WHERE id = $1 AND workspace_id = $4 AND builtin), \
      $2 IS NULL OR EXISTS (SELECT 1 FROM tiers WHERE id = $2 AND workspace_id = $4), \
-     $3 IS NULL OR EXISTS (SELECT 1 FROM external_user_groups WHERE id = $3 AND workspace_id = $4)";
+     $3 IS NULL OR EXISTS (SELECT 1 FROM external_user_groups WHERE id = $3 AND workspace_id = $4), \
+     EXISTS (SELECT 1 FROM workspaces WHERE id = $4 AND auto_match)";
 pub(super) const INSERT_SUPER_IDENTITY: &str =
     "INSERT INTO super_identities (id, workspace_id, created_at) VALUES ($1, $2, $3)";
 pub(super) const INSERT_EXTERNAL_USER: &str = "INSERT INTO external_users (id, workspace_id, channel_id, \

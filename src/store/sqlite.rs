@@ -4,6 +4,7 @@
 //! `SQLITE_BUSY` storms, and `BEGIN IMMEDIATE` takes the write lock up front) while reads use a pool of
 //! their own that WAL lets run beside the writer.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ type Backend = SqliteStore;
 mod run;
 
 use run::Tx;
-use run::external_users::{insert_super_identity, insert_user_row, record_user_created, require_user_refs};
+use run::external_users::{UserRefs, insert_super_identity, insert_user_row, record_user_created, user_refs};
 use run::identities::matching_identity;
 
 #[derive(Clone)]
@@ -84,9 +85,12 @@ impl Dialect for SqliteStore {
         self.write.begin_with("BEGIN IMMEDIATE").await
     }
 
-    fn push_search(qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
+    fn push_search(&self, qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
         push_search(qb, workspace_id, term);
     }
+
+    /// FTS5 plans a phrase from its own index: nothing to prepare.
+    async fn prepare_search(&self) {}
 
     /// Hands the user to the batch writer and waits for the commit that includes it.
     async fn insert_external_user(&self, user: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
@@ -145,8 +149,11 @@ async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreRe
         Err(e) => return everyone(&StoreError::from(e)),
     };
     let mut outcomes = Vec::with_capacity(batch.len());
+    // Creates of one batch mostly name the same channel, tier and group; nothing but this transaction
+    // writes until its commit, so what one check found holds for the others.
+    let mut checked: HashMap<RefsKey, UserRefs> = HashMap::new();
     for insert in batch {
-        let outcome = insert_in_batch(&mut tx, &insert.user, insert.actor).await;
+        let outcome = insert_in_batch(&mut tx, &mut checked, &insert.user, insert.actor).await;
         if let Err(e) = &outcome
             && !matches!(e, StoreError::Duplicate(_) | StoreError::NotFound(_))
         {
@@ -161,9 +168,27 @@ async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreRe
     }
 }
 
-async fn insert_in_batch(tx: &mut Tx, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
-    let on_builtin = require_user_refs(tx, u).await?;
-    let joined = match matching_identity(tx, u).await? {
+/// The references a user's check is about: workspace, channel, tier and group.
+type RefsKey = (Uuid, Uuid, Option<Uuid>, Option<Uuid>);
+
+async fn insert_in_batch(
+    tx: &mut Tx,
+    checked: &mut HashMap<RefsKey, UserRefs>,
+    u: &ExternalUser,
+    actor: Actor,
+) -> StoreResult<Uuid> {
+    let key = (u.workspace_id, u.channel_id, u.tier_id, u.external_user_group_id);
+    let refs = match checked.get(&key) {
+        Some(refs) => *refs,
+        None => {
+            let refs = user_refs(tx, u).await?;
+            checked.insert(key, refs);
+            refs
+        }
+    };
+    let on_builtin = refs.builtin;
+    let matched = if refs.auto_match { matching_identity(tx, u).await? } else { None };
+    let joined = match matched {
         Some(found) => found,
         None => u.super_identity_id,
     };

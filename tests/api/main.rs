@@ -28,6 +28,7 @@ mod paging;
 mod real_clients;
 mod request_participants;
 mod resilience;
+mod retention;
 mod secrets;
 mod service_desk;
 mod service_desk_comments;

@@ -20,7 +20,7 @@ struct Cli {
     #[arg(long, global = true, env = "FRONTDESK_DATABASE_URL")]
     database_url: Option<String>,
     /// A TOML file with bind, database_url, public_url, db_max_connections,
-    /// db_statement_timeout_ms, db_acquire_timeout_ms, db_schema, migrate, rate_limit_per_second
+    /// db_statement_timeout_ms, db_acquire_timeout_ms, db_schema, migrate, rate_limit_per_second, event_retention_days
     /// (each also read from FRONTDESK_<KEY> in the environment); any other key is an error
     #[arg(long, global = true, env = "FRONTDESK_CONFIG")]
     config: Option<PathBuf>,
@@ -177,6 +177,7 @@ async fn serve(app: App, settings: &Settings, args: ServeArgs) -> CliResult {
         limits: settings.limits.clone(),
         metrics_token: settings.metrics_token.as_ref().map(|t| t.0.trim().to_owned()),
         purge: Default::default(),
+        event_retention: frontdesk::app::RetentionOptions { window: settings.event_retention, ..Default::default() },
     };
     frontdesk::serve(listener, app, options, shutdown).await.map_err(|e| e.to_string())
 }

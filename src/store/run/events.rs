@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use super::{Backend, Db, Tx};
+use super::{Backend, Db, Dialect, Tx};
 use crate::domain::{Event, NewEvent, Timestamp};
 use crate::store::StoreResult;
 use crate::store::events::*;
@@ -34,6 +34,26 @@ impl EventStore for Backend {
         let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.read).await?;
         convert(rows)
     }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn prune_events(&self, before: Timestamp, batch: i64) -> StoreResult<u64> {
+        let workspaces: Vec<Uuid> = sqlx::query_scalar(EVENT_WORKSPACES).fetch_all(&self.read).await?;
+        let mut deleted = 0;
+        for workspace_id in workspaces {
+            let mut tx = self.begin_write().await?;
+            let (oldest, bound): (Option<i64>, Option<i64>) =
+                sqlx::query_as(RETENTION_RANGE).bind(workspace_id).bind(before.micros()).fetch_one(&mut *tx).await?;
+            let (Some(oldest), Some(bound)) = (oldest, bound) else { continue };
+            let upto = bound.min(oldest + batch - 1);
+            if upto < oldest {
+                continue;
+            }
+            let done = sqlx::query(DELETE_OLD_EVENTS).bind(workspace_id).bind(upto).execute(&mut *tx).await?;
+            tx.commit().await?;
+            deleted += done.rows_affected();
+        }
+        Ok(deleted)
+    }
 }
 
 /// Records `events` in the writing transaction `tx`, numbered on from the workspace's last sequence.
@@ -43,7 +63,6 @@ pub(in crate::store) async fn record(tx: &mut Tx, workspace_id: Uuid, events: &[
     if events.is_empty() {
         return Ok(());
     }
-    sqlx::query(START_EVENT_COUNTER).bind(workspace_id).execute(&mut **tx).await?;
     let last: i64 = sqlx::query_scalar(BUMP_EVENT_COUNTER)
         .bind(workspace_id)
         .bind(events.len() as i64)
@@ -51,18 +70,17 @@ pub(in crate::store) async fn record(tx: &mut Tx, workspace_id: Uuid, events: &[
         .await?;
     let first = last - events.len() as i64 + 1;
     let now = Timestamp::now();
-    for (n, e) in events.iter().enumerate() {
-        sqlx::query(INSERT_EVENT)
-            .bind(Uuid::new_v4())
-            .bind(workspace_id)
-            .bind(first + n as i64)
-            .bind(e.kind.as_str())
-            .bind(now.micros())
-            .bind(e.actor.to_json().to_string())
-            .bind(e.resource.to_string())
-            .bind(e.previous.as_ref().map(|p| p.to_string()))
-            .execute(&mut **tx)
-            .await?;
-    }
+    let mut insert = QueryBuilder::<Db>::new(INSERT_EVENTS);
+    insert.push_values(events.iter().enumerate(), |mut row, (n, e)| {
+        row.push_bind(Uuid::new_v4())
+            .push_bind(workspace_id)
+            .push_bind(first + n as i64)
+            .push_bind(e.kind.as_str())
+            .push_bind(now.micros())
+            .push_bind(e.actor.to_json().to_string())
+            .push_bind(e.resource.to_string())
+            .push_bind(e.previous.as_ref().map(|p| p.to_string()));
+    });
+    insert.build().execute(&mut **tx).await?;
     Ok(())
 }

@@ -56,8 +56,11 @@ impl ExternalUserStore for Backend {
         filter: &ExternalUserFilter,
         paging: Paging,
     ) -> StoreResult<Page<ExternalUser>> {
+        if filter.search.is_some() {
+            self.prepare_search().await;
+        }
         let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
-        push_user_filter(&mut qb, workspace_id, filter);
+        push_user_filter(self, &mut qb, workspace_id, filter);
         qb.push(" ORDER BY created_at, id");
         push_page(&mut qb, paging);
         let mut rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
@@ -77,7 +80,7 @@ impl ExternalUserStore for Backend {
             }
             None => {
                 let mut count = QueryBuilder::<Db>::new(COUNT_EXTERNAL_USERS);
-                push_user_filter(&mut count, workspace_id, filter);
+                push_user_filter(self, &mut count, workspace_id, filter);
                 capped_total(&self.read, paging, rows.len(), more, count).await?
             }
         };
@@ -152,7 +155,22 @@ impl ExternalUserStore for Backend {
 /// Fails with `NotFound` for the first of the user's channel, tier and group that is not in its
 /// workspace; else whether the channel is the workspace's built-in e-mail channel.
 pub(in crate::store) async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -> StoreResult<bool> {
-    let (channel, builtin, tier, group): (bool, bool, bool, bool) = sqlx::query_as(USER_REFS_EXIST)
+    Ok(user_refs(tx, u).await?.builtin)
+}
+
+/// What a create learns from checking a user's references (one statement).
+#[derive(Debug, Clone, Copy)]
+pub(in crate::store) struct UserRefs {
+    /// The channel is the workspace's built-in e-mail channel.
+    pub builtin: bool,
+    /// The workspace matches new users automatically (else a create need not look for a match).
+    pub auto_match: bool,
+}
+
+/// Fails with `NotFound` for the first of the user's channel, tier and group that is not in its
+/// workspace; else what the create needs to know of them.
+pub(in crate::store) async fn user_refs(tx: &mut Tx, u: &ExternalUser) -> StoreResult<UserRefs> {
+    let (channel, builtin, tier, group, auto_match): (bool, bool, bool, bool, bool) = sqlx::query_as(USER_REFS_EXIST)
         .bind(u.channel_id)
         .bind(u.tier_id)
         .bind(u.external_user_group_id)
@@ -163,7 +181,7 @@ pub(in crate::store) async fn require_user_refs(tx: &mut Tx, u: &ExternalUser) -
         (false, _, _) => Err(StoreError::NotFound(Entity::Channel)),
         (_, false, _) => Err(StoreError::NotFound(Entity::Tier)),
         (_, _, false) => Err(StoreError::NotFound(Entity::ExternalUserGroup)),
-        _ => Ok(builtin),
+        _ => Ok(UserRefs { builtin, auto_match }),
     }
 }
 
@@ -237,9 +255,9 @@ fn counted_by(workspace_id: Uuid, f: &ExternalUserFilter) -> Option<(&'static st
     }
 }
 
-fn push_user_filter(qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &ExternalUserFilter) {
+fn push_user_filter(store: &Backend, qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &ExternalUserFilter) {
     match &f.search {
-        Some(term) => Backend::push_search(qb, workspace_id, term),
+        Some(term) => store.push_search(qb, workspace_id, term),
         None => {
             qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
         }
