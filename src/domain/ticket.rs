@@ -142,6 +142,13 @@ impl Ticket {
     /// comment on it; the bound keeps one ticket from growing without end (a longer conversation is a
     /// new ticket).
     pub const MAX_COMMENTS: i64 = 1000;
+
+    /// Whether a change decided on the ticket at `expected` (a version a client read) may go ahead:
+    /// without an expected version always; with one only while the ticket is still at it. Every
+    /// change of the ticket moves its version on, in the statement that makes the change.
+    pub fn is_at(&self, expected: Option<i64>) -> bool {
+        expected.is_none_or(|v| v == self.version)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,9 @@ pub trait EventStore: Send + Sync {
         types: &[String],
         limit: i64,
     ) -> StoreResult<Vec<Event>>;
+    /// The sequence of the workspace's latest committed event (0 before its first): where a reader
+    /// that wants only what happens from now on starts.
+    async fn latest_event_sequence(&self, workspace_id: Uuid) -> StoreResult<i64>;
 }
 
 pub(super) const START_EVENT_COUNTER: &str =
@@ -27,6 +30,7 @@ pub(super) const START_EVENT_COUNTER: &str =
 pub(super) const BUMP_EVENT_COUNTER: &str = "UPDATE event_counters SET n = n + $2 WHERE workspace_id = $1 RETURNING n";
 pub(super) const INSERT_EVENT: &str = "INSERT INTO events (id, workspace_id, sequence, type, occurred_at, actor, \
      resource, previous) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(super) const LATEST_EVENT_SEQUENCE: &str = "SELECT n FROM event_counters WHERE workspace_id = $1";
 pub(super) const EVENT_COLUMNS: &str = "id, workspace_id, sequence, type, occurred_at, actor, resource, previous";
 
 #[derive(FromRow)]

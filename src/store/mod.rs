@@ -29,7 +29,7 @@ mod webhooks;
 mod workspaces;
 
 pub use crate::domain::query::{
-    COUNT_CAP, Entity, ExternalUserFilter, GroupFilter, Page, Paging, ParticipantKey, RequestRef, StaffFilter,
+    COUNT_CAP, Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging, ParticipantKey, RequestRef, StaffFilter,
     StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique, UserKey,
     Viewer,
 };

@@ -34,6 +34,13 @@ impl EventStore for Backend {
         let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.read).await?;
         convert(rows)
     }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn latest_event_sequence(&self, workspace_id: Uuid) -> StoreResult<i64> {
+        let n: Option<i64> =
+            sqlx::query_scalar(LATEST_EVENT_SEQUENCE).bind(workspace_id).fetch_optional(&self.read).await?;
+        Ok(n.unwrap_or(0))
+    }
 }
 
 /// Records `events` in the writing transaction `tx`, numbered on from the workspace's last sequence.
