@@ -65,11 +65,7 @@ pub(crate) struct LiveHub {
 
 impl LiveHub {
     pub(crate) fn new(options: LiveOptions) -> Self {
-        Self {
-            feeds: Mutex::new(HashMap::new()),
-            streams: Arc::new(Semaphore::new(options.max_streams)),
-            options,
-        }
+        Self { feeds: Mutex::new(HashMap::new()), streams: Arc::new(Semaphore::new(options.max_streams)), options }
     }
 
     /// A receiver of the workspace's new events, starting its poller (after `start`, a sequence read

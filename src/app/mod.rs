@@ -53,8 +53,8 @@ pub use webhooks::{WebhookChanges, WebhookWithSecret};
 /// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
 /// adapter imports from `store`.
 pub use crate::domain::query::{
-    Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging, RequestRef, StaffFilter, StaffKey, TicketCursor,
-    TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
+    Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging, RequestRef, StaffFilter, StaffKey,
+    TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
 };
 use crate::store::Store;
 

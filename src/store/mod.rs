@@ -29,9 +29,9 @@ mod webhooks;
 mod workspaces;
 
 pub use crate::domain::query::{
-    COUNT_CAP, Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging, ParticipantKey, RequestRef, StaffFilter,
-    StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique, UserKey,
-    Viewer,
+    COUNT_CAP, Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging, ParticipantKey, RequestRef,
+    StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
+    UserKey, Viewer,
 };
 pub use channels::ChannelStore;
 pub use error::StoreError;

@@ -106,8 +106,7 @@ pub(super) const LIST_TICKETS: &str = "SELECT id, workspace_id, number, location
      requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at FROM tickets WHERE workspace_id = ";
 /// Followed by the workspace id, the filters, ` LIMIT ` the cap and `) capped`: a count that stops at
 /// the cap, so a status tab's number costs at most that many index entries.
-pub(super) const COUNT_TICKETS_CAPPED: &str =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE workspace_id = ";
+pub(super) const COUNT_TICKETS_CAPPED: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE workspace_id = ";
 pub(super) const UPDATE_TICKET: &str = "UPDATE tickets SET status = $1, assignee_id = $2, version = $3, \
      updated_at = $4, status_updated_at = $5, type = $9 WHERE id = $6 AND workspace_id = $7 AND version = $8";
 pub(super) const COUNT_COMMENTS: &str =

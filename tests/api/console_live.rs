@@ -213,7 +213,7 @@ on_both_backends! {
         assert!(seen.contains(&format!("\"ticket\":\"{id}\"")), "{seen}");
         assert!(!seen.contains("channel.created"), "{seen}");
         assert!(!seen.contains("Facilities called"), "the stream says what changed, not the content: {seen}");
-        let last_id = seen.lines().filter_map(|l| l.strip_prefix("id: ")).last().expect("an event id").to_owned();
+        let last_id = seen.lines().filter_map(|l| l.strip_prefix("id: ")).next_back().expect("an event id").to_owned();
         drop(res);
         // A reconnecting browser sends the last id and gets only what came after it.
         let patch = serde_json::json!({"name": "Kim Lee-Park"});

@@ -84,7 +84,9 @@ pub async fn stream(State(s): State<AppState>, headers: HeaderMap, Query(q): Que
     };
     let mut sub = match s.app.subscribe_agent_events(who, after).await {
         Ok(Some(sub)) => sub,
-        Ok(None) => return refused(StatusCode::SERVICE_UNAVAILABLE, "Too many live streams are open; try again shortly."),
+        Ok(None) => {
+            return refused(StatusCode::SERVICE_UNAVAILABLE, "Too many live streams are open; try again shortly.");
+        }
         Err(e) => return app_refusal(e),
     };
     let (tx, rx) = mpsc::channel::<Bytes>(16);

@@ -135,7 +135,10 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
         values.0.insert(k.to_owned(), v.clone().unwrap_or_default());
     }
     let count = |st: TicketStatus| {
-        counts.iter().find(|(c, _, _)| *c == st).map(|(_, n, exact)| if *exact { n.to_string() } else { format!("{n}+") })
+        counts
+            .iter()
+            .find(|(c, _, _)| *c == st)
+            .map(|(_, n, exact)| if *exact { n.to_string() } else { format!("{n}+") })
     };
     let all: i64 = counts.iter().map(|(_, n, _)| n).sum();
     let all = if counts.iter().all(|(_, _, exact)| *exact) { all.to_string() } else { format!("{all}+") };
