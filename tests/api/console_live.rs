@@ -235,7 +235,7 @@ on_both_backends! {
 
     async fn a_stream_on_one_node_sees_a_change_made_through_another(t) {
         // A second node on the same database: its own use cases, its own poller.
-        let store = open_store(&t.database.url, &PostgresOptions { schema: t.database.schema.clone(), ..PostgresOptions::default() })
+        let store = open_store(&t.database.url, &PostgresOptions { schema: t.database.schema.clone(), max_connections: 2, ..PostgresOptions::default() })
             .await
             .expect("second store");
         let other_node = frontdesk::app::App::new(store);
