@@ -735,6 +735,34 @@ async fn bench(options: &Options, backend: &Backend) -> Report {
         record("create_no_webhook", "create external user, no webhook", Kind::Write, without);
         record("create_webhook", "create external user, 1 webhook", Kind::Write, with);
     }
+    // The agent console's pages, as a signed-in staff user's browser asks for them (one sign-in,
+    // its cookie reused; redirects not followed, so a lost session counts as an error).
+    if options.wants("console_people") || options.wants("console_ticket") {
+        let cookie = console_session(&store, &fx).await;
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(clients * 2)
+            .build()
+            .expect("client");
+        if options.wants("console_people") {
+            let (fx, browser, cookie) = (fx.clone(), browser.clone(), cookie.clone());
+            let stats = run(clients, seconds, usize::MAX, move |i| {
+                let url = format!("{}/settings/console/people?q=user{}%40", fx.base, (i * 7919) % users);
+                succeeds(browser.get(url).header("cookie", &cookie))
+            })
+            .await;
+            record("console_people", "console: people search page", Kind::Read, stats);
+        }
+        if options.wants("console_ticket") {
+            let (fx, browser, cookie) = (fx.clone(), browser.clone(), cookie.clone());
+            let stats = run(clients, seconds, usize::MAX, move |i| {
+                let url = format!("{}/settings/console/tickets/{}", fx.base, fx.tickets[i % fx.tickets.len()]);
+                succeeds(browser.get(url).header("cookie", &cookie))
+            })
+            .await;
+            record("console_ticket", "console: ticket page", Kind::Read, stats);
+        }
+    }
 
     // Nothing lost: every acknowledged create is stored.
     let mut lost = BTreeMap::new();
@@ -773,6 +801,60 @@ async fn receiver() -> (String, Arc<AtomicUsize>) {
     let url = format!("http://{}/hook", listener.local_addr().expect("address"));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("receiver") });
     (url, count)
+}
+
+/// A staff agent made through the use cases on the bench's own store (invited, then accepting with
+/// a password), signed in through the sign-in form: the `Cookie` header its browser would send.
+async fn console_session(store: &Arc<dyn Store>, fx: &Fixture) -> String {
+    use frontdesk::app::{App, Principal, StaffInvite};
+    use frontdesk::domain::{EmailAddress, Password, Role};
+    const PASSWORD: &str = "correct horse battery";
+    let app = App::new(store.clone());
+    let email = format!("bench-agent-{}@example.com", Uuid::new_v4().simple());
+    let invite = StaffInvite {
+        email: EmailAddress::parse(&email).expect("email"),
+        first_name: None,
+        last_name: None,
+        external_id: None,
+        role: Role::Agent,
+        role_named_user: false,
+        password: None,
+        group_ids: Vec::new(),
+        folder_ids: Vec::new(),
+    };
+    let invited =
+        app.invite_staff_user(&Principal::Operator { workspace_id: fx.workspace_id }, invite).await.expect("invite");
+    app.accept_invitation(&invited.invitation_token, Some(Password::parse(PASSWORD).expect("password")))
+        .await
+        .expect("accept");
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let cookies = |r: &reqwest::Response| -> Vec<String> {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next().map(str::to_owned))
+            .collect()
+    };
+    let form = browser.get(format!("{}/settings/sign-in", fx.base)).send().await.expect("sign-in page");
+    let pre = cookies(&form).join("; ");
+    let page = form.text().await.expect("sign-in page");
+    let marker = "name=\"csrf_token\" value=\"";
+    let at = page.find(marker).expect("a CSRF field") + marker.len();
+    let csrf = &page[at..at + page[at..].find('"').expect("end of the token")];
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("csrf_token", csrf), ("email", email.as_str()), ("password", PASSWORD)])
+        .finish();
+    let signed = browser
+        .post(format!("{}/settings/sign-in", fx.base))
+        .header("cookie", pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed.status(), 303, "the bench agent could not sign in");
+    cookies(&signed).into_iter().find(|c| c.starts_with("frontdesk_session=")).expect("session")
 }
 
 /// The same PK read and insert on one held connection, sequentially: the database's own limit.

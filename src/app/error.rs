@@ -63,6 +63,9 @@ pub enum Conflict {
     Merged,
     /// The ticket already holds [`crate::domain::Ticket::MAX_COMMENTS`] comments.
     TicketFull,
+    /// The change was decided on a version of the ticket that is no longer its current one: someone
+    /// else changed it in between (see [`crate::domain::Ticket::is_at`]).
+    Stale,
 }
 
 impl Conflict {
@@ -92,6 +95,7 @@ impl Conflict {
             Conflict::Contended => "The ticket is being changed by others; try again.",
             Conflict::Merged => "The super identity was merged into another; use the one it was merged into.",
             Conflict::TicketFull => "The ticket holds as many comments as a ticket may (1000); open a new ticket.",
+            Conflict::Stale => "The ticket changed since this version was read; nothing was saved.",
         }
     }
 }

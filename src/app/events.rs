@@ -28,6 +28,11 @@ impl EventCursor {
     pub fn sequence(self) -> i64 {
         self.0
     }
+
+    /// The position right after the event numbered `sequence` (0: before the first).
+    pub fn at(sequence: i64) -> Self {
+        Self(sequence.max(0))
+    }
 }
 
 pub struct EventPage {

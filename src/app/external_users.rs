@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::auth::{ACCESS_TOKEN_TTL_SECONDS, Secret};
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Role, Timestamp, check_identifier};
-use crate::store::{Entity, ExternalUserFilter, Page, Paging, UserKey};
+use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, UserKey};
 
 #[derive(Debug, Clone)]
 pub struct NewExternalUser {
@@ -36,6 +36,13 @@ pub struct AuthenticatedUser {
 }
 
 impl App {
+    /// The access tokens issued to these external users, newest first, at most `limit` (1 to 1000):
+    /// when each was issued and until when it is good. Their secrets are never kept.
+    pub async fn issued_tokens(&self, who: &Principal, user_ids: &[Uuid], limit: i64) -> AppResult<Vec<IssuedToken>> {
+        who.require(Role::Agent)?;
+        Ok(self.store.issued_tokens(who.workspace_id(), user_ids, limit.clamp(1, 1000)).await?)
+    }
+
     pub async fn create_external_user(&self, who: &Principal, new: NewExternalUser) -> AppResult<ExternalUser> {
         let name = new.name.clone().map(DisplayName::into_string);
         self.insert_external_user_named(who, new, name).await

@@ -14,6 +14,7 @@ mod events;
 mod external_users;
 mod idempotency;
 mod identities;
+mod live;
 mod organizations;
 mod participants;
 mod purge;
@@ -44,6 +45,7 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_LEN, MAX_KEPT_ANSWER_BYTES, StoredAnswer, parse_idempotency_key,
 };
 pub use identities::{ExternalUserUpsert, MergeDone, Upserted};
+pub use live::{AGENT_EVENT_TYPES, LiveOptions, LiveSubscription};
 pub use participants::ParticipantRef;
 pub use purge::{PurgeOptions, run_purge};
 pub use request_comments::RequestComments;
@@ -60,8 +62,8 @@ pub use webhooks::{WebhookChanges, WebhookWithSecret};
 /// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
 /// adapter imports from `store`.
 pub use crate::domain::query::{
-    ActivityCursor, CommentKinds, Entity, ExternalUserFilter, GroupFilter, Page, Paging, RequestRef, StaffFilter,
-    StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
+    ActivityCursor, CommentKinds, Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging, RequestRef,
+    StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
 };
 use crate::store::Store;
 
@@ -72,6 +74,8 @@ pub struct App {
     /// Bounds the memory and CPU that password hashing may take at once (see `staff_accounts`).
     pub(crate) hashing: Arc<staff_accounts::HashingPool>,
     credentials: Arc<credential_cache::CredentialCache>,
+    /// The agent console's live feed on this node.
+    live: Arc<live::LiveHub>,
 }
 
 impl App {
@@ -85,7 +89,14 @@ impl App {
             store,
             hashing: Arc::new(staff_accounts::HashingPool::sized_to_cores()),
             credentials: Arc::new(credential_cache::CredentialCache::new(ttl)),
+            live: Arc::new(live::LiveHub::new(LiveOptions::default())),
         }
+    }
+
+    /// The same use cases with live streams bounded and polled as `options` says.
+    pub fn with_live_options(mut self, options: LiveOptions) -> Self {
+        self.live = Arc::new(live::LiveHub::new(options));
+        self
     }
 
     /// Whether the database answers; `/readyz` reports it.

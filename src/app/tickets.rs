@@ -13,7 +13,8 @@ use crate::domain::{
     TicketText, TicketType, Timestamp,
 };
 use crate::store::{
-    ActivityCursor, NewTicket, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketUpdate, Viewer,
+    ActivityCursor, COUNT_CAP, NewTicket, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage,
+    TicketUpdate, Viewer,
 };
 
 #[derive(Debug, Clone)]
@@ -169,8 +170,20 @@ impl App {
         id: Uuid,
         status: TicketStatus,
     ) -> AppResult<TicketDetail> {
+        self.change_ticket_status_at(who, id, status, None).await
+    }
+
+    /// [`App::change_ticket_status`] refused (`Conflict::Stale`) unless the ticket is still at the
+    /// `expected` version (when given): a change decided on what someone read earlier.
+    pub async fn change_ticket_status_at(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        status: TicketStatus,
+        expected: Option<i64>,
+    ) -> AppResult<TicketDetail> {
         self.require_team(who, "External users may not change a ticket's status.")?;
-        let done = self.status_change(who, id, status).await?;
+        let done = self.status_change(who, id, status, expected).await?;
         if !done.activities.is_empty() {
             return Ok(done);
         }
@@ -190,8 +203,14 @@ impl App {
         Ok(TicketDetail { ticket, activities: vec![activity], members, older: None })
     }
 
-    async fn status_change(&self, who: &Principal, id: Uuid, status: TicketStatus) -> AppResult<TicketDetail> {
-        self.change_ticket(who, id, |current, activity| {
+    async fn status_change(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        status: TicketStatus,
+        expected: Option<i64>,
+    ) -> AppResult<TicketDetail> {
+        self.change_ticket(who, id, expected, |current, activity| {
             if current.status == status {
                 return Ok(None);
             }
@@ -208,9 +227,20 @@ impl App {
 
     /// Sets (or with `None` clears) the ticket's type. Its current type changes nothing.
     pub async fn change_ticket_type(&self, who: &Principal, id: Uuid, kind: Option<TicketType>) -> AppResult<()> {
+        self.change_ticket_type_at(who, id, kind, None).await
+    }
+
+    /// [`App::change_ticket_type`] at the `expected` version, as [`App::change_ticket_status_at`].
+    pub async fn change_ticket_type_at(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        kind: Option<TicketType>,
+        expected: Option<i64>,
+    ) -> AppResult<()> {
         self.require_team(who, "External users may not change a ticket's type.")?;
         let kind = kind.map(TicketType::into_string);
-        self.change_ticket(who, id, |current, activity| {
+        self.change_ticket(who, id, expected, |current, activity| {
             if current.kind == kind {
                 return Ok(None);
             }
@@ -228,8 +258,19 @@ impl App {
     /// Assigns the ticket to a staff member, or unassigns it with `None`. Its current assignee changes
     /// nothing and records nothing, as with status and type.
     pub async fn assign_ticket(&self, who: &Principal, id: Uuid, assignee: Option<Uuid>) -> AppResult<TicketDetail> {
+        self.assign_ticket_at(who, id, assignee, None).await
+    }
+
+    /// [`App::assign_ticket`] at the `expected` version, as [`App::change_ticket_status_at`].
+    pub async fn assign_ticket_at(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        assignee: Option<Uuid>,
+        expected: Option<i64>,
+    ) -> AppResult<TicketDetail> {
         self.require_team(who, "External users may not assign tickets.")?;
-        self.change_ticket(who, id, |current, activity| {
+        self.change_ticket(who, id, expected, |current, activity| {
             if current.assignee_id == assignee {
                 return Ok(None);
             }
@@ -244,10 +285,22 @@ impl App {
     }
 
     pub async fn comment_on_ticket(&self, who: &Principal, id: Uuid, comment: CommentInput) -> AppResult<TicketDetail> {
+        self.comment_on_ticket_at(who, id, comment, None).await
+    }
+
+    /// [`App::comment_on_ticket`] at the `expected` version, as [`App::change_ticket_status_at`]: a
+    /// reply written while someone else changed the ticket is refused, so its author reads first.
+    pub async fn comment_on_ticket_at(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        comment: CommentInput,
+        expected: Option<i64>,
+    ) -> AppResult<TicketDetail> {
         if comment.internal && matches!(who, Principal::ExternalUser { .. }) {
             return Err(AppError::Forbidden("External users may only comment publicly."));
         }
-        self.change_ticket_counting(who, id, true, |current, activity| {
+        self.change_ticket_counting(who, id, true, expected, |current, activity| {
             activity.kind = ActivityKind::Comment;
             activity.text = Some(comment.text.as_str().to_owned());
             activity.internal = comment.internal;
@@ -255,6 +308,23 @@ impl App {
             Ok(Some(current.clone()))
         })
         .await
+    }
+
+    /// How many tickets match `filter` (its statuses aside) in each status, for the team: each
+    /// counted up to [`COUNT_CAP`], so the answer is `(status, count, exact)`, `exact` false past it.
+    pub async fn count_tickets_by_status(
+        &self,
+        who: &Principal,
+        filter: &TicketFilter,
+    ) -> AppResult<Vec<(TicketStatus, i64, bool)>> {
+        self.require_team(who, "External users may not count tickets.")?;
+        let mut counts = Vec::with_capacity(TicketStatus::ALL.len());
+        for status in TicketStatus::ALL {
+            let one = TicketFilter { statuses: vec![status], ..filter.clone() };
+            let n = self.store.count_tickets(who.workspace_id(), &one, COUNT_CAP + 1).await?;
+            counts.push((status, n.min(COUNT_CAP), n <= COUNT_CAP));
+        }
+        Ok(counts)
     }
 
     fn require_team(&self, who: &Principal, why: &'static str) -> AppResult<()> {
@@ -273,25 +343,32 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
+        expected: Option<i64>,
         decide: impl Fn(&Ticket, &mut TicketActivity) -> AppResult<Option<Ticket>>,
     ) -> AppResult<TicketDetail> {
-        self.change_ticket_counting(who, id, false, decide).await
+        self.change_ticket_counting(who, id, false, expected, decide).await
     }
 
     /// [`App::change_ticket`], refusing when `adds_comment` and the ticket is full. The count is read
     /// after the ticket, and every comment moves the ticket's version, so a comment that slipped in
     /// between makes the update find another version and count again: the bound holds under races.
+    /// With an `expected` version, a ticket found at another one (first or on a retry) is refused
+    /// as stale instead of decided again: the caller's view of it is out of date.
     async fn change_ticket_counting(
         &self,
         who: &Principal,
         id: Uuid,
         adds_comment: bool,
+        expected: Option<i64>,
         decide: impl Fn(&Ticket, &mut TicketActivity) -> AppResult<Option<Ticket>>,
     ) -> AppResult<TicketDetail> {
         let viewer = who.ticket_viewer()?;
         let ws = who.workspace_id();
         for _ in 0..CHANGE_ATTEMPTS {
             let current = self.store.get_ticket(ws, id, viewer).await?;
+            if !current.is_at(expected) {
+                return Err(AppError::Conflict(Conflict::Stale));
+            }
             // The comment's number is its place among the ticket's comments: exact, because a comment
             // committed after the ticket was read moved its version and this update then retries.
             let comment_number = if adds_comment {

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{Membership, StaffStatus, Ticket, TicketActivity, TicketStatus};
+use super::{Membership, StaffStatus, Ticket, TicketActivity, TicketStatus, Timestamp};
 
 /// A record kind, named in "not found" answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,10 @@ pub struct TicketFilter {
     pub assignee_ids: Vec<Uuid>,
     pub requester_ids: Vec<Uuid>,
     pub location_ids: Vec<Uuid>,
+    /// Ticket types, matched exactly.
+    pub kinds: Vec<String>,
+    /// External users taking part in the ticket (its participants, not its requester).
+    pub participant_ids: Vec<Uuid>,
 }
 
 /// Which date a list is sorted by; ties (and the creation date itself) go by ticket number, which is
@@ -226,6 +230,14 @@ pub enum Unique {
     TicketNumber,
     StaffCollectionName,
     Other,
+}
+
+/// An access token as the team may see it: whose, when issued and until when; never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub external_user_id: Uuid,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 #[cfg(test)]

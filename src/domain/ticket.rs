@@ -146,6 +146,13 @@ impl Ticket {
     pub const MAX_ACTIVITIES_PER_READ: i64 = 100;
     /// Activities a read of a ticket returns when the caller does not say.
     pub const ACTIVITIES_PER_READ: i64 = 50;
+
+    /// Whether a change decided on the ticket at `expected` (a version a client read) may go ahead:
+    /// without an expected version always; with one only while the ticket is still at it. Every
+    /// change of the ticket moves its version on, in the statement that makes the change.
+    pub fn is_at(&self, expected: Option<i64>) -> bool {
+        expected.is_none_or(|v| v == self.version)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

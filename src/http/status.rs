@@ -35,6 +35,7 @@ pub fn conflict_field(c: Conflict) -> &'static str {
         },
         Conflict::InUse(_) | Conflict::BuiltinChannel | Conflict::Contended | Conflict::Merged => "id",
         Conflict::TicketFull => "ticketRef",
+        Conflict::Stale => "version",
     }
 }
 

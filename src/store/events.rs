@@ -18,6 +18,9 @@ pub trait EventStore: Send + Sync {
         types: &[String],
         limit: i64,
     ) -> StoreResult<Vec<Event>>;
+    /// The sequence of the workspace's latest committed event (0 before its first): where a reader
+    /// that wants only what happens from now on starts.
+    async fn latest_event_sequence(&self, workspace_id: Uuid) -> StoreResult<i64>;
 
     /// Retention (docs/webhooks.md): deletes, oldest first and at most `batch` per workspace, the
     /// events that occurred before `before` and that no enabled subscription still has to queue or
@@ -50,6 +53,8 @@ pub(super) const RETENTION_RANGE: &str = "SELECT (SELECT MIN(sequence) FROM even
      ) AS bounds)";
 /// Deletes the workspace's events up to sequence `$2` (their deliveries and attempts go with them).
 pub(super) const DELETE_OLD_EVENTS: &str = "DELETE FROM events WHERE workspace_id = $1 AND sequence <= $2";
+/// The newest sequence the workspace's counter handed out.
+pub(super) const LATEST_EVENT_SEQUENCE: &str = "SELECT n FROM event_counters WHERE workspace_id = $1";
 pub(super) const EVENT_COLUMNS: &str = "id, workspace_id, sequence, type, occurred_at, actor, resource, previous";
 
 #[derive(FromRow)]

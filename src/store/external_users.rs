@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{ExternalUserFilter, Page, Paging, StoreError, StoreResult, UserKey};
+use super::{ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, UserKey};
 use crate::domain::{Actor, ExternalUser, Timestamp};
 
 /// An external user as authenticated by an access token.
@@ -48,6 +48,8 @@ pub trait ExternalUserStore: Send + Sync {
         issued_by_key_id: Option<Uuid>,
     ) -> StoreResult<()>;
     async fn access_token(&self, token_hash: &[u8]) -> StoreResult<Option<AccessToken>>;
+    /// Up to `limit` access tokens issued to these users of the workspace, newest first.
+    async fn issued_tokens(&self, workspace_id: Uuid, user_ids: &[Uuid], limit: i64) -> StoreResult<Vec<IssuedToken>>;
 }
 
 /// Checks the channel, tier and group a user refers to in one round trip: each must be in the user's
@@ -95,6 +97,27 @@ pub(super) const DELETE_USER_ACCESS_TOKENS: &str = "DELETE FROM access_tokens WH
 pub(super) const ACCESS_TOKEN: &str = "SELECT u.id, u.workspace_id, u.channel_id, u.super_identity_id, \
      u.external_id, u.identifier, u.name, u.tier_id, u.group_id, u.blocked, u.time_zone, u.created_at, u.updated_at, \
      t.expires_at, t.issued_by_key_id FROM access_tokens t JOIN external_users u ON u.id = t.external_user_id WHERE t.token_hash = $1";
+
+/// Followed by the workspace id, `AND external_user_id IN (...)`, the order and the limit.
+pub(super) const ISSUED_TOKENS: &str =
+    "SELECT external_user_id, created_at, expires_at FROM access_tokens WHERE workspace_id = ";
+
+#[derive(FromRow)]
+pub(super) struct IssuedTokenRow {
+    external_user_id: Uuid,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl From<IssuedTokenRow> for IssuedToken {
+    fn from(r: IssuedTokenRow) -> Self {
+        IssuedToken {
+            external_user_id: r.external_user_id,
+            created_at: Timestamp::from_micros(r.created_at),
+            expires_at: Timestamp::from_micros(r.expires_at),
+        }
+    }
+}
 
 #[derive(FromRow)]
 pub(super) struct ExternalUserRow {

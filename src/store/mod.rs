@@ -30,9 +30,9 @@ mod webhooks;
 mod workspaces;
 
 pub use crate::domain::query::{
-    ActivityCursor, COUNT_CAP, CommentKinds, Entity, ExternalUserFilter, GroupFilter, Page, Paging, ParticipantKey,
-    RequestRef, StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage,
-    TicketSortKey, Unique, UserKey, Viewer,
+    ActivityCursor, COUNT_CAP, CommentKinds, Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging,
+    ParticipantKey, RequestRef, StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder,
+    TicketPage, TicketSortKey, Unique, UserKey, Viewer,
 };
 pub use channels::ChannelStore;
 pub use error::StoreError;

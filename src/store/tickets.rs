@@ -83,6 +83,8 @@ pub trait TicketStore: Send + Sync {
         after: Option<TicketCursor>,
         limit: i64,
     ) -> StoreResult<TicketPage>;
+    /// How many of the workspace's tickets match `filter`, counting no further than `cap`.
+    async fn count_tickets(&self, workspace_id: Uuid, filter: &TicketFilter, cap: i64) -> StoreResult<i64>;
     /// Applies the change with its activity, or returns `None` (and changes nothing) when the ticket
     /// is no longer at `expected_version`.
     async fn update_ticket(&self, update: &TicketUpdate) -> StoreResult<Option<TicketDetail>>;
@@ -131,6 +133,9 @@ pub(super) const GET_TICKET: &str = "SELECT id, workspace_id, number, location_i
 /// Followed by the workspace id, the filters, the order and the limit.
 pub(super) const LIST_TICKETS: &str = "SELECT id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
      requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at FROM tickets WHERE workspace_id = ";
+/// Followed by the workspace id, the filters, ` LIMIT ` the cap and `) capped`: a count that stops at
+/// the cap, so a status tab's number costs at most that many index entries.
+pub(super) const COUNT_TICKETS_CAPPED: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE workspace_id = ";
 pub(super) const UPDATE_TICKET: &str = "UPDATE tickets SET status = $1, assignee_id = $2, version = $3, \
      updated_at = $4, status_updated_at = $5, type = $9 WHERE id = $6 AND workspace_id = $7 AND version = $8";
 pub(super) const COUNT_COMMENTS: &str =

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod console;
+mod console_live;
 mod counts;
 mod crash;
 mod credentials;

@@ -353,6 +353,7 @@ async fn list(
         assignee_ids: ids(&mut q, &["membershipRefAssignee", "userRefAssignee", "assignee"]),
         requester_ids: ids(&mut q, &["membershipRefRequester", "userRefRequester", "requester"]),
         location_ids: ids(&mut q, &["locationRef", "location"]),
+        ..TicketFilter::default()
     };
     q.finish()?;
     let page: TicketPage = s.app.list_tickets(&who, &filter, order, after, limit).await?;

@@ -54,6 +54,13 @@ impl EventStore for Backend {
         }
         Ok(deleted)
     }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn latest_event_sequence(&self, workspace_id: Uuid) -> StoreResult<i64> {
+        let n: Option<i64> =
+            sqlx::query_scalar(LATEST_EVENT_SEQUENCE).bind(workspace_id).fetch_optional(&self.read).await?;
+        Ok(n.unwrap_or(0))
+    }
 }
 
 /// Records `events` in the writing transaction `tx`, numbered on from the workspace's last sequence.

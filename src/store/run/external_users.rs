@@ -10,7 +10,7 @@ use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
 use crate::store::external_users::*;
 use crate::store::support::convert;
-use crate::store::{Entity, ExternalUserFilter, Page, Paging, StoreError, StoreResult, UserKey};
+use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, UserKey};
 
 #[async_trait]
 impl ExternalUserStore for Backend {
@@ -149,6 +149,19 @@ impl ExternalUserStore for Backend {
         let row: Option<AccessTokenRow> =
             sqlx::query_as(ACCESS_TOKEN).bind(token_hash).fetch_optional(&self.read).await?;
         row.map(AccessToken::try_from).transpose()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn issued_tokens(&self, workspace_id: Uuid, user_ids: &[Uuid], limit: i64) -> StoreResult<Vec<IssuedToken>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(ISSUED_TOKENS);
+        qb.push_bind(workspace_id);
+        push_in(&mut qb, "external_user_id", user_ids);
+        qb.push(" ORDER BY created_at DESC LIMIT ").push_bind(limit);
+        let rows: Vec<IssuedTokenRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        Ok(rows.into_iter().map(IssuedToken::from).collect())
     }
 }
 

@@ -40,6 +40,40 @@ fn push_visible(qb: &mut QueryBuilder<Db>, viewer: Viewer) {
     }
 }
 
+/// `AND` each of the filter's conditions (after a `WHERE` on the workspace).
+fn push_filter(qb: &mut QueryBuilder<Db>, filter: &TicketFilter) {
+    if !filter.statuses.is_empty() {
+        let statuses: Vec<String> =
+            filter.statuses.iter().flat_map(|s| s.stored_names()).map(|s| (*s).to_owned()).collect();
+        qb.push(" AND ");
+        push_in(qb, "status", &statuses);
+    }
+    if !filter.assignee_ids.is_empty() {
+        qb.push(" AND ");
+        push_in(qb, "assignee_id", &filter.assignee_ids);
+    }
+    if !filter.requester_ids.is_empty() {
+        qb.push(" AND (");
+        push_in(qb, "requester_staff_id", &filter.requester_ids);
+        qb.push(" OR ");
+        push_in(qb, "requester_external_user_id", &filter.requester_ids);
+        qb.push(")");
+    }
+    if !filter.location_ids.is_empty() {
+        qb.push(" AND ");
+        push_in(qb, "location_id", &filter.location_ids);
+    }
+    if !filter.kinds.is_empty() {
+        qb.push(" AND ");
+        push_in(qb, "type", &filter.kinds);
+    }
+    if !filter.participant_ids.is_empty() {
+        qb.push(" AND EXISTS (SELECT 1 FROM ticket_participants tp WHERE tp.ticket_id = tickets.id AND ");
+        push_in(qb, "tp.external_user_id", &filter.participant_ids);
+        qb.push(")");
+    }
+}
+
 async fn members(pool: &sqlx::Pool<Db>, ws: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -307,27 +341,7 @@ impl TicketStore for Backend {
         let mut qb = QueryBuilder::<Db>::new(LIST_TICKETS);
         qb.push_bind(workspace_id);
         push_visible(&mut qb, viewer);
-        if !filter.statuses.is_empty() {
-            let statuses: Vec<String> =
-                filter.statuses.iter().flat_map(|s| s.stored_names()).map(|s| (*s).to_owned()).collect();
-            qb.push(" AND ");
-            push_in(&mut qb, "status", &statuses);
-        }
-        if !filter.assignee_ids.is_empty() {
-            qb.push(" AND ");
-            push_in(&mut qb, "assignee_id", &filter.assignee_ids);
-        }
-        if !filter.requester_ids.is_empty() {
-            qb.push(" AND (");
-            push_in(&mut qb, "requester_staff_id", &filter.requester_ids);
-            qb.push(" OR ");
-            push_in(&mut qb, "requester_external_user_id", &filter.requester_ids);
-            qb.push(")");
-        }
-        if !filter.location_ids.is_empty() {
-            qb.push(" AND ");
-            push_in(&mut qb, "location_id", &filter.location_ids);
-        }
+        push_filter(&mut qb, filter);
         let beyond = if order.descending { "<" } else { ">" };
         match (order.key, after) {
             (TicketSortKey::Created, Some(after)) => {
@@ -354,6 +368,15 @@ impl TicketStore for Backend {
         tickets.truncate(limit.max(0) as usize);
         let members = members(&self.read, workspace_id, &member_ids(&tickets, &[])).await?;
         Ok(TicketPage { tickets, members, more })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn count_tickets(&self, workspace_id: Uuid, filter: &TicketFilter, cap: i64) -> StoreResult<i64> {
+        let mut qb = QueryBuilder::<Db>::new(COUNT_TICKETS_CAPPED);
+        qb.push_bind(workspace_id);
+        push_filter(&mut qb, filter);
+        qb.push(" LIMIT ").push_bind(cap).push(") capped");
+        Ok(qb.build_query_scalar().fetch_one(&self.read).await?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

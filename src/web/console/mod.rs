@@ -4,6 +4,7 @@
 //! APIs with the signed-in user's `Principal::Staff`; this module renders and reads forms only.
 //! See docs/console.md.
 
+mod live;
 mod people;
 mod tickets;
 
@@ -19,6 +20,8 @@ use crate::http::AppState;
 
 pub const PEOPLE: &str = "/settings/console/people";
 pub const TICKETS: &str = "/settings/console/tickets";
+/// The live feed's server-sent events stream (live.rs).
+pub const EVENTS: &str = "/settings/console/events";
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     router
@@ -27,6 +30,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/settings/console/people/{id}", get(people::show).post(people::edit))
         .route("/settings/console/people/{id}/block", post(people::block))
         .route("/settings/console/people/{id}/merge", post(people::merge))
+        .route(EVENTS, get(live::stream))
         .route(TICKETS, get(tickets::list))
         .route("/settings/console/tickets/{id}", get(tickets::show))
         .route("/settings/console/tickets/{id}/comment", post(tickets::comment))

@@ -15,13 +15,37 @@ use crate::app::{
     AppError, Entity, ExternalUserFilter, ExternalUserPatch, GroupFilter, Paging, TicketFilter, TicketOrder,
     TicketSortKey,
 };
-use crate::domain::{DisplayName, ExternalUser, FieldError, Refusal, Rule, parse_uuid};
+use crate::domain::{DisplayName, ExternalUser, FieldError, Refusal, Rule, Ticket, Timestamp, parse_uuid};
 use crate::http::AppState;
 
 /// People per page of the list.
 const PAGE_SIZE: i64 = 50;
 /// How many identities and tickets a person's page shows.
 const PERSON_LIMIT: i64 = 100;
+/// How many access tokens a person's page lists.
+const TOKEN_LIMIT: i64 = 20;
+
+fn ticket_table(tickets: &[Ticket], none: &str) -> Markup {
+    html! {
+        @if tickets.is_empty() {
+            (empty(none, ""))
+        } @else {
+            div.table-wrap { table {
+                thead { tr { th scope="col" { "#" } th scope="col" { "Text" } th scope="col" { "Status" } th scope="col" { "Updated" } } }
+                tbody {
+                    @for t in tickets {
+                        tr data-nav-row {
+                            td { a href=(ticket_href(t.id)) { "#" (t.number) } }
+                            td { (super::tickets::excerpt(&t.text)) }
+                            td { (super::tickets::status_badge(t.status)) }
+                            td { (time(t.updated_at)) }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+}
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -263,12 +287,21 @@ async fn render_person(
         Ok(p) => p.items,
         Err(e) => return error_page(Some(ctx), e),
     };
-    let ticket_filter =
-        TicketFilter { requester_ids: identities.iter().map(|u| u.id).collect(), ..TicketFilter::default() };
+    let ids: Vec<Uuid> = identities.iter().map(|u| u.id).collect();
+    let requested = TicketFilter { requester_ids: ids.clone(), ..TicketFilter::default() };
+    let taking_part = TicketFilter { participant_ids: ids.clone(), ..TicketFilter::default() };
     let order = TicketOrder { key: TicketSortKey::Updated, descending: true };
-    let tickets = match s.app.list_tickets(who, &ticket_filter, order, None, PERSON_LIMIT).await {
-        Ok(p) => p,
+    let (tickets, participating, tokens) = match tokio::try_join!(
+        s.app.list_tickets(who, &requested, order, None, PERSON_LIMIT),
+        s.app.list_tickets(who, &taking_part, order, None, PERSON_LIMIT),
+        s.app.issued_tokens(who, &ids, TOKEN_LIMIT),
+    ) {
+        Ok(all) => all,
         Err(e) => return error_page(Some(ctx), e),
+    };
+    let now = Timestamp::now();
+    let identifier_of = |id: Uuid| {
+        identities.iter().find(|u| u.id == id).map(|u| u.identifier.clone().unwrap_or_else(|| person_name(u)))
     };
     let mut current = Form::default();
     current.0.insert("name".into(), user.name.clone().unwrap_or_default());
@@ -329,18 +362,27 @@ async fn render_person(
         }
         section.card aria-labelledby="tickets-title" {
             h2 #tickets-title { "Tickets requested" }
-            @if tickets.tickets.is_empty() {
-                (empty("No tickets yet.", ""))
+            (ticket_table(&tickets.tickets, "No tickets yet."))
+        }
+        section.card aria-labelledby="participating-title" {
+            h2 #participating-title { "Tickets they take part in" }
+            (ticket_table(&participating.tickets, "Not a participant of any ticket."))
+        }
+        section.card aria-labelledby="tokens-title" {
+            h2 #tokens-title { "Access tokens" }
+            p.hint { "Tokens issued to any of these identities, newest first. Their secrets are never kept; when a token was last used is not recorded." }
+            @if tokens.is_empty() {
+                (empty("No access tokens issued.", ""))
             } @else {
                 div.table-wrap { table {
-                    thead { tr { th scope="col" { "#" } th scope="col" { "Text" } th scope="col" { "Status" } th scope="col" { "Updated" } } }
+                    thead { tr { th scope="col" { "Identity" } th scope="col" { "Issued" } th scope="col" { "Expires" } th scope="col" { "State" } } }
                     tbody {
-                        @for t in &tickets.tickets {
-                            tr data-nav-row {
-                                td { a href=(ticket_href(t.id)) { "#" (t.number) } }
-                                td { (super::tickets::excerpt(&t.text)) }
-                                td { (super::tickets::status_badge(t.status)) }
-                                td { (time(t.updated_at)) }
+                        @for tk in &tokens {
+                            tr {
+                                td { (identifier_of(tk.external_user_id).unwrap_or_default()) }
+                                td { (time(tk.created_at)) }
+                                td { (time(tk.expires_at)) }
+                                td { @if tk.expires_at > now { span.badge.active { "Valid" } } @else { span.badge { "Expired" } } }
                             }
                         }
                     }

@@ -14,7 +14,7 @@ use super::super::layout::{self, Field, csrf, empty, notice, refused, time};
 use super::super::{Ctx, Draft, Form, SignedInForm, error_page, field_errors, html, see_other};
 use super::{Area, TICKETS, member, page, person_href, staff_name, ticket_href};
 use crate::app::{
-    ActivityCursor, AppError, CommentInput, Entity, ParticipantRef, TicketCursor, TicketDetail, TicketFilter,
+    ActivityCursor, AppError, CommentInput, Conflict, Entity, ParticipantRef, TicketCursor, TicketDetail, TicketFilter,
     TicketOrder, TicketSortKey,
 };
 use crate::domain::{
@@ -62,6 +62,8 @@ pub struct ListQuery {
     assignee: Option<String>,
     requester: Option<String>,
     location: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
     after: Option<String>,
 }
 
@@ -76,7 +78,8 @@ fn list_href(q: &ListQuery, status: Option<&str>, after: Option<TicketCursor>) -
     if let Some(v) = status.filter(|v| !v.is_empty()) {
         url.append_pair("status", v);
     }
-    for (k, v) in [("assignee", &q.assignee), ("requester", &q.requester), ("location", &q.location)] {
+    for (k, v) in [("assignee", &q.assignee), ("requester", &q.requester), ("location", &q.location), ("type", &q.kind)]
+    {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             url.append_pair(k, v);
         }
@@ -95,15 +98,26 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
     let who = &ctx.who.principal;
     let status = q.status.as_deref().filter(|v| !v.is_empty()).and_then(TicketStatus::parse);
     let id = |v: &Option<String>| v.as_deref().and_then(parse_uuid).into_iter().collect::<Vec<_>>();
+    // A type is matched exactly; one no ticket could have (too long, say) simply matches nothing.
+    let kind = q.kind.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|v| v.chars().take(100).collect());
     let filter = TicketFilter {
         statuses: status.into_iter().collect(),
         assignee_ids: id(&q.assignee),
         requester_ids: id(&q.requester),
         location_ids: id(&q.location),
+        kinds: kind.into_iter().collect(),
+        participant_ids: Vec::new(),
     };
     let after = q.after.as_deref().and_then(read_cursor);
-    let (found, team, locations) = match tokio::try_join!(
+    let any_status = TicketFilter { statuses: Vec::new(), ..filter.clone() };
+    // Read before the list, so the page's live stream starts no later than what it shows.
+    let live_after = match s.app.latest_event(who).await {
+        Ok(c) => c,
+        Err(e) => return error_page(Some(&ctx), e),
+    };
+    let (found, counts, team, locations) = match tokio::try_join!(
         s.app.list_tickets(who, &filter, ORDER, after, PAGE_SIZE),
+        s.app.count_tickets_by_status(who, &any_status),
         staff(&s, &ctx),
         s.app.list_locations(who)
     ) {
@@ -117,9 +131,17 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
         .filter(|_| found.more)
         .map(|t| TicketCursor { value: t.updated_at.micros(), number: t.number });
     let mut values = Form::default();
-    for (k, v) in [("status", &q.status), ("assignee", &q.assignee), ("location", &q.location)] {
+    for (k, v) in [("status", &q.status), ("assignee", &q.assignee), ("location", &q.location), ("type", &q.kind)] {
         values.0.insert(k.to_owned(), v.clone().unwrap_or_default());
     }
+    let count = |st: TicketStatus| {
+        counts
+            .iter()
+            .find(|(c, _, _)| *c == st)
+            .map(|(_, n, exact)| if *exact { n.to_string() } else { format!("{n}+") })
+    };
+    let all: i64 = counts.iter().map(|(_, n, _)| n).sum();
+    let all = if counts.iter().all(|(_, _, exact)| *exact) { all.to_string() } else { format!("{all}+") };
     let draft = Draft::refused(values, Vec::new());
     let statuses: Vec<(String, String)> = std::iter::once((String::new(), "Any status".to_owned()))
         .chain(TicketStatus::ALL.iter().map(|s| (s.as_str().to_owned(), status_label(*s).to_owned())))
@@ -132,10 +154,12 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
         .collect();
     let body = html! {
         h1 { "Tickets" }
-        nav.tabs aria-label="By status" {
-            a href=(list_href(&q, None, None)) aria-current=[status.is_none().then_some("page")] { "All" }
+        nav.tabs #status-tabs aria-label="By status" data-live-list data-live-after=(live_after.encode()) {
+            a href=(list_href(&q, None, None)) aria-current=[status.is_none().then_some("page")] { "All " span.count { (all) } }
             @for st in TicketStatus::ALL {
-                a href=(list_href(&q, Some(st.as_str()), None)) aria-current=[(status == Some(st)).then_some("page")] { (status_label(st)) }
+                a href=(list_href(&q, Some(st.as_str()), None)) aria-current=[(status == Some(st)).then_some("page")] data-status=(st.as_str()) {
+                    (status_label(st)) " " span.count { (count(st).unwrap_or_default()) }
+                }
             }
         }
         section.card aria-labelledby="filter-title" {
@@ -144,6 +168,7 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
                 (layout::select("tickets", "status", "Status", &statuses, &draft))
                 (layout::select("tickets", "assignee", "Assignee", &assignees, &draft))
                 (layout::select("tickets", "location", "Location", &places, &draft))
+                (Field::text("type", "Type").optional().hint("exactly, as set on the ticket").render("tickets", &draft))
                 @if let Some(r) = q.requester.as_deref().filter(|r| !r.is_empty()) {
                     input type="hidden" name="requester" value=(r);
                 }
@@ -153,7 +178,8 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
                 p { "Only tickets of one requester. " a href=(list_href(&ListQuery { requester: None, ..clone_query(&q) }, q.status.as_deref(), None)) { "Show every requester" } }
             }
         }
-        section.card aria-labelledby="tickets-title" {
+        (live_region())
+        section.card aria-labelledby="tickets-title" #ticket-list {
             h2 #tickets-title { "Latest activity first" }
             @if found.tickets.is_empty() {
                 (empty("No tickets match.", " Try another status or fewer filters."))
@@ -192,6 +218,7 @@ fn clone_query(q: &ListQuery) -> ListQuery {
         assignee: q.assignee.clone(),
         requester: q.requester.clone(),
         location: q.location.clone(),
+        kind: q.kind.clone(),
         after: None,
     }
 }
@@ -222,6 +249,23 @@ impl Done {
 struct Refused {
     form: &'static str,
     draft: Draft,
+    /// Refused because the ticket changed since the form's page was rendered.
+    stale: bool,
+}
+
+/// Where the script announces live changes (docs/console.md); empty without JavaScript.
+fn live_region() -> Markup {
+    html! { div.alert.info #live-notice role="status" aria-live="polite" hidden {} }
+}
+
+/// The ticket's version a form was rendered with: its changes are refused once the ticket moved on.
+fn version_input(version: i64) -> Markup {
+    html! { input type="hidden" name="version" value=(version); }
+}
+
+/// The version a submitted form carries; a form without one (or with garbage) is not checked.
+fn form_version(form: &Form) -> Option<i64> {
+    form.get("version").trim().parse().ok().filter(|v: &i64| *v >= 0)
 }
 
 fn no_ticket(ctx: &Ctx) -> Response {
@@ -268,8 +312,9 @@ fn safe_link(url: Option<&str>) -> Option<&str> {
     })
 }
 
-fn activity(a: &TicketActivity, members: &HashMap<Uuid, &Membership>, team: &HashMap<Uuid, &StaffUser>) -> Markup {
-    let what = match a.kind {
+/// What an entry of the timeline did, after its author's name.
+fn what_happened(a: &TicketActivity, team: &HashMap<Uuid, &StaffUser>) -> Markup {
+    match a.kind {
         ActivityKind::Created => html! { " opened the ticket" },
         ActivityKind::Comment if a.internal => html! { " added an internal note" },
         ActivityKind::Comment => html! { " replied" },
@@ -287,7 +332,11 @@ fn activity(a: &TicketActivity, members: &HashMap<Uuid, &Membership>, team: &Has
             @if let Some(p) = &a.previous_ticket_type { " (was " (p) ")" }
         },
         ActivityKind::IdentityMerged => html! { " merged people on this ticket" },
-    };
+    }
+}
+
+fn activity(a: &TicketActivity, members: &HashMap<Uuid, &Membership>, team: &HashMap<Uuid, &StaffUser>) -> Markup {
+    let what = what_happened(a, team);
     html! {
         li.entry.internal[a.internal] {
             p.meta {
@@ -320,6 +369,11 @@ async fn render(
     before: Option<ActivityCursor>,
 ) -> Response {
     let who = &ctx.who.principal;
+    // Read before the ticket, so the page's live stream starts no later than what it shows.
+    let live_after = match s.app.latest_event(who).await {
+        Ok(c) => c,
+        Err(e) => return error_page(Some(ctx), e),
+    };
     let read = s.app.get_ticket(who, id, before, Ticket::ACTIVITIES_PER_READ);
     let (detail, participants, team): (TicketDetail, _, _) =
         match tokio::try_join!(read, s.app.list_participants(who, id), staff(s, ctx)) {
@@ -329,6 +383,8 @@ async fn render(
     let t = &detail.ticket;
     let members: HashMap<Uuid, &Membership> = detail.members.iter().map(|m| (m.id(), m)).collect();
     let by_id: HashMap<Uuid, &StaffUser> = team.iter().map(|u| (u.id, u)).collect();
+    let stale = refused_form.as_ref().is_some_and(|r| r.stale);
+    let latest = detail.activities.iter().max_by_key(|a| (a.created_at, a.id));
     let draft_for = |form: &str, initial: &[(&str, String)]| match &refused_form {
         Some(r) if r.form == form => Draft::refused(r.draft.values.clone(), r.draft.errors.clone()),
         _ => Draft::refused(Form(initial.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()), Vec::new()),
@@ -359,7 +415,17 @@ async fn render(
             @if let Some(kind) = &t.kind { " · type " strong { (kind) } }
         }
         (notice(done))
-        div.ticket-grid {
+        @if stale {
+            div.alert.error role="alert" #stale-notice {
+                strong { "This ticket changed since you opened it: " }
+                "it is now " strong { (status_label(t.status)) } ", assigned to " (staff_or_nobody(t.assignee_id, &by_id))
+                ", type " strong { (t.kind.as_deref().unwrap_or("none")) }
+                @if let Some(a) = latest { "; the latest change: " (author(a, &members, &by_id)) (what_happened(a, &by_id)) " at " (time(a.created_at)) }
+                ". Your change was not saved. Read the timeline, then send it again: the form below kept what you chose or wrote."
+            }
+        }
+        (live_region())
+        div.ticket-grid data-live-ticket=(t.id) data-live-after=(live_after.encode()) data-version=(t.version) {
             div {
                 section.card aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
@@ -378,6 +444,7 @@ async fn render(
                     (refused(&comment, &["text", "visibility"]))
                     form.stack method="post" action=(format!("{href}/comment")) {
                         (csrf(ctx))
+                        (version_input(t.version))
                         div.field {
                             label for="comment-text" { "Message" }
                             textarea #comment-text name="text" rows="5" required
@@ -404,16 +471,19 @@ async fn render(
                     h2 #properties-title { "Properties" }
                     form.stack method="post" action=(format!("{href}/status")) {
                         (csrf(ctx))
+                        (version_input(t.version))
                         (layout::select("ticket", "status", "Status", &statuses, &status_draft))
                         button.button.secondary type="submit" { "Change status" }
                     }
                     form.stack method="post" action=(format!("{href}/assignee")) {
                         (csrf(ctx))
+                        (version_input(t.version))
                         (layout::select("ticket", "assignee", "Assignee", &assignees, &assignee_draft))
                         button.button.secondary type="submit" { "Change assignee" }
                     }
                     form.stack method="post" action=(format!("{href}/type")) {
                         (csrf(ctx))
+                        (version_input(t.version))
                         (Field::text("type", "Type").optional().hint("1 to 50 characters; empty clears it").render("ticket", &type_draft))
                         button.button.secondary type="submit" { "Change type" }
                     }
@@ -423,7 +493,7 @@ async fn render(
                     @if participants.is_empty() {
                         (empty("No participants.", " Add someone by e-mail to keep them informed."))
                     } @else {
-                        ul.participants {
+                        ul.participants #participants-list {
                             @for p in &participants {
                                 li {
                                     a href=(person_href(p.external_user_id)) { (p.email.as_deref().unwrap_or("(no address)")) }
@@ -471,13 +541,19 @@ async fn finish<T>(
 ) -> Response {
     match result {
         Ok(_) => see_other(&format!("{}?done={done}", ticket_href(id))),
+        Err(AppError::Conflict(Conflict::Stale)) => {
+            // The page is rendered again from the ticket as it is now (with its new version), the
+            // form holding what was sent.
+            let refused = Refused { form: form_name, draft: Draft::refused(form, Vec::new()), stale: true };
+            render(s, ctx, StatusCode::CONFLICT, id, Some(refused), None, None).await
+        }
         Err(e) => match field_errors(&e) {
             Some(mut errors) => {
                 // The use case names fields as its API does; on this form the field is `field`.
                 for err in &mut errors {
                     err.field = field.to_owned();
                 }
-                let refused = Refused { form: form_name, draft: Draft::refused(form, errors) };
+                let refused = Refused { form: form_name, draft: Draft::refused(form, errors), stale: false };
                 render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None, None).await
             }
             None => error_page(Some(ctx), e),
@@ -486,7 +562,7 @@ async fn finish<T>(
 }
 
 async fn refuse(s: &AppState, ctx: &Ctx, id: Uuid, form_name: &'static str, form: Form, error: FieldError) -> Response {
-    let refused = Refused { form: form_name, draft: Draft::refused(form, vec![error]) };
+    let refused = Refused { form: form_name, draft: Draft::refused(form, vec![error]), stale: false };
     render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None, None).await
 }
 
@@ -513,8 +589,8 @@ pub async fn comment(
         }
         Err(m) => return refuse(&s, &ctx, id, "comment", form, FieldError::new("text", m)).await,
     };
-    let result =
-        s.app.comment_on_ticket(&ctx.who.principal, id, CommentInput { text, internal, attachments: Vec::new() }).await;
+    let comment = CommentInput { text, internal, attachments: Vec::new() };
+    let result = s.app.comment_on_ticket_at(&ctx.who.principal, id, comment, form_version(&form)).await;
     finish(
         &s,
         &ctx,
@@ -536,7 +612,7 @@ pub async fn status(
         let e = FieldError::new("status", Refusal::new(Rule::Format, "must be one of the choices"));
         return refuse(&s, &ctx, id, "status", form, e).await;
     };
-    let result = s.app.change_ticket_status(&ctx.who.principal, id, next).await;
+    let result = s.app.change_ticket_status_at(&ctx.who.principal, id, next, form_version(&form)).await;
     finish(&s, &ctx, id, Submitted { form_name: "status", form, field: "status" }, result, "status").await
 }
 
@@ -555,7 +631,7 @@ pub async fn assignee(
         let e = FieldError::new("assignee", Refusal::new(Rule::Format, "must be one of the choices"));
         return refuse(&s, &ctx, id, "assignee", form, e).await;
     };
-    let result = s.app.assign_ticket(&ctx.who.principal, id, assignee).await;
+    let result = s.app.assign_ticket_at(&ctx.who.principal, id, assignee, form_version(&form)).await;
     finish(&s, &ctx, id, Submitted { form_name: "assignee", form, field: "assignee" }, result, "assignee").await
 }
 
@@ -574,7 +650,7 @@ pub async fn kind(
             Err(m) => return refuse(&s, &ctx, id, "type", form, FieldError::new("type", m)).await,
         }
     };
-    let result = s.app.change_ticket_type(&ctx.who.principal, id, kind).await;
+    let result = s.app.change_ticket_type_at(&ctx.who.principal, id, kind, form_version(&form)).await;
     finish(&s, &ctx, id, Submitted { form_name: "type", form, field: "type" }, result, "type").await
 }
 

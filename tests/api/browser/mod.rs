@@ -1,6 +1,7 @@
 //! End-to-end tests of the settings page in a real headless Chromium (skipped, with a notice, where
 //! chromedriver is not installed). Screenshots land in target/e2e-screenshots/.
 
+mod console;
 mod webdriver;
 
 use frontdesk::domain::Role;
@@ -8,7 +9,7 @@ use frontdesk::domain::Role;
 use crate::helpers::TestApp;
 use crate::web::{PASSWORD, staff_user};
 
-async fn sign_in(b: &webdriver::Browser, t: &TestApp, email: &str, password: &str) {
+pub(super) async fn sign_in(b: &webdriver::Browser, t: &TestApp, email: &str, password: &str) {
     b.goto(&format!("{}/settings/sign-in", t.base)).await;
     b.type_into("#sign-in-email", email).await;
     b.type_into("#sign-in-password", password).await;

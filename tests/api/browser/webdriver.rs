@@ -190,6 +190,12 @@ impl Browser {
         self.call("POST", &self.at("/execute/sync"), json!({"script": script, "args": []})).await
     }
 
+    /// Runs `script` as an asynchronous WebDriver script: it ends by calling its last argument with
+    /// the result.
+    pub async fn execute_async(&self, script: &str) -> Value {
+        self.call("POST", &self.at("/execute/async"), json!({"script": script, "args": []})).await
+    }
+
     pub async fn resize(&self, width: u32, height: u32) {
         self.call("POST", &self.at("/window/rect"), json!({"width": width, "height": height})).await;
     }
