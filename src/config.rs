@@ -205,6 +205,11 @@ pub struct Limits {
     /// its length). Each contract has a lower limit of its own, answered in its own envelope after the
     /// body is drained; this one stops what no contract would take from being uploaded at all.
     pub max_body_bytes: usize,
+    /// The body bound of a bulk import (`POST /api/v1/external-users/import`), streamed row by row
+    /// rather than held, so it may be far larger than any other body.
+    pub max_import_bytes: usize,
+    /// The time a bulk import may take, its upload included (`request_timeout` for every other route).
+    pub import_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -216,6 +221,9 @@ impl Default for Limits {
             max_in_flight: 256,
             // Eight times the largest body a contract takes (1 MiB).
             max_body_bytes: 8 * 1024 * 1024,
+            // A million rows of a few hundred bytes each, with room to spare.
+            max_import_bytes: 1024 * 1024 * 1024,
+            import_timeout: Duration::from_secs(60 * 60),
         }
     }
 }

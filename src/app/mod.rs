@@ -13,6 +13,7 @@ mod events;
 mod external_users;
 mod idempotency;
 mod identities;
+mod import;
 mod organizations;
 mod participants;
 mod request_participants;
@@ -37,6 +38,10 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_LEN, MAX_KEPT_ANSWER_BYTES, StoredAnswer, parse_idempotency_key,
 };
 pub use identities::{ExternalUserUpsert, MergeDone, Upserted};
+pub use import::{
+    EXPORT_PAGE_ROWS, ExternalUserImport, IMPORT_BATCH_ROWS, ImportReport, ImportRow, MAX_LISTED_REJECTIONS,
+    RejectedRow,
+};
 pub use participants::ParticipantRef;
 pub use request_participants::{AccountList, MAX_PARTICIPANTS_PER_CHANGE};
 pub use staff::NewStaffUser;

@@ -25,8 +25,11 @@ pub(super) const START_EVENT_COUNTER: &str =
 /// Takes the counter row's lock until the writing transaction ends, so the next sequence is decided
 /// by exactly one transaction at a time and given back if it rolls back.
 pub(super) const BUMP_EVENT_COUNTER: &str = "UPDATE event_counters SET n = n + $2 WHERE workspace_id = $1 RETURNING n";
-pub(super) const INSERT_EVENT: &str = "INSERT INTO events (id, workspace_id, sequence, type, occurred_at, actor, \
-     resource, previous) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// The insert of events, followed by one `VALUES` list per event.
+pub(super) const INSERT_EVENTS: &str =
+    "INSERT INTO events (id, workspace_id, sequence, type, occurred_at, actor, resource, previous) ";
+/// Events per multi-row insert (8 values each).
+pub(super) const EVENTS_PER_INSERT: usize = 500;
 pub(super) const EVENT_COLUMNS: &str = "id, workspace_id, sequence, type, occurred_at, actor, resource, previous";
 
 #[derive(FromRow)]
