@@ -60,7 +60,9 @@ async fn run(rows: u64) {
     let floor = floor_rows as f64 / started.elapsed().as_secs_f64();
     println!("floor: create external user (use case, 32 callers): {floor:.0} rows/s ({floor_rows} rows)");
 
-    for (label, channel, email) in [("web channel", web.id, false), ("e-mail channel (customers)", created.email_channel.id, true)] {
+    for (label, channel, email) in
+        [("web channel", web.id, false), ("e-mail channel (customers)", created.email_channel.id, true)]
+    {
         let mut body = Vec::with_capacity(rows as usize * 160);
         for n in 0..rows {
             let row = serde_json::json!({

@@ -629,6 +629,10 @@ async fn export(
     q.finish()?;
     let format = format.unwrap_or(Format::Ndjson);
     let (first, position) = export_first(&s.app, &who, &filter, format).await?;
+    if first.is_empty() {
+        // No user matches, and NDJSON has no header: nothing to send.
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
+    }
     let (out, rest) = mpsc::channel(2);
     tokio::spawn(export_rest(s.app.clone(), who, filter, format, position, out));
     let mut response = Response::new(Body::new(ChannelBody { first: Some(first), rest }));
