@@ -263,6 +263,11 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-Proto: https` is believed: behind one, cookies get `Secure`.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The body bound of a bulk import (`POST /api/v1/external-users/import`), streamed row by row
+    /// rather than held, so it may be far larger than any other body.
+    pub max_import_bytes: usize,
+    /// The time a bulk import may take, its upload included (`request_timeout` for every other route).
+    pub import_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -275,6 +280,9 @@ impl Default for Limits {
             // Eight times the largest body a contract takes (1 MiB).
             max_body_bytes: 8 * 1024 * 1024,
             trusted_proxies: Vec::new(),
+            // A million rows of a few hundred bytes each, with room to spare.
+            max_import_bytes: 1024 * 1024 * 1024,
+            import_timeout: Duration::from_secs(60 * 60),
         }
     }
 }

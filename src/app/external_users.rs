@@ -5,7 +5,9 @@ use uuid::Uuid;
 
 use super::auth::{ACCESS_TOKEN_TTL_SECONDS, Secret};
 use super::{App, AppError, AppResult, Principal};
-use crate::domain::{DisplayName, ExternalId, ExternalUser, Identifier, Role, Timestamp, check_identifier};
+use crate::domain::{
+    ChannelType, DisplayName, ExternalId, ExternalUser, Identifier, Role, Timestamp, check_identifier,
+};
 use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, UserKey};
 
 #[derive(Debug, Clone)]
@@ -60,22 +62,7 @@ impl App {
         let channel = self.store.get_channel(who.workspace_id(), new.channel_id).await?;
         check_identifier(channel.kind, new.identifier.as_ref().map(Identifier::as_str))
             .map_err(|m| AppError::invalid("identifier", m))?;
-        let now = Timestamp::now();
-        let mut user = ExternalUser {
-            id: Uuid::new_v4(),
-            workspace_id: who.workspace_id(),
-            channel_id: new.channel_id,
-            super_identity_id: Uuid::new_v4(),
-            external_id: new.external_id.map(ExternalId::into_string),
-            identifier: new.identifier.map(Identifier::into_string),
-            name,
-            tier_id: new.tier_id,
-            external_user_group_id: new.external_user_group_id,
-            blocked: false,
-            time_zone: new.time_zone,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut user = built_user(who.workspace_id(), new, name, Timestamp::now());
         // Automatic matching may have put the user in another person's super identity.
         user.super_identity_id = self.store.insert_external_user(&user, who.actor()).await?;
         Ok(user)
@@ -110,29 +97,11 @@ impl App {
     ) -> AppResult<ExternalUser> {
         who.require(Role::Agent)?;
         let mut user = self.store.get_external_user(who.workspace_id(), id).await?;
-        if let Some(blocked) = patch.blocked {
-            user.blocked = blocked;
-        }
-        if let Some(v) = patch.external_id {
-            user.external_id = v.map(ExternalId::into_string);
-        }
-        if let Some(v) = patch.identifier {
-            let channel = self.store.get_channel(who.workspace_id(), user.channel_id).await?;
-            check_identifier(channel.kind, v.as_ref().map(Identifier::as_str))
-                .map_err(|m| AppError::invalid("identifier", m))?;
-            user.identifier = v.map(Identifier::into_string);
-        }
-        // A name that came in through another contract may not meet seed 001's rule; writing back what
-        // seed 001 showed for it keeps it.
-        if let Some(v) = patch.name.filter(|v| !DisplayName::is_shown_as(user.name.as_deref(), v.as_ref())) {
-            user.name = v.map(DisplayName::into_string);
-        }
-        if let Some(v) = patch.tier_id {
-            user.tier_id = v;
-        }
-        if let Some(v) = patch.external_user_group_id {
-            user.external_user_group_id = v;
-        }
+        let kind = match patch.identifier {
+            Some(_) => Some(self.store.get_channel(who.workspace_id(), user.channel_id).await?.kind),
+            None => None,
+        };
+        apply_patch(&mut user, patch, kind)?;
         user.updated_at = Timestamp::now().max(user.updated_at);
         let user = self.store.update_external_user(&user, who.actor()).await?;
         self.forget_external_user(user.id);
@@ -214,4 +183,61 @@ impl App {
         }
         Ok(None)
     }
+}
+
+/// A new external user of `new` under `name` (see [`App::insert_external_user_named`]), in a new super
+/// identity of its own, created and updated at `now`. Its identifier is checked by the caller.
+pub(super) fn built_user(
+    workspace_id: Uuid,
+    new: NewExternalUser,
+    name: Option<String>,
+    now: Timestamp,
+) -> ExternalUser {
+    ExternalUser {
+        id: Uuid::new_v4(),
+        workspace_id,
+        channel_id: new.channel_id,
+        super_identity_id: Uuid::new_v4(),
+        external_id: new.external_id.map(ExternalId::into_string),
+        identifier: new.identifier.map(Identifier::into_string),
+        name,
+        tier_id: new.tier_id,
+        external_user_group_id: new.external_user_group_id,
+        blocked: false,
+        time_zone: new.time_zone,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Applies a seed 001 patch to `user` (not its `updated_at`). `kind` is the user's channel's type,
+/// needed (and given) only when the patch sets the identifier, which must suit the channel.
+pub(super) fn apply_patch(
+    user: &mut ExternalUser,
+    patch: ExternalUserPatch,
+    kind: Option<ChannelType>,
+) -> AppResult<()> {
+    if let Some(blocked) = patch.blocked {
+        user.blocked = blocked;
+    }
+    if let Some(v) = patch.external_id {
+        user.external_id = v.map(ExternalId::into_string);
+    }
+    if let Some(v) = patch.identifier {
+        let kind = kind.ok_or_else(|| AppError::Internal("an identifier patched without its channel".into()))?;
+        check_identifier(kind, v.as_ref().map(Identifier::as_str)).map_err(|m| AppError::invalid("identifier", m))?;
+        user.identifier = v.map(Identifier::into_string);
+    }
+    // A name that came in through another contract may not meet seed 001's rule; writing back what
+    // seed 001 showed for it keeps it.
+    if let Some(v) = patch.name.filter(|v| !DisplayName::is_shown_as(user.name.as_deref(), v.as_ref())) {
+        user.name = v.map(DisplayName::into_string);
+    }
+    if let Some(v) = patch.tier_id {
+        user.tier_id = v;
+    }
+    if let Some(v) = patch.external_user_group_id {
+        user.external_user_group_id = v;
+    }
+    Ok(())
 }

@@ -52,6 +52,7 @@ pub fn openapi_document() -> Value {
         workspace_api::OPENAPI,
         workspace_api::LOCATIONS_OPENAPI,
         workspace_api::IDENTITIES_OPENAPI,
+        workspace_api::IMPORT_EXPORT_OPENAPI,
         workspace_api::EVENTS_OPENAPI,
         workspace_api::WEBHOOKS_OPENAPI,
         support_tickets::OPENAPI,

@@ -67,15 +67,26 @@ async fn secure_cookies(State(proxies): State<Arc<Vec<std::net::IpAddr>>>, req: 
     res
 }
 
+/// The routes that take a bulk upload, streamed: bounded by `max_import_bytes` and `import_timeout`
+/// instead of `max_body_bytes` and `request_timeout` (docs/import-export.md).
+pub const BULK_PATHS: &[&str] = &["/api/v1/external-users/import"];
+
 /// Wraps the composed routes in the per-request bounds of `limits`.
 pub fn bounded(router: Router, limits: &Limits) -> Router {
     let slots = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
     let proxies = Arc::new(limits.trusted_proxies.clone());
-    router
-        .layer(axum::middleware::from_fn_with_state(proxies, secure_cookies))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
-        .layer(axum::middleware::from_fn_with_state(slots, shed_load))
+    let router = router.layer(axum::middleware::from_fn_with_state(proxies, secure_cookies));
+    let normal = router.clone().layer(tower_http::limit::RequestBodyLimitLayer::new(limits.max_body_bytes)).layer(
+        tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout),
+    );
+    let bulk = router
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.max_import_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.import_timeout));
+    let pick = tower::service_fn(move |req: Request| {
+        let route = if BULK_PATHS.contains(&req.uri().path()) { bulk.clone() } else { normal.clone() };
+        tower::ServiceExt::oneshot(route, req)
+    });
+    Router::new().fallback_service(pick).layer(axum::middleware::from_fn_with_state(slots, shed_load))
 }
 
 /// Serves `router` (already [`bounded`]) on `listener` until `shutdown` completes, then lets the

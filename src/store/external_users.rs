@@ -50,6 +50,59 @@ pub trait ExternalUserStore: Send + Sync {
     async fn access_token(&self, token_hash: &[u8]) -> StoreResult<Option<AccessToken>>;
     /// Up to `limit` access tokens issued to these users of the workspace, newest first.
     async fn issued_tokens(&self, workspace_id: Uuid, user_ids: &[Uuid], limit: i64) -> StoreResult<Vec<IssuedToken>>;
+
+    /// The channel's live users with these external ids (an import's lookup of one batch's keys).
+    async fn find_external_users_by_external_ids(
+        &self,
+        workspace_id: Uuid,
+        channel_id: Uuid,
+        external_ids: &[String],
+    ) -> StoreResult<Vec<ExternalUser>>;
+    /// Writes one batch of an import in one transaction: each create and update with the same
+    /// reference checks, uniqueness rules and events as a single write. A row breaking a rule
+    /// (an unknown channel, tier or group; an identifier another user has) is left out and its
+    /// outcome says why; the others are written. `Stale` (nothing written) when a user to update
+    /// changed since it was read: the batch must be planned again.
+    async fn import_external_users(
+        &self,
+        workspace_id: Uuid,
+        writes: &[ImportWrite],
+        actor: Actor,
+    ) -> StoreResult<ImportBatchOutcome>;
+    /// Up to `limit` users of the filtered list after `after` (its `created_at`, `id`) in list order:
+    /// an export reads the whole list page by page, each page one indexed range read.
+    async fn export_external_users(
+        &self,
+        workspace_id: Uuid,
+        filter: &ExternalUserFilter,
+        after: Option<(Timestamp, Uuid)>,
+        limit: i64,
+    ) -> StoreResult<Vec<ExternalUser>>;
+}
+
+/// One row of an import batch, in file order.
+#[derive(Debug, Clone)]
+pub enum ImportWrite {
+    /// A new user (its new super identity in `super_identity_id`).
+    Create(ExternalUser),
+    /// A user as it was read, and as it is to be stored.
+    Update { before: Box<ExternalUser>, after: ExternalUser },
+}
+
+impl ImportWrite {
+    /// The user as it is to be stored.
+    pub fn user(&self) -> &ExternalUser {
+        match self {
+            ImportWrite::Create(u) | ImportWrite::Update { after: u, .. } => u,
+        }
+    }
+}
+
+/// What a batch did: each write's outcome in order, or nothing because a user changed meanwhile.
+#[derive(Debug)]
+pub enum ImportBatchOutcome {
+    Done(Vec<Result<(), StoreError>>),
+    Stale,
 }
 
 /// Checks the channel, tier and group a user refers to in one round trip: each must be in the user's
@@ -68,6 +121,22 @@ pub(super) const INSERT_EXTERNAL_USER: &str = "INSERT INTO external_users (id, w
 pub(super) const GET_EXTERNAL_USER: &str = "SELECT id, workspace_id, channel_id, super_identity_id, external_id, \
      identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
      FROM external_users WHERE id = $1 AND workspace_id = $2 AND erased_at IS NULL";
+/// The multi-row insert of an import batch: followed by its `VALUES` lists.
+pub(super) const INSERT_EXTERNAL_USERS: &str = "INSERT INTO external_users (id, workspace_id, channel_id, \
+     super_identity_id, external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at, \
+     match_key) ";
+pub(super) const INSERT_SUPER_IDENTITIES: &str = "INSERT INTO super_identities (id, workspace_id, created_at) ";
+/// An import's update: only when the user is as the import read it (`$12`, its `updated_at`).
+pub(super) const UPDATE_IMPORTED_USER: &str = "UPDATE external_users SET external_id = $1, identifier = $2, \
+     name = $3, tier_id = $4, group_id = $5, blocked = $6, time_zone = $7, updated_at = $8, match_key = $9 \
+     WHERE id = $10 AND workspace_id = $11 AND updated_at = $12 AND erased_at IS NULL";
+/// Follows the list's columns and an import's workspace and channel: the users with these external
+/// ids (then the ids, and `)`).
+pub(super) const USERS_BY_EXTERNAL_IDS: &str = " AND erased_at IS NULL AND external_id IN (";
+/// Who holds lower-cased identifiers on a channel: followed by the channel, [`IDENTIFIER_HOLDERS_IN`],
+/// the identifiers and `)`.
+pub(super) const IDENTIFIER_HOLDERS: &str = "SELECT id, lower(identifier) FROM external_users WHERE channel_id = ";
+pub(super) const IDENTIFIER_HOLDERS_IN: &str = " AND lower(identifier) IN (";
 /// Followed by one of the `FIND_BY_*` conditions on `$3`.
 pub(super) const FIND_EXTERNAL_USER: &str = "SELECT id, workspace_id, channel_id, super_identity_id, external_id, \
      identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \

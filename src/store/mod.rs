@@ -37,7 +37,7 @@ pub use crate::domain::query::{
 pub use channels::ChannelStore;
 pub use error::StoreError;
 pub use events::EventStore;
-pub use external_users::{AccessToken, ExternalUserStore};
+pub use external_users::{AccessToken, ExternalUserStore, ImportBatchOutcome, ImportWrite};
 pub use idempotency::{IdempotencyStore, KeyClaim, StoredAnswer};
 pub use identities::{IdentityStore, LinkOutcome, Merge, MergeOutcome, Merged};
 pub use organizations::{GroupMembersChange, GroupMembersOutcome, OrganizationStore};

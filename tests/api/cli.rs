@@ -242,3 +242,44 @@ fn help_names_apis_without_seed_numbers() {
         assert!(!text.to_lowercase().contains("seed"), "`frontdesk {}` mentions seeds:\n{text}", args.join(" "));
     }
 }
+
+#[tokio::test]
+async fn import_reports_on_stdout_with_progress_on_stderr_fails_on_rejected_rows_and_export_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let ws = stdout_lines(&frontdesk(&url, &["workspace", "create", "Acme support"]))[0].clone();
+    let channels: serde_json::Value =
+        serde_json::from_str(&stdout_lines(&frontdesk(&url, &["channel", "list", "--workspace", &ws])).join("\n"))
+            .unwrap();
+    let email =
+        channels.as_array().unwrap().iter().find(|c| c["type"] == "email").unwrap()["id"].as_str().unwrap().to_owned();
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "channelId,externalId,identifier,name\n{email},a-1,a@example.com,Ada\n{email},b-1,b@example.com,\"Bee, B.\"\n\
+             {email},c-1,c@example.com,\n{email},d-1,not-an-address,Dee\n"
+        ),
+    )
+    .unwrap();
+    let out = frontdesk(&url, &["import", file.to_str().unwrap(), "--workspace", &ws]);
+    assert!(!out.status.success(), "a rejected row makes the exit non-zero");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report on stdout");
+    assert_eq!((report["created"].as_u64(), report["rejected"].as_u64()), (Some(3), Some(1)), "{report}");
+    assert_eq!(report["rejections"][0]["line"], 5);
+    assert_eq!(report["rejections"][0]["errors"][0]["field"], "identifier");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rows/s") && stderr.contains("ETA"), "a progress line: {stderr}");
+    assert!(stderr.contains("1 of 4 rows were rejected"), "{stderr}");
+
+    let out = frontdesk(&url, &["export", "--workspace", &ws, "--format", "csv", "--channel", &email]);
+    let exported = stdout_lines(&out);
+    assert_eq!(exported.len(), 4, "a header and three users: {exported:?}");
+    assert!(exported[0].starts_with("id,channelId,externalId,identifier,name,"));
+    let again = dir.path().join("exported.csv");
+    std::fs::write(&again, exported.join("\n")).unwrap();
+    let out = frontdesk(&url, &["import", again.to_str().unwrap(), "--workspace", &ws]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report on stdout");
+    assert!(out.status.success(), "{report}");
+    assert_eq!(report["unchanged"], 3, "{report}");
+}

@@ -21,6 +21,7 @@ mod extractors;
 mod hostile;
 mod idempotency;
 mod identities;
+mod import_export;
 mod isolation;
 mod key_order;
 mod one_person;

@@ -232,7 +232,7 @@ pub(crate) enum EraseCommand {
 }
 
 /// The operator acting in the named workspace, or in the server's only one when none is named.
-async fn operator(app: &App, ws: &WorkspaceArg) -> Result<Principal, String> {
+pub(crate) async fn operator(app: &App, ws: &WorkspaceArg) -> Result<Principal, String> {
     let workspace_id = match &ws.workspace {
         Some(raw) => parse_uuid(raw).ok_or("--workspace must be a workspace id (UUID)")?,
         None => app

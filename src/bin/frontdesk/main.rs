@@ -2,6 +2,7 @@
 //! (`admin`).
 
 mod admin;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,10 @@ enum Command {
     /// Erase a person or an external user (the right to be forgotten; docs/privacy.md)
     #[command(subcommand)]
     Erase(admin::EraseCommand),
+    /// Import external users (and customers) from an NDJSON or CSV file; prints the report
+    Import(transfer::ImportArgs),
+    /// Export external users (the list's filters) as NDJSON or CSV to standard output
+    Export(transfer::ExportArgs),
     /// Staff users (the team) of a workspace
     #[command(subcommand)]
     Staff(admin::StaffCommand),
@@ -143,6 +148,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Location(cmd) => admin::location(&app, cmd).await,
         Command::Matching(cmd) => admin::matching(&app, cmd).await,
         Command::Erase(cmd) => admin::erase(&app, cmd).await,
+        Command::Import(args) => transfer::import(&app, args).await,
+        Command::Export(args) => transfer::export(&app, args).await,
         Command::Staff(cmd) => admin::staff(&app, settings.public_url.as_deref(), cmd).await,
         Command::StaffGroup(cmd) => admin::staff_collection(&app, CollectionKind::Group, cmd).await,
         Command::StaffFolder(cmd) => admin::staff_collection(&app, CollectionKind::Folder, cmd).await,

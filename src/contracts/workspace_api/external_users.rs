@@ -75,18 +75,23 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let mut q = QueryParams::parse(raw.as_deref());
-    let filter = ExternalUserFilter {
-        channel_ids: q.uuids("channelIds"),
-        external_user_group_ids: q.uuids("externalUserGroupIds"),
-        super_identity_ids: q.uuids("superIdentityIds"),
-        tier_ids: q.uuids("tierIds"),
-        search: q.search("search"),
-    };
+    let filter = list_filter(&mut q);
     let page = paging::read(&mut q);
     q.finish()?;
     let found = s.app.list_external_users(&who, &filter, page.paging()).await?;
     let items: Vec<ExternalUserBody> = found.items.into_iter().map(Into::into).collect();
     Ok(page.respond(found.total, found.total_is_exact, Json(items)))
+}
+
+/// The list's filters, read from its query: the list's and the export's.
+pub(super) fn list_filter(q: &mut QueryParams) -> ExternalUserFilter {
+    ExternalUserFilter {
+        channel_ids: q.uuids("channelIds"),
+        external_user_group_ids: q.uuids("externalUserGroupIds"),
+        super_identity_ids: q.uuids("superIdentityIds"),
+        tier_ids: q.uuids("tierIds"),
+        search: q.search("search"),
+    }
 }
 
 async fn get_one(

@@ -183,13 +183,7 @@ pub async fn upsert(
         },
     };
     let mut f = Fields::parse(&body)?;
-    let fields = ExternalUserUpsert {
-        identifier: f.optional("identifier", nullable(parsed(Identifier::parse))),
-        name: f.optional("name", nullable(parsed(DisplayName::parse))),
-        tier_id: f.optional("tierId", nullable(uuid)),
-        external_user_group_id: f.optional("externalUserGroupId", nullable(uuid)),
-        blocked: f.optional("blocked", boolean),
-    };
+    let fields = upsert_fields(&mut f);
     // Query and body errors are reported together.
     let mut errors = match q.finish() {
         Err(AppError::Invalid(errors)) => errors,
@@ -204,6 +198,18 @@ pub async fn upsert(
     let (user, outcome) = s.app.upsert_external_user(&who, channel_id, external_id, fields).await?;
     let status = if outcome == Upserted::Created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(user.into())))
+}
+
+/// An upsert's fields besides its key, read from a JSON object: the body of `PUT
+/// /api/v1/external-users` and each row of an import.
+pub(super) fn upsert_fields(f: &mut Fields) -> ExternalUserUpsert {
+    ExternalUserUpsert {
+        identifier: f.optional("identifier", nullable(parsed(Identifier::parse))),
+        name: f.optional("name", nullable(parsed(DisplayName::parse))),
+        tier_id: f.optional("tierId", nullable(uuid)),
+        external_user_group_id: f.optional("externalUserGroupId", nullable(uuid)),
+        blocked: f.optional("blocked", boolean),
+    }
 }
 
 fn required_uuid(q: &mut QueryParams, key: &str) -> Option<Uuid> {

@@ -9,6 +9,7 @@ mod external_user_body;
 pub mod external_users;
 mod groups;
 mod identities;
+pub mod import_export;
 mod locations;
 mod paging;
 mod staff_collections;
@@ -25,6 +26,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/external-users"),
     ("PUT", "/api/v1/external-users"),
     ("POST", "/api/v1/external-users/authenticate"),
+    ("POST", "/api/v1/external-users/import"),
+    ("GET", "/api/v1/external-users/export"),
     ("GET", "/api/v1/external-users/{id}"),
     ("PATCH", "/api/v1/external-users/{id}"),
     ("DELETE", "/api/v1/external-users/{id}"),
@@ -84,6 +87,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub const LOCATIONS_OPENAPI: &str = include_str!("locations_openapi.json");
 /// The identities' part (super identities, merge, link, upsert, erasure, audit records).
 pub const IDENTITIES_OPENAPI: &str = include_str!("identities_openapi.json");
+/// The import and export's part.
+pub const IMPORT_EXPORT_OPENAPI: &str = include_str!("import_export_openapi.json");
 /// The events' part.
 pub const EVENTS_OPENAPI: &str = include_str!("events_openapi.json");
 /// The webhook subscriptions' part.
@@ -93,6 +98,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(external_users::router())
         .merge(identities::router())
+        .merge(import_export::router())
         .merge(channels::router())
         .merge(tiers::router())
         .merge(groups::router())

@@ -77,17 +77,20 @@ pub(in crate::store) async fn record(tx: &mut Tx, workspace_id: Uuid, events: &[
         .await?;
     let first = last - events.len() as i64 + 1;
     let now = Timestamp::now();
-    let mut insert = QueryBuilder::<Db>::new(INSERT_EVENTS);
-    insert.push_values(events.iter().enumerate(), |mut row, (n, e)| {
-        row.push_bind(Uuid::new_v4())
-            .push_bind(workspace_id)
-            .push_bind(first + n as i64)
-            .push_bind(e.kind.as_str())
-            .push_bind(now.micros())
-            .push_bind(e.actor.to_json().to_string())
-            .push_bind(e.resource.to_string())
-            .push_bind(e.previous.as_ref().map(|p| p.to_string()));
-    });
-    insert.build().execute(&mut **tx).await?;
+    // One multi-row insert per chunk: a batch of writes (an import) records hundreds at once.
+    for (c, chunk) in events.chunks(EVENTS_PER_INSERT).enumerate() {
+        let mut qb = QueryBuilder::<Db>::new(INSERT_EVENTS);
+        qb.push_values(chunk.iter().enumerate(), |mut row, (n, e)| {
+            row.push_bind(Uuid::new_v4())
+                .push_bind(workspace_id)
+                .push_bind(first + (c * EVENTS_PER_INSERT + n) as i64)
+                .push_bind(e.kind.as_str())
+                .push_bind(now.micros())
+                .push_bind(e.actor.to_json().to_string())
+                .push_bind(e.resource.to_string())
+                .push_bind(e.previous.as_ref().map(|p| p.to_string()));
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Runs the external users area's SQL on the backend `Db`.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -9,8 +11,13 @@ use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in, push_pag
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
 use crate::store::external_users::*;
+use crate::store::identities::AUTOMATIC_MATCHING;
 use crate::store::support::convert;
-use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, UserKey};
+use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, Unique, UserKey};
+
+/// Rows per multi-row `INSERT` of an import (14 values each, well under both backends' bind limits).
+/// One statement per chunk also means one flush of SQLite's full-text index per chunk, not per row.
+const INSERT_CHUNK: usize = 200;
 
 #[async_trait]
 impl ExternalUserStore for Backend {
@@ -162,6 +169,206 @@ impl ExternalUserStore for Backend {
         qb.push(" ORDER BY created_at DESC LIMIT ").push_bind(limit);
         let rows: Vec<IssuedTokenRow> = qb.build_query_as().fetch_all(&self.read).await?;
         Ok(rows.into_iter().map(IssuedToken::from).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn find_external_users_by_external_ids(
+        &self,
+        workspace_id: Uuid,
+        channel_id: Uuid,
+        external_ids: &[String],
+    ) -> StoreResult<Vec<ExternalUser>> {
+        if external_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
+        qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
+        qb.push(" AND channel_id = ").push_bind(channel_id);
+        qb.push(USERS_BY_EXTERNAL_IDS);
+        let mut list = qb.separated(", ");
+        for e in external_ids {
+            list.push_bind(e.clone());
+        }
+        list.push_unseparated(")");
+        let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        convert(rows)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(rows = writes.len()))]
+    async fn import_external_users(
+        &self,
+        workspace_id: Uuid,
+        writes: &[ImportWrite],
+        actor: Actor,
+    ) -> StoreResult<ImportBatchOutcome> {
+        let mut tx = self.begin_write().await?;
+        let mut outcomes: Vec<Result<(), StoreError>> = writes.iter().map(|_| Ok(())).collect();
+        // References: checked once per distinct channel, tier and group of the batch.
+        let mut refs: HashMap<(Uuid, Option<Uuid>, Option<Uuid>), Result<bool, Entity>> = HashMap::new();
+        let mut builtin = vec![false; writes.len()];
+        for (i, w) in writes.iter().enumerate() {
+            let u = w.user();
+            if u.workspace_id != workspace_id {
+                return Err(StoreError::Other("an import write names another workspace".into()));
+            }
+            let key = (u.channel_id, u.tier_id, u.external_user_group_id);
+            let checked = match refs.get(&key) {
+                Some(c) => *c,
+                None => {
+                    let c = match require_user_refs(&mut tx, u).await {
+                        Ok(b) => Ok(b),
+                        Err(StoreError::NotFound(e)) => Err(e),
+                        Err(e) => return Err(e),
+                    };
+                    refs.insert(key, c);
+                    c
+                }
+            };
+            match checked {
+                Ok(b) => builtin[i] = b,
+                Err(e) => outcomes[i] = Err(StoreError::NotFound(e)),
+            }
+        }
+        // Identifiers another user of the channel already has (the unique index would refuse them).
+        let mut claimed: HashMap<Uuid, Vec<(usize, String)>> = HashMap::new();
+        for (i, w) in writes.iter().enumerate() {
+            if outcomes[i].is_err() {
+                continue;
+            }
+            let new = w.user().identifier.as_deref().map(str::to_lowercase);
+            let old = match w {
+                ImportWrite::Create(_) => None,
+                ImportWrite::Update { before, .. } => before.identifier.as_deref().map(str::to_lowercase),
+            };
+            if let Some(new) = new.filter(|n| old.as_ref() != Some(n)) {
+                claimed.entry(w.user().channel_id).or_default().push((i, new));
+            }
+        }
+        for (channel_id, wanted) in &claimed {
+            let mut qb = QueryBuilder::<Db>::new(IDENTIFIER_HOLDERS);
+            qb.push_bind(*channel_id).push(IDENTIFIER_HOLDERS_IN);
+            let mut list = qb.separated(", ");
+            for (_, identifier) in wanted {
+                list.push_bind(identifier.clone());
+            }
+            list.push_unseparated(")");
+            let holders: Vec<(Uuid, Option<String>)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let holders: HashMap<String, Uuid> =
+                holders.into_iter().filter_map(|(id, identifier)| Some((identifier?, id))).collect();
+            let mut in_batch = HashSet::new();
+            for (i, identifier) in wanted {
+                let held_by_another = holders.get(identifier).is_some_and(|id| *id != writes[*i].user().id);
+                if held_by_another || !in_batch.insert(identifier.clone()) {
+                    outcomes[*i] = Err(StoreError::Duplicate(Unique::ExternalUserIdentifier));
+                }
+            }
+        }
+        let matching: bool = sqlx::query_scalar(AUTOMATIC_MATCHING).bind(workspace_id).fetch_one(&mut *tx).await?;
+        let mut joined: Vec<Uuid> = writes.iter().map(|w| w.user().super_identity_id).collect();
+        let creates: Vec<usize> = (0..writes.len())
+            .filter(|i| outcomes[*i].is_ok() && matches!(writes[*i], ImportWrite::Create(_)))
+            .collect();
+        if matching {
+            // Each new user may join the person of one created just before it: one at a time.
+            for &i in &creates {
+                let u = writes[i].user();
+                joined[i] = match super::identities::matching_identity(&mut tx, u).await? {
+                    Some(found) => found,
+                    None => {
+                        insert_super_identity(&mut tx, u).await?;
+                        u.super_identity_id
+                    }
+                };
+                insert_user_row(&mut tx, u, joined[i]).await?;
+            }
+        } else {
+            for chunk in creates.chunks(INSERT_CHUNK) {
+                let mut qb = QueryBuilder::<Db>::new(INSERT_SUPER_IDENTITIES);
+                qb.push_values(chunk, |mut row, &i| {
+                    let u = writes[i].user();
+                    row.push_bind(u.super_identity_id).push_bind(u.workspace_id).push_bind(u.created_at.micros());
+                });
+                qb.build().execute(&mut *tx).await?;
+                let mut qb = QueryBuilder::<Db>::new(INSERT_EXTERNAL_USERS);
+                qb.push_values(chunk, |mut row, &i| {
+                    let u = writes[i].user();
+                    row.push_bind(u.id)
+                        .push_bind(u.workspace_id)
+                        .push_bind(u.channel_id)
+                        .push_bind(u.super_identity_id)
+                        .push_bind(u.external_id.clone())
+                        .push_bind(u.identifier.clone())
+                        .push_bind(u.name.clone())
+                        .push_bind(u.tier_id)
+                        .push_bind(u.external_user_group_id)
+                        .push_bind(u.blocked)
+                        .push_bind(u.time_zone.clone())
+                        .push_bind(u.created_at.micros())
+                        .push_bind(u.updated_at.micros())
+                        .push_bind(u.identifier.as_deref().and_then(match_key));
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+        }
+        let mut events = Vec::new();
+        for (i, w) in writes.iter().enumerate() {
+            if outcomes[i].is_err() {
+                continue;
+            }
+            match w {
+                ImportWrite::Create(u) => {
+                    let shown = ExternalUser { super_identity_id: joined[i], ..u.clone() };
+                    let resource = event::external_user(&shown);
+                    events.push(NewEvent::new(EventType::ExternalUserCreated, actor, resource.clone()));
+                    if builtin[i] {
+                        events.push(NewEvent::new(EventType::CustomerCreated, actor, resource));
+                    }
+                }
+                ImportWrite::Update { before, after: u } => {
+                    let done = sqlx::query(UPDATE_IMPORTED_USER)
+                        .bind(&u.external_id)
+                        .bind(&u.identifier)
+                        .bind(&u.name)
+                        .bind(u.tier_id)
+                        .bind(u.external_user_group_id)
+                        .bind(u.blocked)
+                        .bind(&u.time_zone)
+                        .bind(u.updated_at.micros())
+                        .bind(u.identifier.as_deref().and_then(match_key))
+                        .bind(u.id)
+                        .bind(u.workspace_id)
+                        .bind(before.updated_at.micros())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(ImportBatchOutcome::Stale);
+                    }
+                    events.extend(event::external_user_changes(actor, before, u));
+                }
+            }
+        }
+        record(&mut tx, workspace_id, &events).await?;
+        tx.commit().await?;
+        Ok(ImportBatchOutcome::Done(outcomes))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn export_external_users(
+        &self,
+        workspace_id: Uuid,
+        filter: &ExternalUserFilter,
+        after: Option<(Timestamp, Uuid)>,
+        limit: i64,
+    ) -> StoreResult<Vec<ExternalUser>> {
+        let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
+        push_user_filter(self, &mut qb, workspace_id, filter);
+        if let Some((at, id)) = after {
+            qb.push(" AND (created_at > ").push_bind(at.micros());
+            qb.push(" OR (created_at = ").push_bind(at.micros()).push(" AND id > ").push_bind(id).push("))");
+        }
+        qb.push(" ORDER BY created_at, id LIMIT ").push_bind(limit);
+        let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        convert(rows)
     }
 }
 
