@@ -102,6 +102,14 @@ on_both_backends! {
         assert!(app.location_names().await.is_empty());
     }
 
+    async fn a_path_no_contract_has_is_a_404_whatever_its_key(app) {
+        let long = "k".repeat(256);
+        for path in ["/rest/servicedeskapi/user", "/rest/api/2/issue", "/api/v1/nothing-here"] {
+            let r = app.post_keyed(path, &app.key, &long, &json!({})).await;
+            assert_eq!(r.status, 404, "{path}: {:?}", r.body);
+        }
+    }
+
     async fn every_contract_replays_and_refuses_in_its_own_envelope(app) {
         let auth = format!("Bearer {}", app.key);
         let location = app.location("HQ").await;
