@@ -1,6 +1,7 @@
 //! The page frame and the form pieces every section shares.
 
 use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
 
 use super::session::CSRF_FIELD;
 use super::{Ctx, Draft};
@@ -232,4 +233,18 @@ pub fn refused(draft: &Draft, fields: &[&str]) -> Markup {
 
 pub fn notice(text: Option<&str>) -> Markup {
     html! { @if let Some(text) = text { div.alert.success role="status" { (text) } } }
+}
+
+/// `?done=…` after a form succeeded: which confirmation to show, looked up in the page's own table,
+/// so the page never shows free text from the URL.
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+impl Done {
+    pub fn message(&self, known: &[(&str, &'static str)]) -> Option<&'static str> {
+        let done = self.done.as_deref()?;
+        known.iter().find(|(key, _)| *key == done).map(|(_, message)| *message)
+    }
 }

@@ -4,7 +4,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
-use serde::Deserialize;
 
 use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_badge, time};
 use super::{Ctx, Draft, SignedInForm, error_page, field_errors, html, message_page, see_other};
@@ -15,16 +14,8 @@ use crate::domain::{
 };
 use crate::http::AppState;
 
-#[derive(Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
-pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
-    let message = match done.done.as_deref() {
-        Some("disabled") => Some("The account was disabled and signed out everywhere."),
-        _ => None,
-    };
+pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(done): Query<layout::Done>) -> Response {
+    let message = done.message(&[("disabled", "The account was disabled and signed out everywhere.")]);
     render(&s, &ctx, StatusCode::OK, Draft::default(), None, message).await
 }
 

@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::layout::{self, Field, Section, csrf, empty, notice, refused, time};
@@ -21,23 +20,13 @@ const LIST: &str = "/settings/webhooks";
 /// How many of a subscription's latest deliveries its log shows.
 const LOG_LENGTH: i64 = 50;
 
-/// `?done=…` after a form succeeded: which confirmation to show (never free text from the URL).
-#[derive(Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
-impl Done {
-    fn message(&self) -> Option<&'static str> {
-        Some(match self.done.as_deref()? {
-            "enabled" => "Webhook enabled: deliveries resume with the oldest waiting event.",
-            "disabled" => "Webhook disabled: events are kept and delivered once it is enabled again.",
-            "deleted" => "Webhook deleted.",
-            "redelivered" => "Delivery queued again: it goes out within a few seconds.",
-            _ => return None,
-        })
-    }
-}
+/// The confirmations of this section's forms, by their `?done=` value.
+const CONFIRMATIONS: &[(&str, &str)] = &[
+    ("enabled", "Webhook enabled: deliveries resume with the oldest waiting event."),
+    ("disabled", "Webhook disabled: events are kept and delivered once it is enabled again."),
+    ("deleted", "Webhook deleted."),
+    ("redelivered", "Delivery queued again: it goes out within a few seconds."),
+];
 
 fn only_admins() -> Markup {
     html! { div.card { (empty("Only workspace admins can see webhooks.", " Ask an admin to subscribe an integration to events.")) } }
@@ -57,8 +46,8 @@ fn types_text(w: &Webhook) -> String {
     }
 }
 
-pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
-    render_list(&s, &ctx, StatusCode::OK, Draft::default(), None, done.message()).await
+pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(done): Query<layout::Done>) -> Response {
+    render_list(&s, &ctx, StatusCode::OK, Draft::default(), None, done.message(CONFIRMATIONS)).await
 }
 
 /// Reads the form: a URL, and the event types as a comma- or space-separated list (empty: all).
@@ -257,7 +246,7 @@ pub async fn deliveries(
     State(s): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Query(done): Query<Done>,
+    Query(done): Query<layout::Done>,
 ) -> Response {
     let w = match webhook(&s, &ctx, &id).await {
         Ok(w) => w,
@@ -270,7 +259,7 @@ pub async fn deliveries(
     let body = html! {
         p { a href=(LIST) { "← All webhooks" } }
         h1 { "Webhook " code { (w.url.as_str()) } }
-        (notice(done.message()))
+        (notice(done.message(CONFIRMATIONS)))
         div.card {
             p { "Events: " (types_text(&w)) }
             p { "State: " (state_badge(&w)) }

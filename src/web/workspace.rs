@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{self, Field, Section, csrf, empty, notice, refused, role_badge, time};
@@ -18,24 +17,14 @@ use crate::domain::{
 };
 use crate::http::AppState;
 
-/// `?done=…` after a form succeeded: which confirmation to show (never free text from the URL).
-#[derive(Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
-impl Done {
-    fn message(&self) -> Option<&'static str> {
-        Some(match self.done.as_deref()? {
-            "key-revoked" => "The API key was revoked. Requests using it are refused from now on.",
-            "channel-created" => "Channel created.",
-            "channel-renamed" => "Channel renamed.",
-            "tier-created" => "Tier created.",
-            "group-created" => "User group created.",
-            _ => return None,
-        })
-    }
-}
+/// The confirmations of this section's forms, by their `?done=` value.
+const CONFIRMATIONS: &[(&str, &str)] = &[
+    ("key-revoked", "The API key was revoked. Requests using it are refused from now on."),
+    ("channel-created", "Channel created."),
+    ("channel-renamed", "Channel renamed."),
+    ("tier-created", "Tier created."),
+    ("group-created", "User group created."),
+];
 
 fn role_options() -> Vec<(String, String)> {
     vec![
@@ -59,8 +48,8 @@ fn parse_with<T>(
 
 // ---------------------------------------------------------------------------------------------- API keys
 
-pub async fn api_keys(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
-    render_keys(&s, &ctx, StatusCode::OK, Draft::default(), None, done.message()).await
+pub async fn api_keys(State(s): State<AppState>, ctx: Ctx, Query(done): Query<layout::Done>) -> Response {
+    render_keys(&s, &ctx, StatusCode::OK, Draft::default(), None, done.message(CONFIRMATIONS)).await
 }
 
 pub async fn create_api_key(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
@@ -242,8 +231,8 @@ fn channel_type_label(t: ChannelType) -> &'static str {
     }
 }
 
-pub async fn channels(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
-    render_channels(&s, &ctx, StatusCode::OK, Draft::default(), None, done.message()).await
+pub async fn channels(State(s): State<AppState>, ctx: Ctx, Query(done): Query<layout::Done>) -> Response {
+    render_channels(&s, &ctx, StatusCode::OK, Draft::default(), None, done.message(CONFIRMATIONS)).await
 }
 
 pub async fn create_channel(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
@@ -368,8 +357,8 @@ async fn render_channels(
 
 // ---------------------------------------------------------------------------------------------- tiers
 
-pub async fn tiers(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
-    render_tiers(&s, &ctx, StatusCode::OK, Draft::default(), done.message()).await
+pub async fn tiers(State(s): State<AppState>, ctx: Ctx, Query(done): Query<layout::Done>) -> Response {
+    render_tiers(&s, &ctx, StatusCode::OK, Draft::default(), done.message(CONFIRMATIONS)).await
 }
 
 pub async fn create_tier(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
@@ -443,8 +432,8 @@ async fn render_tiers(s: &AppState, ctx: &Ctx, status: StatusCode, draft: Draft,
 
 // ---------------------------------------------------------------------------------------------- groups
 
-pub async fn groups(State(s): State<AppState>, ctx: Ctx, Query(done): Query<Done>) -> Response {
-    render_groups(&s, &ctx, StatusCode::OK, Draft::default(), done.message()).await
+pub async fn groups(State(s): State<AppState>, ctx: Ctx, Query(done): Query<layout::Done>) -> Response {
+    render_groups(&s, &ctx, StatusCode::OK, Draft::default(), done.message(CONFIRMATIONS)).await
 }
 
 pub async fn create_group(State(s): State<AppState>, SignedInForm(ctx, form): SignedInForm) -> Response {
