@@ -181,9 +181,12 @@ impl ExternalUserStore for Backend {
         if external_ids.is_empty() {
             return Ok(Vec::new());
         }
+        // By the channel alone, so both backends look the ids up in the (channel, external id) unique
+        // index: with the workspace in the WHERE, SQLite picks the (workspace, channel) list index and
+        // reads the channel's every user, an import batch slower the larger the channel. A channel
+        // belongs to one workspace; the check below keeps the answer to it anyway.
         let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
-        qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
-        qb.push(" AND channel_id = ").push_bind(channel_id);
+        qb.push(" WHERE channel_id = ").push_bind(channel_id);
         qb.push(USERS_BY_EXTERNAL_IDS);
         let mut list = qb.separated(", ");
         for e in external_ids {
@@ -191,7 +194,9 @@ impl ExternalUserStore for Backend {
         }
         list.push_unseparated(")");
         let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
-        convert(rows)
+        let mut users: Vec<ExternalUser> = convert(rows)?;
+        users.retain(|u| u.workspace_id == workspace_id);
+        Ok(users)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(rows = writes.len()))]
