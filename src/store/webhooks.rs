@@ -87,7 +87,6 @@ pub(super) const WEBHOOK_COLUMNS: &str = "id, workspace_id, url, types, secret, 
 pub(super) const INSERT_WEBHOOK: &str = "INSERT INTO webhooks (id, workspace_id, url, types, secret, \
      previous_secret, previous_secret_until, secret_rotated_at, enabled, disabled_reason, consecutive_failures, \
      last_sequence, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
-pub(super) const LAST_EVENT_SEQUENCE: &str = "SELECT n FROM event_counters WHERE workspace_id = $1";
 pub(super) const UPDATE_WEBHOOK: &str = "UPDATE webhooks SET url = $1, types = $2, secret = $3, previous_secret = $4, \
      previous_secret_until = $5, secret_rotated_at = $6, enabled = $7, disabled_reason = $8, \
      consecutive_failures = $9, updated_at = $10 WHERE id = $11 AND workspace_id = $12";
@@ -102,11 +101,13 @@ pub(super) const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (id, we
 pub(super) const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.event_id, e.type AS event_type, d.sequence, \
      d.status, d.tries, d.next_attempt_at, d.created_at, d.updated_at";
 /// The head of each enabled subscription's queue, when it is due and not claimed by a live node.
-pub(super) const DUE_DELIVERIES: &str = "SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-     WHERE d.status = 'pending' AND w.enabled AND d.next_attempt_at <= $1 \
-     AND (d.lease_until IS NULL OR d.lease_until < $1) \
-     AND d.sequence = (SELECT MIN(p.sequence) FROM webhook_deliveries p \
-                       WHERE p.webhook_id = d.webhook_id AND p.status = 'pending') \
+/// Read from the subscriptions down (one index probe each into the queue's `(webhook_id, status,
+/// sequence)` index), so the cost follows the number of subscriptions, not of deliveries ever made:
+/// starting from the deliveries made every claim read the whole delivery log under the write lock.
+pub(super) const DUE_DELIVERIES: &str = "SELECT d.id FROM webhooks w JOIN webhook_deliveries d \
+     ON d.id = (SELECT p.id FROM webhook_deliveries p WHERE p.webhook_id = w.id AND p.status = 'pending' \
+                ORDER BY p.sequence LIMIT 1) \
+     WHERE w.enabled AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1) \
      ORDER BY d.next_attempt_at LIMIT $2";
 pub(super) const CLAIM_DELIVERY: &str = "UPDATE webhook_deliveries SET claimed_by = $1, lease_until = $2 \
      WHERE id = $3 AND status = 'pending' AND (lease_until IS NULL OR lease_until < $4)";
@@ -118,7 +119,9 @@ pub(super) const DELIVERY_CLAIMED_BY: &str =
     "SELECT webhook_id FROM webhook_deliveries WHERE id = $1 AND claimed_by = $2 AND status = 'pending'";
 pub(super) const END_DELIVERY: &str = "UPDATE webhook_deliveries SET status = $1, tries = tries + 1, \
      next_attempt_at = $2, claimed_by = NULL, lease_until = NULL, updated_at = $3 WHERE id = $4";
-pub(super) const RESET_FAILURES: &str = "UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1";
+/// Writes the subscription only when it had failures: a healthy one is not rewritten per delivery.
+pub(super) const RESET_FAILURES: &str =
+    "UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures <> 0";
 pub(super) const COUNT_FAILURE: &str =
     "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = $1 RETURNING consecutive_failures";
 pub(super) const DISABLE_WEBHOOK: &str =

@@ -8,7 +8,7 @@ use super::events::record;
 use super::{Backend, Db, Dialect, Tx, found_one, locked, push_in};
 use crate::domain::webhook::{DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery, webhook_json};
 use crate::domain::{Actor, Event, EventType, NewEvent, Timestamp};
-use crate::store::events::{EVENT_COLUMNS, EventRow};
+use crate::store::events::{EVENT_COLUMNS, EventRow, LATEST_EVENT_SEQUENCE};
 use crate::store::support::convert;
 use crate::store::webhooks::*;
 use crate::store::{Entity, StoreError, StoreResult};
@@ -58,7 +58,7 @@ impl WebhookStore for Backend {
     async fn insert_webhook(&self, w: &Webhook, actor: Actor) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let last: Option<i64> =
-            sqlx::query_scalar(LAST_EVENT_SEQUENCE).bind(w.workspace_id).fetch_optional(&mut *tx).await?;
+            sqlx::query_scalar(LATEST_EVENT_SEQUENCE).bind(w.workspace_id).fetch_optional(&mut *tx).await?;
         // The cursor starts at the last event so far, and `webhook.created` below is numbered after
         // it: a new subscription's first delivery is its own creation, a ready-made test ping.
         sqlx::query(INSERT_WEBHOOK)
