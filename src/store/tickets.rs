@@ -104,6 +104,29 @@ pub trait TicketStore: Send + Sync {
     async fn comment(&self, workspace_id: Uuid, ticket_id: Uuid, number: i64) -> StoreResult<Option<TicketActivity>>;
 }
 
+/// `SELECT <every activity column> FROM ticket_activities <rest>`, as a constant: one column list for
+/// every query that reads activities, in the order `ActivityRow` expects.
+macro_rules! select_activities {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, created_by, text, \
+             internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
+             previous_ticket_type, created_at, comment_number FROM ticket_activities ",
+            $rest
+        )
+    };
+}
+/// `SELECT <every ticket column> FROM tickets <rest>`, in the order `TicketRow` expects.
+macro_rules! select_tickets {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
+             requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, \
+             status_updated_at FROM tickets ",
+            $rest
+        )
+    };
+}
 pub(super) const INSERT_LOCATION: &str =
     "INSERT INTO locations (id, workspace_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)";
 pub(super) const LIST_LOCATIONS: &str = "SELECT id, workspace_id, name, created_at, updated_at FROM locations WHERE workspace_id = $1 ORDER BY created_at, id";
@@ -128,11 +151,9 @@ pub(super) const INSERT_TICKET: &str = "INSERT INTO tickets (id, workspace_id, n
      requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)";
 /// Followed by the ticket id, `AND workspace_id = ` and the workspace id.
-pub(super) const GET_TICKET: &str = "SELECT id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
-     requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at FROM tickets WHERE id = ";
+pub(super) const GET_TICKET: &str = select_tickets!("WHERE id = ");
 /// Followed by the workspace id, the filters, the order and the limit.
-pub(super) const LIST_TICKETS: &str = "SELECT id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
-     requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at FROM tickets WHERE workspace_id = ";
+pub(super) const LIST_TICKETS: &str = select_tickets!("WHERE workspace_id = ");
 /// Followed by the workspace id, the filters, ` LIMIT ` the cap and `) capped`: a count that stops at
 /// the cap, so a status tab's number costs at most that many index entries.
 pub(super) const COUNT_TICKETS_CAPPED: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE workspace_id = ";
@@ -146,29 +167,18 @@ pub(super) const INSERT_ACTIVITY: &str = "INSERT INTO ticket_activities (id, wor
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 /// A ticket's timeline, newest first; followed by `AND NOT internal` for external users, the
 /// position (`before`) when given, the order and the limit.
-pub(super) const ACTIVITIES: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
-     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-     previous_ticket_type, created_at, comment_number \
-     FROM ticket_activities WHERE ticket_id = ";
+pub(super) const ACTIVITIES: &str = select_activities!("WHERE ticket_id = ");
 /// The newest activity that set the ticket's status.
-pub(super) const STATUS_SETTER: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
-     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-     previous_ticket_type, created_at, comment_number \
-     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND type IN ('created', 'statusChange') \
-     ORDER BY created_at DESC, id DESC LIMIT 1";
+pub(super) const STATUS_SETTER: &str = select_activities!(
+    "WHERE ticket_id = $1 AND workspace_id = $2 AND type IN ('created', 'statusChange') \
+     ORDER BY created_at DESC, id DESC LIMIT 1"
+);
 /// Followed by the ticket number, `AND workspace_id = ` and the workspace id.
-pub(super) const GET_TICKET_BY_NUMBER: &str = "SELECT id, workspace_id, number, location_id, text, type, status, \
-     requester_staff_id, requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, \
-     status_updated_at FROM tickets WHERE number = ";
+pub(super) const GET_TICKET_BY_NUMBER: &str = select_tickets!("WHERE number = ");
 /// A ticket's comments; followed by which kinds, the order and the page.
-pub(super) const COMMENTS: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
-     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-     previous_ticket_type, created_at, comment_number \
-     FROM ticket_activities WHERE comment_number IS NOT NULL AND ticket_id = ";
-pub(super) const COMMENT: &str = "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
-     created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-     previous_ticket_type, created_at, comment_number \
-     FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND comment_number = $3";
+pub(super) const COMMENTS: &str = select_activities!("WHERE comment_number IS NOT NULL AND ticket_id = ");
+pub(super) const COMMENT: &str =
+    select_activities!("WHERE ticket_id = $1 AND workspace_id = $2 AND comment_number = $3");
 fn status(s: &str) -> Result<TicketStatus, StoreError> {
     TicketStatus::from_stored(s).ok_or_else(|| corrupt("ticket status", s))
 }
