@@ -25,9 +25,15 @@ pub(super) trait Dialect {
     /// Opens a write transaction (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;
 
-    /// Writes the `WHERE` of an external-user search: the workspace and the backend's indexed
-    /// condition for the term.
+    /// Writes the `WHERE` of a page of an external-user search (after `FROM external_users`, in the
+    /// list's order): the workspace and the backend's condition for the term.
     fn push_search(&self, qb: &mut QueryBuilder<Self::Db>, workspace_id: Uuid, term: &str);
+
+    /// Starts the capped count of an external-user search: `SELECT COUNT(*) FROM (SELECT 1 FROM`
+    /// the backend's way into the matching users `WHERE` the workspace and the term, to be followed
+    /// by the list's other filters (see `capped_total` in `run/`). A count needs no order, so it may
+    /// start from the search index where a page starts from the list's.
+    fn search_count(&self, workspace_id: Uuid, term: &str) -> QueryBuilder<Self::Db>;
 
     /// Before a search: refreshes what the backend keeps to plan searches (PostgreSQL's sample of
     /// trigram frequencies) when it is missing or old.

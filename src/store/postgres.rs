@@ -3,14 +3,16 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Connection, Pool, Postgres, QueryBuilder, Transaction};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::StoreResult;
 use super::dialect::Dialect;
+use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::support::contains_pattern;
 use crate::domain::{Actor, ExternalUser};
 
@@ -26,49 +28,30 @@ pub struct PostgresStore {
     read: Pool<Postgres>,
     write: Pool<Postgres>,
     /// How common each trigram is among external users, for planning searches.
-    trigrams: Arc<TrigramSample>,
+    trigrams: Arc<Sample<TrigramCounts>>,
+    /// Dropped with the last handle to the store, which ends its statistics keeper.
+    _keeper: Arc<oneshot::Sender<()>>,
 }
 
 /// The searched text, exactly as the trigram index of migration 5 holds it.
 const SEARCHED: &str =
     "lower(coalesce(name, '') || ' ' || coalesce(identifier, '') || ' ' || coalesce(external_id, ''))";
-/// About how many external users' trigrams the sample counts (whole pages of them).
-const SAMPLE_ROWS: f64 = 5_000.0;
-/// How long a node plans with one sample before taking the next.
-const SAMPLE_LIFETIME: Duration = Duration::from_secs(600);
 
-/// A per-node estimate of how many external users hold each trigram, from a sample of the table's
-/// pages (`TABLESAMPLE SYSTEM`), taken on the first search and again every ten minutes. Stale or
-/// missing counts only make a search slower, never wrong: see [`Dialect::push_search`].
+/// How many external users hold each trigram, in a sample of the table's pages
+/// (`TABLESAMPLE SYSTEM`): see [`Dialect::push_search`].
 #[derive(Default)]
-struct TrigramSample {
-    counts: std::sync::RwLock<(Option<Instant>, HashMap<String, u32>)>,
-    refreshing: std::sync::atomic::AtomicBool,
+struct TrigramCounts {
+    counts: HashMap<String, u32>,
+    rows: usize,
 }
 
-impl TrigramSample {
-    /// Starts a new sample in the background when the last one is missing or old; the search that
-    /// asked goes on with what there is.
-    fn refresh_if_old(self: &Arc<Self>, read: &Pool<Postgres>) {
-        use std::sync::atomic::Ordering;
-        let fresh = self.counts.read().map(|c| c.0.is_some_and(|t| t.elapsed() < SAMPLE_LIFETIME)).unwrap_or(true);
-        if fresh || self.refreshing.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (sample, read) = (self.clone(), read.clone());
-        tokio::spawn(async move {
-            match sample_trigrams(&read).await {
-                Ok(counts) => {
-                    if let Ok(mut c) = sample.counts.write() {
-                        *c = (Some(Instant::now()), counts);
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "could not sample trigram frequencies"),
-            }
-            sample.refreshing.store(false, Ordering::Release);
-        });
+impl Sampled for TrigramCounts {
+    fn rows(&self) -> usize {
+        self.rows
     }
+}
 
+impl TrigramCounts {
     /// Up to `n` distinct three-character windows of the term, rarest in the sample first, each
     /// with the one pg_trgm trigram a `LIKE '%window%'` looks up: three letters or digits are their
     /// own trigram; two at a word's end (`23@`) are `"23 "`, two at a word's start (`@ex`) `" ex"`.
@@ -90,25 +73,27 @@ impl TrigramSample {
             .collect();
         windows.sort();
         windows.dedup_by(|a, b| a.0 == b.0);
-        if let Ok(counts) = self.counts.read() {
-            windows.sort_by_key(|(key, _)| counts.1.get(key).copied().unwrap_or(0));
-        }
+        windows.sort_by_key(|(key, _)| self.counts.get(key).copied().unwrap_or(0));
         windows.into_iter().take(n).map(|(_, w)| w).collect()
     }
 }
 
-async fn sample_trigrams(read: &Pool<Postgres>) -> sqlx::Result<HashMap<String, u32>> {
+async fn sample_trigrams(read: Pool<Postgres>) -> sqlx::Result<TrigramCounts> {
     let rows: f32 = sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = 'external_users'::regclass")
-        .fetch_one(read)
+        .fetch_one(&read)
         .await?;
-    let percent = if rows <= 0.0 { 100.0 } else { (SAMPLE_ROWS / f64::from(rows) * 100.0).clamp(0.01, 100.0) };
+    let wanted = SAMPLE_ROWS as f64;
+    let percent = if rows <= 0.0 { 100.0 } else { (wanted / f64::from(rows) * 100.0).clamp(0.01, 100.0) };
     let sql = format!(
         "SELECT t, CAST(COUNT(*) AS BIGINT) FROM (SELECT unnest(public.show_trgm({SEARCHED})) AS t \
          FROM external_users TABLESAMPLE SYSTEM ($1)) AS s GROUP BY t"
     );
     let found: Vec<(String, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(percent as f32).fetch_all(read).await?;
-    Ok(found.into_iter().map(|(t, n)| (t, u32::try_from(n).unwrap_or(u32::MAX))).collect())
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(percent as f32).fetch_all(&read).await?;
+    Ok(TrigramCounts {
+        counts: found.into_iter().map(|(t, n)| (t, u32::try_from(n).unwrap_or(u32::MAX))).collect(),
+        rows: f64::from(rows.max(0.0)).min(wanted) as usize,
+    })
 }
 
 /// How to reach and use a PostgreSQL database.
@@ -171,7 +156,9 @@ impl PostgresStore {
             .test_before_acquire(true)
             .connect_with(connect)
             .await?;
-        Ok(Self { read: pool.clone(), write: pool, trigrams: Arc::default() })
+        let (keeper, stop) = oneshot::channel();
+        tokio::spawn(super::planner_statistics::keep_fresh(pool.clone(), stop));
+        Ok(Self { read: pool.clone(), write: pool, trigrams: Arc::default(), _keeper: Arc::new(keeper) })
     }
 }
 
@@ -192,7 +179,7 @@ impl Dialect for PostgresStore {
     /// the cost, never the answer.
     fn push_search(&self, qb: &mut QueryBuilder<Postgres>, workspace_id: Uuid, term: &str) {
         qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
-        let windows = self.trigrams.rarest_windows(term, 3);
+        let windows = self.trigrams.get().rarest_windows(term, 3);
         if windows.is_empty() {
             // No window with a trigram of its own: the whole term, through the index as it can.
             qb.push(format!(" AND {SEARCHED} LIKE ")).push_bind(contains_pattern(term)).push(" ESCAPE '\\'");
@@ -205,8 +192,14 @@ impl Dialect for PostgresStore {
         qb.push(format!(" AND ({SEARCHED} || '') LIKE ")).push_bind(contains_pattern(term)).push(" ESCAPE '\\'");
     }
 
+    fn search_count(&self, workspace_id: Uuid, term: &str) -> QueryBuilder<Postgres> {
+        let mut qb = QueryBuilder::new(super::external_users::COUNT_EXTERNAL_USERS);
+        self.push_search(&mut qb, workspace_id, term);
+        qb
+    }
+
     async fn prepare_search(&self) {
-        self.trigrams.refresh_if_old(&self.read);
+        self.trigrams.refresh_if_old(sample_trigrams(self.read.clone())).await;
     }
 
     /// Each create in a transaction of its own: PostgreSQL commits concurrent transactions in parallel.
@@ -244,9 +237,8 @@ impl Dialect for PostgresStore {
 mod tests {
     use super::*;
 
-    fn sample(counts: &[(&str, u32)]) -> TrigramSample {
-        let counts = counts.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect();
-        TrigramSample { counts: std::sync::RwLock::new((Some(Instant::now()), counts)), ..Default::default() }
+    fn sample(counts: &[(&str, u32)]) -> TrigramCounts {
+        TrigramCounts { counts: counts.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect(), rows: 5_000 }
     }
 
     #[test]

@@ -86,8 +86,15 @@ impl ExternalUserStore for Backend {
                 (n, true)
             }
             None => {
-                let mut count = QueryBuilder::<Db>::new(COUNT_EXTERNAL_USERS);
-                push_user_filter(self, &mut count, workspace_id, filter);
+                let mut count = match &filter.search {
+                    Some(term) => self.search_count(workspace_id, term),
+                    None => {
+                        let mut count = QueryBuilder::<Db>::new(COUNT_EXTERNAL_USERS);
+                        count.push(" WHERE workspace_id = ").push_bind(workspace_id);
+                        count
+                    }
+                };
+                push_other_filters(&mut count, filter);
                 capped_total(&self.read, paging, rows.len(), more, count).await?
             }
         };
@@ -487,6 +494,11 @@ fn push_user_filter(store: &Backend, qb: &mut QueryBuilder<Db>, workspace_id: Uu
             qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
         }
     }
+    push_other_filters(qb, f);
+}
+
+/// The list's filters after the workspace and the search.
+fn push_other_filters(qb: &mut QueryBuilder<Db>, f: &ExternalUserFilter) {
     push_in(qb, "channel_id", &f.channel_ids);
     push_in(qb, "group_id", &f.external_user_group_ids);
     push_in(qb, "super_identity_id", &f.super_identity_ids);
