@@ -17,9 +17,6 @@ use crate::domain::{
 };
 use crate::store::{Entity, ImportBatchOutcome, ImportWrite, StoreError, Unique};
 
-/// Rows written per transaction: large enough that a commit's cost is shared by hundreds of rows,
-/// small enough that the single SQLite writer is never held for long (other writes wait for it).
-pub const IMPORT_BATCH_ROWS: usize = 500;
 /// Rejected rows listed in a report (all are counted): the first ones, in file order.
 pub const MAX_LISTED_REJECTIONS: usize = 1_000;
 /// How often a batch is planned again after a user in it changed between reading and writing.
@@ -75,6 +72,8 @@ pub struct ExternalUserImport {
     app: App,
     who: Principal,
     pending: Vec<ImportRow>,
+    /// Rows per batch, one transaction each: the store's choice (`import_batch_rows`).
+    batch_rows: usize,
     /// The pending rows' keys and lower-cased identifiers: a row repeating one starts a new batch,
     /// so it sees the earlier row written (and is its update, or is refused as taken).
     keys: HashSet<(Uuid, String)>,
@@ -110,7 +109,8 @@ impl App {
         Ok(ExternalUserImport {
             app: self.clone(),
             who: who.clone(),
-            pending: Vec::with_capacity(IMPORT_BATCH_ROWS),
+            pending: Vec::with_capacity(self.store.import_batch_rows()),
+            batch_rows: self.store.import_batch_rows(),
             keys: HashSet::new(),
             identifiers: HashSet::new(),
             channels: HashMap::new(),
@@ -149,7 +149,7 @@ impl ExternalUserImport {
         };
         let repeats = key.as_ref().is_some_and(|k| self.keys.contains(k))
             || identifier.as_ref().is_some_and(|i| self.identifiers.contains(i));
-        if repeats || self.pending.len() >= IMPORT_BATCH_ROWS {
+        if repeats || self.pending.len() >= self.batch_rows {
             self.flush().await?;
         }
         self.keys.extend(key);

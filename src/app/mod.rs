@@ -46,10 +46,7 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_LEN, MAX_KEPT_ANSWER_BYTES, StoredAnswer, parse_idempotency_key,
 };
 pub use identities::{ExternalUserUpsert, MergeDone, Upserted};
-pub use import::{
-    EXPORT_PAGE_ROWS, ExternalUserImport, IMPORT_BATCH_ROWS, ImportReport, ImportRow, MAX_LISTED_REJECTIONS,
-    RejectedRow,
-};
+pub use import::{EXPORT_PAGE_ROWS, ExternalUserImport, ImportReport, ImportRow, MAX_LISTED_REJECTIONS, RejectedRow};
 pub use live::{AGENT_EVENT_TYPES, LiveOptions, LiveSubscription};
 pub use participants::ParticipantRef;
 pub use purge::{PurgeOptions, run_purge};

@@ -22,6 +22,9 @@ pub(super) trait Dialect {
     /// writer at a time anyway.
     const SKIP_LOCKED: &'static str;
 
+    /// Rows an import writes per transaction (see `ExternalUserStore::import_batch_rows`).
+    const IMPORT_BATCH_ROWS: usize;
+
     /// Opens a write transaction (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;
 

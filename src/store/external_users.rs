@@ -58,6 +58,9 @@ pub trait ExternalUserStore: Send + Sync {
         channel_id: Uuid,
         external_ids: &[String],
     ) -> StoreResult<Vec<ExternalUser>>;
+    /// Rows an import should write per call of [`ExternalUserStore::import_external_users`] (one
+    /// transaction): the backend's balance between the cost of a commit and how long it holds locks.
+    fn import_batch_rows(&self) -> usize;
     /// Writes one batch of an import in one transaction: each create and update with the same
     /// reference checks, uniqueness rules and events as a single write. A row breaking a rule
     /// (an unknown channel, tier or group; an identifier another user has) is left out and its

@@ -81,7 +81,10 @@ pub(in crate::store) async fn record(tx: &mut Tx, workspace_id: Uuid, events: &[
     for (c, chunk) in events.chunks(EVENTS_PER_INSERT).enumerate() {
         let mut qb = QueryBuilder::<Db>::new(INSERT_EVENTS);
         qb.push_values(chunk.iter().enumerate(), |mut row, (n, e)| {
-            row.push_bind(Uuid::new_v4())
+            // Time-ordered (v7), so each new id lands at the end of the id index instead of on a
+            // random page of it: an import's thousands of events dirty a few pages per commit, not
+            // one each. The id says nothing `occurredAt` does not already.
+            row.push_bind(Uuid::now_v7())
                 .push_bind(workspace_id)
                 .push_bind(first + (c * EVENTS_PER_INSERT + n) as i64)
                 .push_bind(e.kind.as_str())
