@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{App, AppResult, Principal};
-use crate::domain::{EmailAddress, Role, StaffStatus, StaffUser, Timestamp};
+use crate::domain::{EmailAddress, Membership, Role, StaffStatus, StaffUser, Timestamp};
 
 #[derive(Debug, Clone)]
 pub struct NewStaffUser {
@@ -46,5 +46,22 @@ impl App {
     pub async fn list_staff_users(&self, who: &Principal) -> AppResult<Vec<StaffUser>> {
         who.require(Role::Agent)?;
         Ok(self.store.list_staff_users(who.workspace_id()).await?)
+    }
+
+    /// The staff users among `ids`, whatever their status: the names a page shows beside what they
+    /// did, read by primary key rather than with the whole team. Ids of anything else are left out.
+    pub async fn staff_users_among(&self, who: &Principal, ids: &[Uuid]) -> AppResult<Vec<StaffUser>> {
+        who.require(Role::Agent)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.store.memberships(who.workspace_id(), ids).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|m| match m {
+                Membership::Staff(u) => Some(u),
+                Membership::External(_) => None,
+            })
+            .collect())
     }
 }
