@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{App, AppResult, Principal};
-use crate::domain::{EmailAddress, Membership, Role, StaffStatus, StaffUser, Timestamp};
+use crate::domain::{EmailAddress, Role, StaffStatus, StaffUser, Timestamp};
 
 #[derive(Debug, Clone)]
 pub struct NewStaffUser {
@@ -52,16 +52,13 @@ impl App {
     /// did, read by primary key rather than with the whole team. Ids of anything else are left out.
     pub async fn staff_users_among(&self, who: &Principal, ids: &[Uuid]) -> AppResult<Vec<StaffUser>> {
         who.require(Role::Agent)?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let found = self.store.memberships(who.workspace_id(), ids).await?;
-        Ok(found
-            .into_iter()
-            .filter_map(|m| match m {
-                Membership::Staff(u) => Some(u),
-                Membership::External(_) => None,
-            })
-            .collect())
+        Ok(self.store.staff_users_among(who.workspace_id(), ids).await?)
+    }
+
+    /// The first `limit` active staff users in the order they joined (who can be chosen as an
+    /// assignee), and whether more follow.
+    pub async fn active_staff_users(&self, who: &Principal, limit: i64) -> AppResult<(Vec<StaffUser>, bool)> {
+        who.require(Role::Agent)?;
+        Ok(self.store.active_staff_users(who.workspace_id(), limit).await?)
     }
 }

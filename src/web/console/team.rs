@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::super::layout::Field;
 use super::super::{Ctx, Draft};
 use super::staff_name;
-use crate::app::{AppError, Paging, StaffFilter, StaffKey};
+use crate::app::{AppError, StaffKey};
 use crate::domain::{FieldError, Refusal, Rule, StaffStatus, StaffUser};
 use crate::http::AppState;
 
@@ -29,9 +29,8 @@ pub struct Team {
 
 impl Team {
     pub async fn load(s: &AppState, ctx: &Ctx) -> Result<Self, AppError> {
-        let active = StaffFilter { status: Some(StaffStatus::Active), ..StaffFilter::default() };
-        let page = s.app.search_staff_users(&ctx.who.principal, &active, Paging { offset: 0, limit: LISTED }).await?;
-        Ok(Self { listed: page.items, more: page.more })
+        let (listed, more) = s.app.active_staff_users(&ctx.who.principal, LISTED).await?;
+        Ok(Self { listed, more })
     }
 
     /// The choices of a select: `none` first, then the listed members and `current` (the assignee
