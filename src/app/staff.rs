@@ -47,4 +47,18 @@ impl App {
         who.require(Role::Agent)?;
         Ok(self.store.list_staff_users(who.workspace_id()).await?)
     }
+
+    /// The staff users among `ids`, whatever their status: the names a page shows beside what they
+    /// did, read by primary key rather than with the whole team. Ids of anything else are left out.
+    pub async fn staff_users_among(&self, who: &Principal, ids: &[Uuid]) -> AppResult<Vec<StaffUser>> {
+        who.require(Role::Agent)?;
+        Ok(self.store.staff_users_among(who.workspace_id(), ids).await?)
+    }
+
+    /// The first `limit` active staff users in the order they joined (who can be chosen as an
+    /// assignee), and whether more follow.
+    pub async fn active_staff_users(&self, who: &Principal, limit: i64) -> AppResult<(Vec<StaffUser>, bool)> {
+        who.require(Role::Agent)?;
+        Ok(self.store.active_staff_users(who.workspace_id(), limit).await?)
+    }
 }

@@ -84,12 +84,19 @@ async fn sample_trigrams(read: Pool<Postgres>) -> sqlx::Result<TrigramCounts> {
         .await?;
     let wanted = SAMPLE_ROWS as f64;
     let percent = if rows <= 0.0 { 100.0 } else { (wanted / f64::from(rows) * 100.0).clamp(0.01, 100.0) };
+    // The `LIMIT` bounds the sample when the table's size is not known yet (`reltuples` is -1 until
+    // its first ANALYZE, as right after a bulk fill): sampling all of a large table then outlasted the
+    // statement timeout, so the node planned without counts and every search started it again.
     let sql = format!(
         "SELECT t, CAST(COUNT(*) AS BIGINT) FROM (SELECT unnest(public.show_trgm({SEARCHED})) AS t \
-         FROM external_users TABLESAMPLE SYSTEM ($1)) AS s GROUP BY t"
+         FROM (SELECT name, identifier, external_id FROM external_users TABLESAMPLE SYSTEM ($1) LIMIT $2) AS u) AS s \
+         GROUP BY t"
     );
-    let found: Vec<(String, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(percent as f32).fetch_all(&read).await?;
+    let found: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(percent as f32)
+        .bind(2 * SAMPLE_ROWS as i64)
+        .fetch_all(&read)
+        .await?;
     Ok(TrigramCounts {
         counts: found.into_iter().map(|(t, n)| (t, u32::try_from(n).unwrap_or(u32::MAX))).collect(),
         rows: f64::from(rows.max(0.0)).min(wanted) as usize,

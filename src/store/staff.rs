@@ -81,6 +81,10 @@ pub trait StaffStore: Send + Sync {
     async fn insert_staff_user(&self, user: &StaffUser, actor: Actor) -> StoreResult<()>;
     async fn get_staff_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<StaffUser>;
     async fn list_staff_users(&self, workspace_id: Uuid) -> StoreResult<Vec<StaffUser>>;
+    /// The first `limit` active staff users in the order they joined, and whether more follow.
+    async fn active_staff_users(&self, workspace_id: Uuid, limit: i64) -> StoreResult<(Vec<StaffUser>, bool)>;
+    /// The staff users among `ids`, whatever their status (other ids are left out).
+    async fn staff_users_among(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<StaffUser>>;
 
     async fn insert_staff_collection(&self, c: &StaffCollection, actor: Actor) -> StoreResult<()>;
     async fn list_staff_collections(
@@ -210,6 +214,10 @@ pub(super) const GET_STAFF_USER: &str = "SELECT id, workspace_id, email, first_n
 pub(super) const LIST_STAFF_USERS: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
      phone_number, created_at, updated_at, role_named_user \
      FROM staff_users WHERE workspace_id = $1 ORDER BY created_at, id";
+/// A range of `ix_staff_users_status`, in its order.
+pub(super) const ACTIVE_STAFF_USERS: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, \
+     status, phone_number, created_at, updated_at, role_named_user \
+     FROM staff_users WHERE workspace_id = $1 AND status = 'active' ORDER BY created_at, id LIMIT $2";
 pub(super) const STAFF_USER_BY_EMAIL: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
      phone_number, created_at, updated_at, role_named_user \
      FROM staff_users WHERE workspace_id = $1 AND lower(email) = lower($2)";

@@ -233,6 +233,36 @@ on_both_backends! {
         assert!(events.iter().all(|e| e["actor"]["type"] == "staff_user" && e["data"]["email"] == "boss@example.com"));
     }
 
+    async fn a_team_larger_than_the_assignee_list_is_also_reached_by_address(t) {
+        let kim = person(&t, "kim@example.com", "Kim Lee").await;
+        let id = ticket(&t, kim, "The badge reader is dead").await;
+        let mut b = agent(&t).await;
+        let href = format!("{TICKETS}/{id}");
+        assert!(!b.get(&href).await.body.contains("assignee_email"), "a small team is listed whole");
+        let members: Vec<String> = (0..100).map(|i| format!("member{i:03}@example.com")).collect();
+        for m in &members {
+            staff_user(&t, m, Role::Agent).await;
+        }
+        // The agent joined first, so the list holds it and 99 of the 100 others.
+        let page = b.get(&href).await;
+        let unlisted: Vec<&String> = members.iter().filter(|m| !page.body.contains(&format!(">{m}</option>"))).collect();
+        assert_eq!(unlisted.len(), 1, "one member is left out of the list");
+        assert!(page.body.contains("id=\"ticket-assignee_email\""), "the address field is offered");
+        let unknown = submit(&mut b, &href, &format!("{href}/assignee"), &[("assignee", ""), ("assignee_email", "nobody@example.com")]).await;
+        assert_eq!(unknown.status, 422);
+        assert!(unknown.body.contains("id=\"ticket-assignee_email-error\""));
+        let upper = unlisted[0].to_uppercase();
+        let assigned = submit(&mut b, &href, &format!("{href}/assignee"), &[("assignee", ""), ("assignee_email", &upper)]).await;
+        assert_eq!(assigned.status, 303);
+        let page = b.get(&href).await;
+        assert!(page.body.contains(&format!("assigned the ticket to <strong>{}</strong>", unlisted[0])));
+        assert!(page.body.contains(&format!(" selected>{}</option>", unlisted[0])), "the assignee is a choice even when not listed");
+        let theirs = b.get(&format!("{TICKETS}?assignee_email={}", unlisted[0])).await;
+        assert!(theirs.body.contains(&href), "the list filters by the address");
+        let nobody = b.get(&format!("{TICKETS}?assignee_email=nobody%40example.com")).await;
+        assert!(!nobody.body.contains(&href) && nobody.body.contains("id=\"tickets-assignee_email-error\""));
+    }
+
     async fn console_pages_send_the_security_headers(t) {
         let b = agent(&t).await;
         drop(b);

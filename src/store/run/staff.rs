@@ -5,11 +5,12 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Conn, Db, Dialect, Tx};
+use super::{Backend, Conn, Db, Dialect, Tx, push_in};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, CollectionKind, StaffCollection, StaffStatus, StaffUser, Timestamp};
 use crate::store::staff::*;
 use crate::store::support::{contains_pattern, convert, corrupt};
+use crate::store::tickets::MEMBER_STAFF;
 use crate::store::{Entity, Page, Paging, StaffFilter, StaffKey, StoreError, StoreResult};
 
 fn collection_entity(kind: CollectionKind) -> Entity {
@@ -101,6 +102,28 @@ impl StaffStore for Backend {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_staff_users(&self, workspace_id: Uuid) -> StoreResult<Vec<StaffUser>> {
         let rows: Vec<StaffRow> = sqlx::query_as(LIST_STAFF_USERS).bind(workspace_id).fetch_all(&self.read).await?;
+        convert(rows)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn active_staff_users(&self, workspace_id: Uuid, limit: i64) -> StoreResult<(Vec<StaffUser>, bool)> {
+        // One extra row tells whether more follow.
+        let mut rows: Vec<StaffRow> =
+            sqlx::query_as(ACTIVE_STAFF_USERS).bind(workspace_id).bind(limit.max(0) + 1).fetch_all(&self.read).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        Ok((convert(rows)?, more))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn staff_users_among(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<StaffUser>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(MEMBER_STAFF);
+        qb.push_bind(workspace_id);
+        push_in(&mut qb, "id", ids);
+        let rows: Vec<StaffRow> = qb.build_query_as().fetch_all(&self.read).await?;
         convert(rows)
     }
 

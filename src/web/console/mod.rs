@@ -6,6 +6,7 @@
 
 mod live;
 mod people;
+mod team;
 mod tickets;
 
 use axum::Router;

@@ -66,17 +66,17 @@ struct Names {
 impl Names {
     async fn load(s: &AppState, ctx: &Ctx) -> Result<Self, AppError> {
         let who = &ctx.who.principal;
-        let channels = s.app.list_channels(who).await?.into_iter().map(|c| (c.id, c.name)).collect();
-        let tiers = s.app.list_tiers(who, &[], None).await?.into_iter().map(|t| (t.id, t.name)).collect();
-        let groups = s
-            .app
-            .list_groups(who, &GroupFilter::default(), Paging { offset: 0, limit: 1000 })
-            .await?
-            .items
-            .into_iter()
-            .map(|g| (g.id, g.name))
-            .collect();
-        Ok(Self { channels, tiers, groups })
+        let any_group = GroupFilter::default();
+        let (channels, tiers, groups) = tokio::try_join!(
+            s.app.list_channels(who),
+            s.app.list_tiers(who, &[], None),
+            s.app.list_groups(who, &any_group, Paging { offset: 0, limit: 1000 })
+        )?;
+        Ok(Self {
+            channels: channels.into_iter().map(|c| (c.id, c.name)).collect(),
+            tiers: tiers.into_iter().map(|t| (t.id, t.name)).collect(),
+            groups: groups.items.into_iter().map(|g| (g.id, g.name)).collect(),
+        })
     }
 
     fn name(list: &[(Uuid, String)], id: Option<Uuid>) -> Markup {
@@ -112,10 +112,6 @@ fn list_href(q: &ListQuery, from: i64) -> String {
 }
 
 pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery>) -> Response {
-    let names = match Names::load(&s, &ctx).await {
-        Ok(n) => n,
-        Err(e) => return error_page(Some(&ctx), e),
-    };
     let search = q.q.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let filter = ExternalUserFilter {
         channel_ids: filter_id(&q.channel).into_iter().collect(),
@@ -125,11 +121,12 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
         search,
     };
     let from = q.from.as_deref().and_then(|v| v.parse::<i64>().ok()).filter(|v| *v >= 0).unwrap_or(0);
-    let found =
-        match s.app.list_external_users(&ctx.who.principal, &filter, Paging { offset: from, limit: PAGE_SIZE }).await {
-            Ok(p) => p,
-            Err(e) => return error_page(Some(&ctx), e),
-        };
+    // The names for the filters are read beside the search, not before it.
+    let search = s.app.list_external_users(&ctx.who.principal, &filter, Paging { offset: from, limit: PAGE_SIZE });
+    let (names, found) = match tokio::try_join!(Names::load(&s, &ctx), search) {
+        Ok(both) => both,
+        Err(e) => return error_page(Some(&ctx), e),
+    };
     let mut draft = Form::default();
     for (k, v) in [("channel", &q.channel), ("tier", &q.tier), ("group", &q.group)] {
         draft.0.insert(k.to_owned(), v.clone().unwrap_or_default());

@@ -12,14 +12,15 @@ use uuid::Uuid;
 
 use super::super::layout::{self, Field, csrf, empty, notice, refused, time};
 use super::super::{Ctx, Draft, Form, SignedInForm, error_page, field_errors, html, see_other};
+use super::team::{self, Team};
 use super::{Area, TICKETS, member, page, person_href, staff_name, ticket_href};
 use crate::app::{
     ActivityCursor, AppError, CommentInput, Conflict, Entity, ParticipantRef, TicketCursor, TicketDetail, TicketFilter,
     TicketOrder, TicketSortKey,
 };
 use crate::domain::{
-    ActivityKind, EmailAddress, FieldError, MemberRef, Membership, Refusal, Rule, StaffStatus, StaffUser, Ticket,
-    TicketActivity, TicketStatus, TicketText, TicketType, parse_uuid,
+    ActivityKind, EmailAddress, FieldError, MemberRef, Membership, Refusal, Rule, StaffUser, Ticket, TicketActivity,
+    TicketStatus, TicketText, TicketType, parse_uuid,
 };
 use crate::http::AppState;
 
@@ -65,6 +66,8 @@ pub struct ListQuery {
     #[serde(rename = "type")]
     kind: Option<String>,
     after: Option<String>,
+    /// The assignee named by address instead of `assignee` (a team larger than the select lists).
+    assignee_email: Option<String>,
 }
 
 /// `updatedAtMicros.number` of the last ticket of the previous page.
@@ -78,8 +81,13 @@ fn list_href(q: &ListQuery, status: Option<&str>, after: Option<TicketCursor>) -
     if let Some(v) = status.filter(|v| !v.is_empty()) {
         url.append_pair("status", v);
     }
-    for (k, v) in [("assignee", &q.assignee), ("requester", &q.requester), ("location", &q.location), ("type", &q.kind)]
-    {
+    for (k, v) in [
+        ("assignee", &q.assignee),
+        (team::EMAIL_FIELD, &q.assignee_email),
+        ("requester", &q.requester),
+        ("location", &q.location),
+        ("type", &q.kind),
+    ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             url.append_pair(k, v);
         }
@@ -90,19 +98,49 @@ fn list_href(q: &ListQuery, status: Option<&str>, after: Option<TicketCursor>) -
     format!("{TICKETS}?{}", url.finish())
 }
 
-async fn staff(s: &AppState, ctx: &Ctx) -> Result<Vec<StaffUser>, AppError> {
-    s.app.list_staff_users(&ctx.who.principal).await
+/// The staff members a page names: those its reads brought, the listed team, and any of `others`
+/// not among them, read by id.
+async fn staff_names(
+    s: &AppState,
+    ctx: &Ctx,
+    members: &[Membership],
+    team: &Team,
+    others: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, StaffUser>, AppError> {
+    let mut known: HashMap<Uuid, StaffUser> = members
+        .iter()
+        .filter_map(|m| match m {
+            Membership::Staff(u) => Some((u.id, u.clone())),
+            Membership::External(_) => None,
+        })
+        .chain(team.listed.iter().map(|u| (u.id, u.clone())))
+        .collect();
+    team::add_missing(s, ctx, &mut known, others).await?;
+    Ok(known)
 }
 
 pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery>) -> Response {
     let who = &ctx.who.principal;
     let status = q.status.as_deref().filter(|v| !v.is_empty()).and_then(TicketStatus::parse);
     let id = |v: &Option<String>| v.as_deref().and_then(parse_uuid).into_iter().collect::<Vec<_>>();
+    let mut assignee_ids = id(&q.assignee);
+    let mut refusals = Vec::new();
+    if let Some(email) = q.assignee_email.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        match team::by_email(&s, &ctx, email).await {
+            Ok(Ok(a)) => assignee_ids = vec![a],
+            Ok(Err(refusal)) => {
+                // An address of no one of the team matches no ticket.
+                assignee_ids = vec![Uuid::nil()];
+                refusals.push(refusal);
+            }
+            Err(e) => return error_page(Some(&ctx), e),
+        }
+    }
     // A type is matched exactly; one no ticket could have (too long, say) simply matches nothing.
     let kind = q.kind.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|v| v.chars().take(100).collect());
     let filter = TicketFilter {
         statuses: status.into_iter().collect(),
-        assignee_ids: id(&q.assignee),
+        assignee_ids: assignee_ids.clone(),
         requester_ids: id(&q.requester),
         location_ids: id(&q.location),
         kinds: kind.into_iter().collect(),
@@ -118,20 +156,31 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
     let (found, counts, team, locations) = match tokio::try_join!(
         s.app.list_tickets(who, &filter, ORDER, after, PAGE_SIZE),
         s.app.count_tickets_by_status(who, &any_status),
-        staff(&s, &ctx),
+        Team::load(&s, &ctx),
         s.app.list_locations(who)
     ) {
         Ok(all) => all,
         Err(e) => return error_page(Some(&ctx), e),
     };
     let members: HashMap<Uuid, &Membership> = found.members.iter().map(|m| (m.id(), m)).collect();
+    let chosen = assignee_ids.first().copied();
+    let known = match staff_names(&s, &ctx, &found.members, &team, chosen).await {
+        Ok(k) => k,
+        Err(e) => return error_page(Some(&ctx), e),
+    };
     let next = found
         .tickets
         .last()
         .filter(|_| found.more)
         .map(|t| TicketCursor { value: t.updated_at.micros(), number: t.number });
     let mut values = Form::default();
-    for (k, v) in [("status", &q.status), ("assignee", &q.assignee), ("location", &q.location), ("type", &q.kind)] {
+    for (k, v) in [
+        ("status", &q.status),
+        ("assignee", &q.assignee),
+        (team::EMAIL_FIELD, &q.assignee_email),
+        ("location", &q.location),
+        ("type", &q.kind),
+    ] {
         values.0.insert(k.to_owned(), v.clone().unwrap_or_default());
     }
     let count = |st: TicketStatus| {
@@ -142,13 +191,11 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
     };
     let all: i64 = counts.iter().map(|(_, n, _)| n).sum();
     let all = if counts.iter().all(|(_, _, exact)| *exact) { all.to_string() } else { format!("{all}+") };
-    let draft = Draft::refused(values, Vec::new());
+    let draft = Draft::refused(values, refusals);
     let statuses: Vec<(String, String)> = std::iter::once((String::new(), "Any status".to_owned()))
         .chain(TicketStatus::ALL.iter().map(|s| (s.as_str().to_owned(), status_label(*s).to_owned())))
         .collect();
-    let assignees: Vec<(String, String)> = std::iter::once((String::new(), "Anyone".to_owned()))
-        .chain(team.iter().map(|u| (u.id.to_string(), staff_name(u))))
-        .collect();
+    let assignees = team.choices("Anyone", chosen.and_then(|a| known.get(&a)));
     let places: Vec<(String, String)> = std::iter::once((String::new(), "Any location".to_owned()))
         .chain(locations.iter().map(|l| (l.id.to_string(), l.name.clone())))
         .collect();
@@ -167,6 +214,7 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
             form.row method="get" action=(TICKETS) {
                 (layout::select("tickets", "status", "Status", &statuses, &draft))
                 (layout::select("tickets", "assignee", "Assignee", &assignees, &draft))
+                (team.email_field("tickets", &draft))
                 (layout::select("tickets", "location", "Location", &places, &draft))
                 (Field::text("type", "Type").optional().hint("exactly, as set on the ticket").render("tickets", &draft))
                 @if let Some(r) = q.requester.as_deref().filter(|r| !r.is_empty()) {
@@ -220,6 +268,7 @@ fn clone_query(q: &ListQuery) -> ListQuery {
         location: q.location.clone(),
         kind: q.kind.clone(),
         after: None,
+        assignee_email: q.assignee_email.clone(),
     }
 }
 
@@ -376,13 +425,19 @@ async fn render(
     };
     let read = s.app.get_ticket(who, id, before, Ticket::ACTIVITIES_PER_READ);
     let (detail, participants, team): (TicketDetail, _, _) =
-        match tokio::try_join!(read, s.app.list_participants(who, id), staff(s, ctx)) {
+        match tokio::try_join!(read, s.app.list_participants(who, id), Team::load(s, ctx)) {
             Ok(all) => all,
             Err(e) => return error_page(Some(ctx), e),
         };
     let t = &detail.ticket;
     let members: HashMap<Uuid, &Membership> = detail.members.iter().map(|m| (m.id(), m)).collect();
-    let by_id: HashMap<Uuid, &StaffUser> = team.iter().map(|u| (u.id, u)).collect();
+    // Who added a participant or wrote an activity without acting as a member of the ticket.
+    let creators = participants.iter().map(|p| p.created_by).chain(detail.activities.iter().map(|a| a.created_by));
+    let known = match staff_names(s, ctx, &detail.members, &team, creators).await {
+        Ok(k) => k,
+        Err(e) => return error_page(Some(ctx), e),
+    };
+    let by_id: HashMap<Uuid, &StaffUser> = known.iter().map(|(id, u)| (*id, u)).collect();
     let stale = refused_form.as_ref().is_some_and(|r| r.stale);
     let latest = detail.activities.iter().max_by_key(|a| (a.created_at, a.id));
     let draft_for = |form: &str, initial: &[(&str, String)]| match &refused_form {
@@ -397,13 +452,7 @@ async fn render(
     let participant_draft = draft_for("participant", &[]);
     let statuses: Vec<(String, String)> =
         TicketStatus::ALL.iter().map(|s| (s.as_str().to_owned(), status_label(*s).to_owned())).collect();
-    let assignees: Vec<(String, String)> = std::iter::once((String::new(), "Unassigned".to_owned()))
-        .chain(
-            team.iter()
-                .filter(|u| u.status == StaffStatus::Active || Some(u.id) == t.assignee_id)
-                .map(|u| (u.id.to_string(), staff_name(u))),
-        )
-        .collect();
+    let assignees = team.choices("Unassigned", t.assignee_id.and_then(|a| by_id.get(&a).copied()));
     let href = ticket_href(t.id);
     let body = html! {
         p { a href=(TICKETS) { "← All tickets" } }
@@ -479,6 +528,7 @@ async fn render(
                         (csrf(ctx))
                         (version_input(t.version))
                         (layout::select("ticket", "assignee", "Assignee", &assignees, &assignee_draft))
+                        (team.email_field("ticket", &assignee_draft))
                         button.button.secondary type="submit" { "Change assignee" }
                     }
                     form.stack method="post" action=(format!("{href}/type")) {
@@ -623,7 +673,14 @@ pub async fn assignee(
 ) -> Response {
     let Some(id) = parse_uuid(&id) else { return no_ticket(&ctx) };
     let chosen = form.get("assignee").trim();
-    let assignee = if chosen.is_empty() {
+    let by_email = form.get(team::EMAIL_FIELD).trim();
+    let assignee = if !by_email.is_empty() {
+        match team::by_email(&s, &ctx, by_email).await {
+            Ok(Ok(a)) => Some(a),
+            Ok(Err(refusal)) => return refuse(&s, &ctx, id, "assignee", form, refusal).await,
+            Err(e) => return error_page(Some(&ctx), e),
+        }
+    } else if chosen.is_empty() {
         None
     } else if let Some(a) = parse_uuid(chosen) {
         Some(a)
