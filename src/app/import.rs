@@ -141,7 +141,11 @@ impl ExternalUserImport {
 
     /// Takes a parsed row; writes the pending batch first when it is full or holds the row's key or
     /// identifier.
+    /// Nothing more is written once the import has stopped: the caller reads no further.
     pub async fn push(&mut self, row: ImportRow) -> AppResult<()> {
+        if self.report.stopped.is_some() {
+            return Ok(());
+        }
         let key = row.external_id.as_ref().map(|e| (row.channel_id, e.as_str().to_owned()));
         let identifier = match &row.fields.identifier {
             Some(Some(i)) => Some((row.channel_id, i.as_str().to_lowercase())),
@@ -164,13 +168,29 @@ impl ExternalUserImport {
         Ok(self.report)
     }
 
+    /// Writes the pending batch. When the database fails it (unreachable, a statement timeout), the
+    /// import stops there instead of failing: the batches written before stay written, and the
+    /// report says so and where to go on from, rather than an error that hides what was imported.
     async fn flush(&mut self) -> AppResult<()> {
         let rows = std::mem::take(&mut self.pending);
         self.keys.clear();
         self.identifiers.clear();
-        if rows.is_empty() {
-            return Ok(());
+        let Some(first) = rows.first().map(|r| r.line) else { return Ok(()) };
+        match self.write_batch(rows).await {
+            Err(AppError::Unavailable | AppError::Internal(_)) => {
+                let why = format!(
+                    "the database failed to write the rows from line {first} on; the rows before them are \
+                     written and counted, so the import can go on from that line"
+                );
+                tracing::warn!(line = first, "import stopped by a database failure");
+                self.stop(why);
+                Ok(())
+            }
+            other => other,
         }
+    }
+
+    async fn write_batch(&mut self, rows: Vec<ImportRow>) -> AppResult<()> {
         if let Written::Split = self.write(&rows).await? {
             for row in rows {
                 let line = row.line;

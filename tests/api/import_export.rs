@@ -156,6 +156,32 @@ async fn a_100k_row_import_reports_each_planted_bad_row_by_line_and_its_counts_m
     assert_eq!((r.body["unchanged"].as_u64(), r.body["created"].as_u64()), (Some(1_000), Some(0)), "{:?}", r.body);
 }
 
+#[tokio::test]
+async fn a_database_failure_mid_import_stops_it_with_a_report_of_what_was_written() {
+    let app = TestApp::sqlite().await;
+    let web = web_channel(&app, &app.key).await;
+    // The database refuses one row's write as a failing disk would: its whole batch fails.
+    let path = app.database.url.trim_start_matches("sqlite://").to_owned();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER failing_disk BEFORE INSERT ON external_users WHEN new.external_id = 'k-4500' \
+         BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+    )
+    .unwrap();
+    drop(db);
+    let body: String = (1..=5_000)
+        .map(|n| format!("{}\n", json!({"channelId": web, "externalId": format!("k-{n}"), "name": format!("Row {n}")})))
+        .collect();
+    let r = import(&app, "application/x-ndjson", body).await;
+    assert_eq!(r.status, 200, "the report, not an error that hides what was written: {:?}", r.body);
+    let created = r.body["created"].as_i64().unwrap();
+    assert!(created > 0 && created < 4_500, "the batches before the failing one: {:?}", r.body);
+    assert_eq!(r.body["rows"].as_i64(), Some(created), "nothing after the failure is counted");
+    let stopped = r.body["stopped"].as_str().expect("the report says why it stopped");
+    assert!(stopped.contains(&format!("line {}", created + 1)), "{stopped}");
+    assert_eq!(count_users(&app, &format!("&channelIds={web}")).await, created, "the report's count is the database's");
+}
+
 on_both_backends! {
     async fn csv_rows_are_upserts_checked_by_the_api_rules_and_customers_get_their_events(app) {
         let web = web_channel(&app, &app.key).await;

@@ -332,6 +332,9 @@ pub async fn run_import(
             Ok(row) => import.push(row).await?,
             Err(errors) => import.reject(first_line, errors),
         }
+        if import.report().stopped.is_some() {
+            break;
+        }
         if rows.is_multiple_of(1000) {
             progress(lines.bytes, import.report());
         }
