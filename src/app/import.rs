@@ -106,11 +106,12 @@ impl App {
     /// Starts an import into the principal's workspace (admins only: it writes many users at once).
     pub fn start_import(&self, who: &Principal) -> AppResult<ExternalUserImport> {
         who.require(Role::Admin)?;
+        let batch_rows = self.store.import_batch_rows();
         Ok(ExternalUserImport {
             app: self.clone(),
             who: who.clone(),
-            pending: Vec::with_capacity(self.store.import_batch_rows()),
-            batch_rows: self.store.import_batch_rows(),
+            pending: Vec::with_capacity(batch_rows),
+            batch_rows,
             keys: HashSet::new(),
             identifiers: HashSet::new(),
             channels: HashMap::new(),

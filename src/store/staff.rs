@@ -208,25 +208,30 @@ pub(super) struct CredentialsRow {
     pub(super) password_hash: Option<String>,
 }
 
-pub(super) const GET_STAFF_USER: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
-     phone_number, created_at, updated_at, role_named_user \
-     FROM staff_users WHERE id = $1 AND workspace_id = $2";
-pub(super) const LIST_STAFF_USERS: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
-     phone_number, created_at, updated_at, role_named_user \
-     FROM staff_users WHERE workspace_id = $1 ORDER BY created_at, id";
+/// `SELECT <every staff user column> FROM staff_users <rest>`, as a constant, in the order `StaffRow`
+/// expects.
+macro_rules! select_staff_users {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, phone_number, \
+             created_at, updated_at, role_named_user FROM staff_users ",
+            $rest
+        )
+    };
+}
+
+pub(super) const GET_STAFF_USER: &str = select_staff_users!("WHERE id = $1 AND workspace_id = $2");
+pub(super) const LIST_STAFF_USERS: &str = select_staff_users!("WHERE workspace_id = $1 ORDER BY created_at, id");
 /// A range of `ix_staff_users_status`, in its order.
-pub(super) const ACTIVE_STAFF_USERS: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, \
-     status, phone_number, created_at, updated_at, role_named_user \
-     FROM staff_users WHERE workspace_id = $1 AND status = 'active' ORDER BY created_at, id LIMIT $2";
-pub(super) const STAFF_USER_BY_EMAIL: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
-     phone_number, created_at, updated_at, role_named_user \
-     FROM staff_users WHERE workspace_id = $1 AND lower(email) = lower($2)";
-pub(super) const STAFF_USER_BY_EXTERNAL_ID: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
-     phone_number, created_at, updated_at, role_named_user \
-     FROM staff_users WHERE workspace_id = $1 AND external_id = $2";
+pub(super) const ACTIVE_STAFF_USERS: &str =
+    select_staff_users!("WHERE workspace_id = $1 AND status = 'active' ORDER BY created_at, id LIMIT $2");
+pub(super) const STAFF_USER_BY_EMAIL: &str =
+    select_staff_users!("WHERE workspace_id = $1 AND lower(email) = lower($2)");
+pub(super) const STAFF_USER_BY_EXTERNAL_ID: &str = select_staff_users!("WHERE workspace_id = $1 AND external_id = $2");
 /// Followed by the filter, the order and the page.
-pub(super) const SEARCH_STAFF_USERS: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, status, \
-     phone_number, created_at, updated_at, role_named_user FROM staff_users";
+pub(super) const SEARCH_STAFF_USERS: &str = select_staff_users!("");
+/// Followed by the workspace id and `AND id IN (...)`.
+pub(super) const MEMBER_STAFF: &str = select_staff_users!("WHERE workspace_id = ");
 /// Followed by the filter.
 pub(super) const COUNT_STAFF_USERS: &str = "SELECT COUNT(*) FROM staff_users";
 pub(super) const DELETE_STAFF_USER: &str = "DELETE FROM staff_users WHERE id = $1 AND workspace_id = $2";

@@ -137,9 +137,6 @@ pub(super) const UPDATE_LOCATION: &str =
 pub(super) const LOCATION_HAS_TICKETS: &str = "SELECT 1 FROM tickets WHERE location_id = $1 LIMIT 1";
 pub(super) const DELETE_LOCATION: &str = "DELETE FROM locations WHERE id = $1 AND workspace_id = $2";
 /// Followed by the workspace id and `AND id IN (...)`.
-pub(super) const MEMBER_STAFF: &str = "SELECT id, workspace_id, email, first_name, last_name, external_id, role, \
-     status, phone_number, created_at, updated_at, role_named_user FROM staff_users WHERE workspace_id = ";
-/// Followed by the workspace id and `AND id IN (...)`.
 pub(super) const MEMBER_EXTERNAL_USERS: &str = "SELECT id, workspace_id, channel_id, super_identity_id, \
      external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
      FROM external_users WHERE workspace_id = ";

@@ -5,12 +5,11 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Conn, Db, Dialect, Tx, push_in};
+use super::{Backend, Conn, Db, Dialect, Tx, push_in, split_page};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, CollectionKind, StaffCollection, StaffStatus, StaffUser, Timestamp};
 use crate::store::staff::*;
 use crate::store::support::{contains_pattern, convert, corrupt};
-use crate::store::tickets::MEMBER_STAFF;
 use crate::store::{Entity, Page, Paging, StaffFilter, StaffKey, StoreError, StoreResult};
 
 fn collection_entity(kind: CollectionKind) -> Entity {
@@ -107,11 +106,11 @@ impl StaffStore for Backend {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn active_staff_users(&self, workspace_id: Uuid, limit: i64) -> StoreResult<(Vec<StaffUser>, bool)> {
+        let paging = Paging { offset: 0, limit: limit.max(0) };
         // One extra row tells whether more follow.
         let mut rows: Vec<StaffRow> =
-            sqlx::query_as(ACTIVE_STAFF_USERS).bind(workspace_id).bind(limit.max(0) + 1).fetch_all(&self.read).await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit.max(0) as usize);
+            sqlx::query_as(ACTIVE_STAFF_USERS).bind(workspace_id).bind(paging.limit + 1).fetch_all(&self.read).await?;
+        let more = split_page(&mut rows, paging);
         Ok((convert(rows)?, more))
     }
 

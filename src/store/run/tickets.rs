@@ -9,6 +9,7 @@ use super::{Backend, Db, Dialect, Tx, exists, require};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{ActivityKind, Actor, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
 use crate::store::external_users::ExternalUserRow;
+use crate::store::staff::MEMBER_STAFF;
 use crate::store::staff::StaffRow;
 use crate::store::tickets::*;
 use crate::store::{
