@@ -21,6 +21,8 @@ const FIRST_WAIT: Duration = Duration::from_secs(1);
 
 /// What a sample found, and how many rows it read.
 pub(super) trait Sampled: Default + Send + Sync + 'static {
+    /// How many of the table's rows the sample stands for: [`SAMPLE_ROWS`] (a full sample, kept
+    /// for [`LIFETIME`]) once the table is that large, however many rows the draw itself returned.
     fn rows(&self) -> usize;
 }
 

@@ -270,6 +270,9 @@ fn push_contains(qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) 
 #[derive(Default)]
 struct TextSample {
     texts: Vec<String>,
+    /// How many users the sample stands for: the table's size up to [`SAMPLE_ROWS`] (repeated picks
+    /// leave `texts` a little shorter even from a large table).
+    rows: usize,
 }
 
 /// From this share of the sampled users up, a term is common: walking the list in order meets a
@@ -278,7 +281,7 @@ const COMMON_SHARE: f64 = 0.01;
 
 impl Sampled for TextSample {
     fn rows(&self) -> usize {
-        self.texts.len()
+        self.rows
     }
 }
 
@@ -295,12 +298,17 @@ impl TextSample {
 
 /// Random rows by random `seq` values (gaps and repeats make it a little fewer than asked).
 async fn sample_texts(read: Pool<Sqlite>) -> sqlx::Result<TextSample> {
+    let highest: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM external_users").fetch_one(&read).await?;
+    if highest == 0 {
+        return Ok(TextSample::default());
+    }
     let rows: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
         "WITH RECURSIVE pick (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM pick WHERE n < $1) \
          SELECT name, identifier, external_id FROM external_users WHERE seq IN \
-         (SELECT (random() & 9223372036854775807) % (SELECT max(seq) FROM external_users) + 1 FROM pick)",
+         (SELECT (random() & 9223372036854775807) % $2 + 1 FROM pick)",
     )
     .bind(SAMPLE_ROWS as i64)
+    .bind(highest)
     .fetch_all(&read)
     .await?;
     let texts = rows
@@ -310,7 +318,7 @@ async fn sample_texts(read: Pool<Sqlite>) -> sqlx::Result<TextSample> {
             fields.join("\0").to_lowercase()
         })
         .collect();
-    Ok(TextSample { texts })
+    Ok(TextSample { texts, rows: usize::try_from(highest).unwrap_or(usize::MAX).min(SAMPLE_ROWS) })
 }
 
 #[cfg(test)]
@@ -318,7 +326,30 @@ mod tests {
     use super::*;
 
     fn sample(texts: &[&str]) -> TextSample {
-        TextSample { texts: texts.iter().map(|t| (*t).to_owned()).collect() }
+        TextSample { texts: texts.iter().map(|t| (*t).to_owned()).collect(), rows: texts.len() }
+    }
+
+    #[tokio::test]
+    async fn a_large_table_gives_a_full_sample_though_repeated_picks_draw_fewer_rows() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        sqlx::query(
+            "CREATE TABLE external_users (seq INTEGER PRIMARY KEY, name TEXT, identifier TEXT, external_id TEXT)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        assert_eq!(sample_texts(pool.clone()).await.unwrap().rows(), 0, "an empty table");
+        sqlx::query(
+            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000) \
+             INSERT INTO external_users SELECT i, 'Person ' || i, 'user' || i || '@example.com', NULL FROM n",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let s = sample_texts(pool).await.unwrap();
+        assert!(s.texts.len() < SAMPLE_ROWS, "picks repeat");
+        assert_eq!(s.rows(), SAMPLE_ROWS, "so it lasts as a full sample, not as a young table's");
+        assert!(s.is_common("@example.com"));
     }
 
     #[test]
