@@ -64,8 +64,9 @@ pub use webhooks::{WebhookChanges, WebhookWithSecret};
 /// The query vocabulary adapters speak (paging, filters, cursors, which entity was not found), so no
 /// adapter imports from `store`.
 pub use crate::domain::query::{
-    ActivityCursor, CommentKinds, Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging, RequestRef,
-    StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique,
+    ActivityCursor, CommentKinds, Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging,
+    ParticipantCursor, ParticipantPage, RequestRef, StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter,
+    TicketOrder, TicketPage, TicketSortKey, Unique,
 };
 use crate::store::Store;
 

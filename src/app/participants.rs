@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{EmailAddress, Refusal, Role, Rule, TicketParticipant, Timestamp};
-use crate::store::{NewParticipant, ParticipantKey, StoreError, Unique};
+use crate::store::{NewParticipant, ParticipantCursor, ParticipantKey, ParticipantPage, StoreError, Unique};
 
 /// Names a participant: by its own id (removal only), its external user's id, or an e-mail address.
 #[derive(Debug, Clone)]
@@ -64,6 +64,20 @@ impl App {
     pub async fn list_participants(&self, who: &Principal, ticket_id: Uuid) -> AppResult<Vec<TicketParticipant>> {
         who.require(Role::Agent)?;
         Ok(self.store.list_participants(who.workspace_id(), ticket_id).await?)
+    }
+
+    /// At most `limit` (1 to [`TicketParticipant::MAX_PER_PAGE`]) of the ticket's participants added
+    /// after `after`, oldest first.
+    pub async fn participants_page(
+        &self,
+        who: &Principal,
+        ticket_id: Uuid,
+        after: Option<ParticipantCursor>,
+        limit: i64,
+    ) -> AppResult<ParticipantPage> {
+        who.require(Role::Agent)?;
+        let limit = limit.clamp(1, TicketParticipant::MAX_PER_PAGE);
+        Ok(self.store.participants_page(who.workspace_id(), ticket_id, after, limit).await?)
     }
 
     /// Removes a participant and returns what it was.

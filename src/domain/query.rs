@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{Membership, StaffStatus, Ticket, TicketActivity, TicketStatus, Timestamp};
+use super::{Membership, StaffStatus, Ticket, TicketActivity, TicketParticipant, TicketStatus, Timestamp};
 
 /// A record kind, named in "not found" answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,22 +155,64 @@ pub struct ActivityCursor {
 impl ActivityCursor {
     /// The opaque token clients hand back: `a1` and the hex of `created_at,id`.
     pub fn token(self) -> String {
-        let plain = format!("{},{}", self.created_at, self.id);
-        format!("a1{}", plain.bytes().map(|b| format!("{b:02x}")).collect::<String>())
+        position_token("a1", self.created_at, self.id)
     }
 
     /// The position a token holds, if it is one [`ActivityCursor::token`] made.
     pub fn from_token(token: &str) -> Option<Self> {
-        let hex = token.strip_prefix("a1")?;
-        if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 128 {
-            return None;
-        }
-        let bytes: Option<Vec<u8>> =
-            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
-        let plain = String::from_utf8(bytes?).ok()?;
-        let (at, id) = plain.split_once(',')?;
-        Some(Self { created_at: at.parse().ok()?, id: Uuid::parse_str(id).ok()? })
+        let (created_at, id) = position_from_token("a1", token)?;
+        Some(Self { created_at, id })
     }
+}
+
+/// A position in a ticket's participants, oldest first: a participant's `created_at` microseconds and
+/// id. A read `after` it returns the participants added strictly later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParticipantCursor {
+    pub created_at: i64,
+    pub id: Uuid,
+}
+
+impl ParticipantCursor {
+    pub fn of(p: &TicketParticipant) -> Self {
+        Self { created_at: p.created_at.micros(), id: p.id }
+    }
+
+    /// The opaque token a page's link carries: `p1` and the hex of `created_at,id`.
+    pub fn token(self) -> String {
+        position_token("p1", self.created_at, self.id)
+    }
+
+    /// The position a token holds, if it is one [`ParticipantCursor::token`] made.
+    pub fn from_token(token: &str) -> Option<Self> {
+        let (created_at, id) = position_from_token("p1", token)?;
+        Some(Self { created_at, id })
+    }
+}
+
+/// A page of a ticket's participants, oldest first.
+#[derive(Debug, Clone)]
+pub struct ParticipantPage {
+    pub participants: Vec<TicketParticipant>,
+    /// Whether participants follow the last one returned.
+    pub more: bool,
+}
+
+fn position_token(prefix: &str, created_at: i64, id: Uuid) -> String {
+    let plain = format!("{created_at},{id}");
+    format!("{prefix}{}", plain.bytes().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn position_from_token(prefix: &str, token: &str) -> Option<(i64, Uuid)> {
+    let hex = token.strip_prefix(prefix)?;
+    if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 128 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+    let plain = String::from_utf8(bytes?).ok()?;
+    let (at, id) = plain.split_once(',')?;
+    Some((at.parse().ok()?, Uuid::parse_str(id).ok()?))
 }
 
 /// A ticket (or a change of it) with the activities asked for and every membership they name.
@@ -257,5 +299,14 @@ mod tests {
         for bad in ["1", "x,00000000-0000-0000-0000-000000000000", "1,nope", "1,2,3"] {
             assert_eq!(ActivityCursor::from_token(&forged(bad)), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_participant_token_is_no_activity_token_and_the_other_way_round() {
+        let at = ParticipantCursor { created_at: 1_700_000_000_000_000, id: Uuid::new_v4() };
+        assert_eq!(ParticipantCursor::from_token(&at.token()), Some(at));
+        assert_eq!(ActivityCursor::from_token(&at.token()), None);
+        let activity = ActivityCursor { created_at: at.created_at, id: at.id };
+        assert_eq!(ParticipantCursor::from_token(&activity.token()), None);
     }
 }

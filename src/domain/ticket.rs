@@ -283,6 +283,11 @@ pub struct TicketParticipant {
     pub updated_by: Uuid,
 }
 
+impl TicketParticipant {
+    /// The most participants one page read returns.
+    pub const MAX_PER_PAGE: i64 = 100;
+}
+
 /// A location's name: 1 to 100 characters.
 pub type LocationName = super::BoundedText<1, 100>;
 /// A ticket's text (seed 002's `text`, returned as `description`) or a comment's: 1 to 10,000 characters.

@@ -33,8 +33,8 @@ mod workspaces;
 
 pub use crate::domain::query::{
     ActivityCursor, COUNT_CAP, CommentKinds, Entity, ExternalUserFilter, GroupFilter, IssuedToken, Page, Paging,
-    ParticipantKey, RequestRef, StaffFilter, StaffKey, TicketCursor, TicketDetail, TicketFilter, TicketOrder,
-    TicketPage, TicketSortKey, Unique, UserKey, Viewer,
+    ParticipantCursor, ParticipantKey, ParticipantPage, RequestRef, StaffFilter, StaffKey, TicketCursor, TicketDetail,
+    TicketFilter, TicketOrder, TicketPage, TicketSortKey, Unique, UserKey, Viewer,
 };
 pub use channels::ChannelStore;
 pub use error::StoreError;

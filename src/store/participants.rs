@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Page, Paging, ParticipantKey, RequestRef, StoreResult};
+use super::{Page, Paging, ParticipantCursor, ParticipantKey, ParticipantPage, RequestRef, StoreResult};
 use crate::domain::{Actor, ExternalUser, TicketParticipant, Timestamp};
 
 /// A participant to add. When `key` is an e-mail address nobody on the e-mail channel has, a new
@@ -53,6 +53,15 @@ pub enum ParticipantsOutcome {
 pub trait ParticipantStore: Send + Sync {
     async fn add_participant(&self, new: &NewParticipant<'_>) -> StoreResult<TicketParticipant>;
     async fn list_participants(&self, workspace_id: Uuid, ticket_id: Uuid) -> StoreResult<Vec<TicketParticipant>>;
+    /// At most `limit` of the ticket's participants added after `after`, oldest first. One statement
+    /// when the page has anyone on it; an empty page also asks whether the ticket exists.
+    async fn participants_page(
+        &self,
+        workspace_id: Uuid,
+        ticket_id: Uuid,
+        after: Option<ParticipantCursor>,
+        limit: i64,
+    ) -> StoreResult<ParticipantPage>;
     async fn remove_participant(
         &self,
         workspace_id: Uuid,

@@ -2,8 +2,8 @@
 //! ticket list and a ticket's page (notes, replies, status, assignee, type, participants), roles,
 //! CSRF and the security headers.
 
-use frontdesk::app::{CommentInput, NewExternalUser, NewTicketInput, Principal};
-use frontdesk::domain::{DisplayName, Identifier, LocationName, Role, TicketText};
+use frontdesk::app::{CommentInput, NewExternalUser, NewTicketInput, ParticipantRef, Principal};
+use frontdesk::domain::{DisplayName, EmailAddress, Identifier, LocationName, Role, TicketText};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, on_both_backends};
@@ -231,6 +231,39 @@ on_both_backends! {
         let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().expect("type")).collect();
         assert_eq!(kinds, ["ticket.participant_added", "ticket.participant_removed"]);
         assert!(events.iter().all(|e| e["actor"]["type"] == "staff_user" && e["data"]["email"] == "boss@example.com"));
+    }
+
+    async fn a_ticket_with_many_participants_lists_them_a_page_at_a_time(t) {
+        let kim = person(&t, "kim@example.com", "Kim Lee").await;
+        let id = ticket(&t, kim, "Everyone wants to know").await;
+        let emails: Vec<String> = (0..30).map(|i| format!("watcher{i:02}@example.com")).collect();
+        for e in &emails {
+            let who = ParticipantRef::Email(EmailAddress::parse(e).expect("address"));
+            t.app.add_participant(&operator(&t), id, who).await.expect("participant");
+        }
+        let mut b = agent(&t).await;
+        let href = format!("{TICKETS}/{id}");
+        let first = b.get(&href).await;
+        let listed = |body: &str| emails.iter().filter(|e| body.contains(&format!(">{e}</a>"))).cloned().collect::<Vec<_>>();
+        assert_eq!(listed(&first.body), emails[..25], "the first 25, in the order they were added");
+        assert!(!first.body.contains("First participants"));
+        let start = first.body.find(&format!("href=\"{href}?participants=")).expect("a link to more") + 6;
+        let link = first.body[start..start + first.body[start..].find('"').unwrap()].replace("&amp;", "&");
+        let second = b.get(&link).await;
+        assert_eq!(second.status, 200);
+        assert_eq!(listed(&second.body), emails[25..], "the rest");
+        assert!(second.body.contains("First participants") && !second.body.contains("More participants"));
+        assert!(second.body.contains("Everyone wants to know"), "the timeline stays in view");
+        // A link made for the timeline names no participant's position: the list starts at the top.
+        let forged = format!("{href}?participants=a1{}", "31,00000000-0000-0000-0000-000000000000".bytes().map(|b| format!("{b:02x}")).collect::<String>());
+        assert_eq!(listed(&b.get(&forged).await.body), emails[..25]);
+    }
+
+    async fn the_participants_of_an_unknown_ticket_are_not_found(t) {
+        let found = t.app.participants_page(&operator(&t), Uuid::new_v4(), None, 10).await;
+        assert!(matches!(found, Err(frontdesk::app::AppError::NotFound(frontdesk::app::Entity::Ticket))), "{found:?}");
+        let mut b = agent(&t).await;
+        assert_eq!(b.get(&format!("{TICKETS}/{}", Uuid::new_v4())).await.status, 404);
     }
 
     async fn a_team_larger_than_the_assignee_list_is_also_reached_by_address(t) {

@@ -13,7 +13,9 @@ use crate::domain::{Actor, ExternalUser, TicketParticipant};
 use crate::store::channels::BUILTIN_CHANNEL_ID;
 use crate::store::external_users::{ExternalUserRow, USER_BY_IDENTIFIER};
 use crate::store::participants::*;
-use crate::store::{Entity, Page, Paging, ParticipantKey, RequestRef, StoreError, StoreResult};
+use crate::store::{
+    Entity, Page, Paging, ParticipantCursor, ParticipantKey, ParticipantPage, RequestRef, StoreError, StoreResult,
+};
 
 #[async_trait]
 impl ParticipantStore for Backend {
@@ -62,6 +64,39 @@ impl ParticipantStore for Backend {
         let rows: Vec<ParticipantRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(workspace_id).bind(ticket_id).fetch_all(&self.read).await?;
         Ok(rows.into_iter().map(TicketParticipant::from).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn participants_page(
+        &self,
+        workspace_id: Uuid,
+        ticket_id: Uuid,
+        after: Option<ParticipantCursor>,
+        limit: i64,
+    ) -> StoreResult<ParticipantPage> {
+        let mut qb = QueryBuilder::<Db>::new(PARTICIPANT_SELECT);
+        qb.push(" WHERE p.workspace_id = ").push_bind(workspace_id).push(" AND p.ticket_id = ").push_bind(ticket_id);
+        if let Some(a) = after {
+            qb.push(" AND (p.created_at > ").push_bind(a.created_at);
+            qb.push(" OR (p.created_at = ").push_bind(a.created_at).push(" AND p.id > ").push_bind(a.id).push("))");
+        }
+        // One extra row tells whether more participants follow.
+        qb.push(" ORDER BY p.created_at, p.id LIMIT ").push_bind(limit.max(0) + 1);
+        let rows: Vec<ParticipantRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let mut participants: Vec<TicketParticipant> = rows.into_iter().map(TicketParticipant::from).collect();
+        let more = participants.len() as i64 > limit;
+        participants.truncate(limit.max(0) as usize);
+        if participants.is_empty() {
+            let ticket: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE id = $1 AND workspace_id = $2")
+                .bind(ticket_id)
+                .bind(workspace_id)
+                .fetch_optional(&self.read)
+                .await?;
+            if ticket.is_none() {
+                return Err(StoreError::NotFound(Entity::Ticket));
+            }
+        }
+        Ok(ParticipantPage { participants, more })
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

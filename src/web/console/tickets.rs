@@ -15,8 +15,8 @@ use super::super::{Ctx, Draft, Form, SignedInForm, error_page, field_errors, htm
 use super::team::{self, Team};
 use super::{Area, TICKETS, member, page, person_href, staff_name, ticket_href};
 use crate::app::{
-    ActivityCursor, AppError, CommentInput, Conflict, Entity, ParticipantRef, TicketCursor, TicketDetail, TicketFilter,
-    TicketOrder, TicketSortKey,
+    ActivityCursor, AppError, CommentInput, Conflict, Entity, ParticipantCursor, ParticipantPage, ParticipantRef,
+    TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketSortKey,
 };
 use crate::domain::{
     ActivityKind, EmailAddress, FieldError, MemberRef, Membership, Refusal, Rule, StaffUser, Ticket, TicketActivity,
@@ -25,6 +25,8 @@ use crate::domain::{
 use crate::http::AppState;
 
 const PAGE_SIZE: i64 = 50;
+/// Participants a ticket's page lists at once; a link pages through the rest.
+const PARTICIPANTS_PER_PAGE: i64 = 25;
 /// The list's order: what changed last comes first.
 const ORDER: TicketOrder = TicketOrder { key: TicketSortKey::Updated, descending: true };
 
@@ -277,6 +279,32 @@ pub struct Done {
     done: Option<String>,
     /// The support tickets API's `olderActivitiesPageToken`: show the timeline before it.
     before: Option<String>,
+    /// Show the participants added after this position.
+    participants: Option<String>,
+}
+
+/// Which part of a long timeline and of a long list of participants the ticket page shows: the
+/// newest activities and the first participants unless a link asked for others.
+#[derive(Clone, Copy, Default)]
+struct Showing {
+    before: Option<ActivityCursor>,
+    participants_after: Option<ParticipantCursor>,
+}
+
+impl Showing {
+    /// The ticket page's address showing this.
+    fn href(self, id: Uuid) -> String {
+        let mut href = ticket_href(id);
+        let mut sep = '?';
+        if let Some(b) = self.before {
+            href.push_str(&format!("{sep}before={}", b.token()));
+            sep = '&';
+        }
+        if let Some(p) = self.participants_after {
+            href.push_str(&format!("{sep}participants={}", p.token()));
+        }
+        href
+    }
 }
 
 impl Done {
@@ -324,8 +352,11 @@ fn no_ticket(ctx: &Ctx) -> Response {
 pub async fn show(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>, Query(done): Query<Done>) -> Response {
     match parse_uuid(&id) {
         Some(id) => {
-            let before = done.before.as_deref().and_then(ActivityCursor::from_token);
-            render(&s, &ctx, StatusCode::OK, id, None, done.message(), before).await
+            let showing = Showing {
+                before: done.before.as_deref().and_then(ActivityCursor::from_token),
+                participants_after: done.participants.as_deref().and_then(ParticipantCursor::from_token),
+            };
+            render(&s, &ctx, StatusCode::OK, id, None, done.message(), showing).await
         }
         None => no_ticket(&ctx),
     }
@@ -415,7 +446,7 @@ async fn render(
     id: Uuid,
     refused_form: Option<Refused>,
     done: Option<&str>,
-    before: Option<ActivityCursor>,
+    showing: Showing,
 ) -> Response {
     let who = &ctx.who.principal;
     // Read before the ticket, so the page's live stream starts no later than what it shows.
@@ -423,9 +454,10 @@ async fn render(
         Ok(c) => c,
         Err(e) => return error_page(Some(ctx), e),
     };
-    let read = s.app.get_ticket(who, id, before, Ticket::ACTIVITIES_PER_READ);
-    let (detail, participants, team): (TicketDetail, _, _) =
-        match tokio::try_join!(read, s.app.list_participants(who, id), Team::load(s, ctx)) {
+    let read = s.app.get_ticket(who, id, showing.before, Ticket::ACTIVITIES_PER_READ);
+    let participants = s.app.participants_page(who, id, showing.participants_after, PARTICIPANTS_PER_PAGE);
+    let (detail, ParticipantPage { participants, more: more_participants }, team): (TicketDetail, _, _) =
+        match tokio::try_join!(read, participants, Team::load(s, ctx)) {
             Ok(all) => all,
             Err(e) => return error_page(Some(ctx), e),
         };
@@ -479,13 +511,13 @@ async fn render(
                 section.card aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
                     @if let Some(older) = detail.older {
-                        p.older { a href=(format!("{href}?before={}", older.token())) { "Older activities" } }
+                        p.older { a href=(Showing { before: Some(older), ..showing }.href(t.id)) { "Older activities" } }
                     }
                     ol.timeline #timeline data-ticket=(t.id) {
                         @for a in &detail.activities { (activity(a, &members, &by_id)) }
                     }
-                    @if before.is_some() {
-                        p.newer { a href=(href.clone()) { "Newest activities" } }
+                    @if showing.before.is_some() {
+                        p.newer { a href=(Showing { before: None, ..showing }.href(t.id)) { "Newest activities" } }
                     }
                 }
                 section.card aria-labelledby="reply-title" {
@@ -540,10 +572,11 @@ async fn render(
                 }
                 section.card aria-labelledby="participants-title" {
                     h2 #participants-title { "Participants" }
-                    @if participants.is_empty() {
+                    div #participants-list {
+                    @if participants.is_empty() && showing.participants_after.is_none() {
                         (empty("No participants.", " Add someone by e-mail to keep them informed."))
                     } @else {
-                        ul.participants #participants-list {
+                        ul.participants {
                             @for p in &participants {
                                 li {
                                     a href=(person_href(p.external_user_id)) { (p.email.as_deref().unwrap_or("(no address)")) }
@@ -557,6 +590,18 @@ async fn render(
                                 }
                             }
                         }
+                        @if more_participants || showing.participants_after.is_some() {
+                            nav.pager aria-label="Participants' pages" {
+                                @if showing.participants_after.is_some() {
+                                    a href=(Showing { participants_after: None, ..showing }.href(t.id)) { "First participants" }
+                                }
+                                @if let Some(last) = participants.last().filter(|_| more_participants) {
+                                    @let next = Showing { participants_after: Some(ParticipantCursor::of(last)), ..showing };
+                                    a href=(next.href(t.id)) { "More participants" }
+                                }
+                            }
+                        }
+                    }
                     }
                     (refused(&participant_draft, &["email"]))
                     form.stack method="post" action=(format!("{href}/participants")) {
@@ -595,7 +640,7 @@ async fn finish<T>(
             // The page is rendered again from the ticket as it is now (with its new version), the
             // form holding what was sent.
             let refused = Refused { form: form_name, draft: Draft::refused(form, Vec::new()), stale: true };
-            render(s, ctx, StatusCode::CONFLICT, id, Some(refused), None, None).await
+            render(s, ctx, StatusCode::CONFLICT, id, Some(refused), None, Showing::default()).await
         }
         Err(e) => match field_errors(&e) {
             Some(mut errors) => {
@@ -604,7 +649,7 @@ async fn finish<T>(
                     err.field = field.to_owned();
                 }
                 let refused = Refused { form: form_name, draft: Draft::refused(form, errors), stale: false };
-                render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None, None).await
+                render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None, Showing::default()).await
             }
             None => error_page(Some(ctx), e),
         },
@@ -613,7 +658,7 @@ async fn finish<T>(
 
 async fn refuse(s: &AppState, ctx: &Ctx, id: Uuid, form_name: &'static str, form: Form, error: FieldError) -> Response {
     let refused = Refused { form: form_name, draft: Draft::refused(form, vec![error]), stale: false };
-    render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None, None).await
+    render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, id, Some(refused), None, Showing::default()).await
 }
 
 pub async fn comment(
