@@ -93,6 +93,7 @@ impl App {
             ticket_type: None,
             previous_ticket_type: None,
             comment_number: None,
+            participant: None,
             created_at: audit.at,
         };
         let merge = Merge {

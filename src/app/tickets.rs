@@ -399,6 +399,7 @@ impl App {
                 ticket_type: None,
                 previous_ticket_type: None,
                 comment_number,
+                participant: None,
                 created_at: at,
             };
             let Some(mut next) = decide(&current, &mut activity)? else {

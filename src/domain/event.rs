@@ -24,6 +24,23 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The id a record's `created_by` keeps of it (nil for the operator).
+    pub fn id(self) -> Uuid {
+        match self {
+            Actor::ApiKey(id) | Actor::StaffUser(id) | Actor::ExternalUser(id) => id,
+            Actor::Operator => Uuid::nil(),
+        }
+    }
+
+    /// The ticket membership that acted, when an external user did (a timeline names staff by
+    /// `created_by`).
+    pub fn member(self) -> Option<MemberRef> {
+        match self {
+            Actor::ExternalUser(id) => Some(MemberRef::External(id)),
+            _ => None,
+        }
+    }
+
     pub fn to_json(self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{ExternalUser, Refusal, Rule, StaffUser, Timestamp};
+use super::{Actor, ExternalUser, Refusal, Rule, StaffUser, Timestamp};
 
 /// A place inside a workspace that a ticket can refer to (seed 002's `locationRef`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,16 +166,22 @@ pub enum ActivityKind {
     /// The requester's or a participant's super identity was merged into another; `text` says which
     /// into which, by id.
     IdentityMerged,
+    /// An external user was given access to the ticket (seed 000); `participant` says who.
+    ParticipantAdded,
+    /// A participant was removed; `participant` says who.
+    ParticipantRemoved,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 6] = [
+    pub const ALL: [ActivityKind; 8] = [
         ActivityKind::Created,
         ActivityKind::Comment,
         ActivityKind::StatusChange,
         ActivityKind::AssigneeChange,
         ActivityKind::TypeChange,
         ActivityKind::IdentityMerged,
+        ActivityKind::ParticipantAdded,
+        ActivityKind::ParticipantRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -186,6 +192,8 @@ impl ActivityKind {
             ActivityKind::AssigneeChange => "assigneeChange",
             ActivityKind::TypeChange => "typeChange",
             ActivityKind::IdentityMerged => "identityMerged",
+            ActivityKind::ParticipantAdded => "participantAdded",
+            ActivityKind::ParticipantRemoved => "participantRemoved",
         }
     }
 
@@ -265,7 +273,35 @@ pub struct TicketActivity {
     /// A comment's place among its ticket's comments (1, 2, ...; internal ones count too), handed out
     /// when it is written and never reused; `None` for every other activity.
     pub comment_number: Option<i64>,
+    /// The external user a participant activity added or removed.
+    pub participant: Option<Uuid>,
     pub created_at: Timestamp,
+}
+
+impl TicketActivity {
+    /// The timeline's entry for a participant added (or removed) by `actor` at `at`.
+    pub fn participant_change(kind: ActivityKind, p: &TicketParticipant, actor: Actor, at: Timestamp) -> Self {
+        TicketActivity {
+            id: Uuid::new_v4(),
+            workspace_id: p.workspace_id,
+            ticket_id: p.ticket_id,
+            kind,
+            actor: actor.member(),
+            created_by: actor.id(),
+            text: None,
+            internal: false,
+            attachments: Vec::new(),
+            status: None,
+            assignee_id: None,
+            previous_status: None,
+            previous_assignee_id: None,
+            ticket_type: None,
+            previous_ticket_type: None,
+            comment_number: None,
+            participant: Some(p.external_user_id),
+            created_at: at,
+        }
+    }
 }
 
 /// Seed 000: an external user given access to one ticket.

@@ -29,6 +29,7 @@ const SQLITE: Steps = &[
     (18, "token issuers and purge", include_str!("../../migrations/sqlite/0018_token_issuers_and_purge.sql")),
     (23, "comment numbers", include_str!("../../migrations/sqlite/0023_comment_numbers.sql")),
     (26, "participants in order", include_str!("../../migrations/sqlite/0026_participants_in_order.sql")),
+    (27, "participant activities", include_str!("../../migrations/sqlite/0027_participant_activities.sql")),
     (22, "event retention", include_str!("../../migrations/sqlite/0022_event_retention.sql")),
 ];
 
@@ -55,6 +56,7 @@ const POSTGRES: Steps = &[
     (18, "token issuers and purge", include_str!("../../migrations/postgres/0018_token_issuers_and_purge.sql")),
     (23, "comment numbers", include_str!("../../migrations/postgres/0023_comment_numbers.sql")),
     (26, "participants in order", include_str!("../../migrations/postgres/0026_participants_in_order.sql")),
+    (27, "participant activities", include_str!("../../migrations/postgres/0027_participant_activities.sql")),
     (22, "event retention", include_str!("../../migrations/postgres/0022_event_retention.sql")),
 ];
 

@@ -111,7 +111,7 @@ macro_rules! select_activities {
         concat!(
             "SELECT id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, created_by, text, \
              internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-             previous_ticket_type, created_at, comment_number FROM ticket_activities ",
+             previous_ticket_type, created_at, comment_number, participant_user_id FROM ticket_activities ",
             $rest
         )
     };
@@ -160,8 +160,8 @@ pub(super) const COUNT_COMMENTS: &str =
     "SELECT COUNT(*) FROM ticket_activities WHERE ticket_id = $1 AND workspace_id = $2 AND type = 'comment'";
 pub(super) const INSERT_ACTIVITY: &str = "INSERT INTO ticket_activities (id, workspace_id, ticket_id, type, actor_staff_id, actor_external_user_id, \
      created_by, text, internal, attachments, status, assignee_id, previous_status, previous_assignee_id, ticket_type, \
-     previous_ticket_type, created_at, comment_number) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+     previous_ticket_type, created_at, comment_number, participant_user_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
 /// A ticket's timeline, newest first; followed by `AND NOT internal` for external users, the
 /// position (`before`) when given, the order and the limit.
 pub(super) const ACTIVITIES: &str = select_activities!("WHERE ticket_id = ");
@@ -269,6 +269,7 @@ pub(super) struct ActivityRow {
     previous_ticket_type: Option<String>,
     created_at: i64,
     comment_number: Option<i64>,
+    participant_user_id: Option<Uuid>,
 }
 
 impl TryFrom<ActivityRow> for TicketActivity {
@@ -291,6 +292,7 @@ impl TryFrom<ActivityRow> for TicketActivity {
             ticket_type: r.ticket_type,
             previous_ticket_type: r.previous_ticket_type,
             comment_number: r.comment_number,
+            participant: r.participant_user_id,
             created_at: Timestamp::from_micros(r.created_at),
         })
     }
@@ -310,6 +312,7 @@ pub(super) fn member_ids<'a>(
         ids.extend(a.actor.map(MemberRef::id));
         ids.extend(a.assignee_id);
         ids.extend(a.previous_assignee_id);
+        ids.extend(a.participant);
     }
     ids.sort_unstable();
     ids.dedup();

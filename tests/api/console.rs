@@ -218,13 +218,17 @@ on_both_backends! {
         assert_eq!(added.status, 303);
         let page = b.get(&href).await;
         assert!(page.body.contains("boss@example.com"));
+        let boss = "boss@example.com</a> as a participant";
+        assert!(page.body.contains(&format!("<strong>agent@example.com</strong> added <a href=\"{PEOPLE}/")) && page.body.contains(boss), "the timeline says who added whom");
         let twice = submit(&mut b, &href, &format!("{href}/participants"), &[("email", "Boss@example.com")]).await;
         assert_eq!(twice.status, 422, "the same person twice");
         let at = page.body.find("name=\"participant\" value=\"").expect("remove form") + "name=\"participant\" value=\"".len();
         let participant = page.body[at..at + 36].to_owned();
         let removed = submit(&mut b, &href, &format!("{href}/participants/remove"), &[("participant", &participant)]).await;
         assert_eq!(removed.status, 303);
-        assert!(!b.get(&href).await.body.contains("boss@example.com"));
+        let page = b.get(&href).await;
+        assert!(!page.body.contains("name=\"participant\" value="), "no participant is left");
+        assert!(page.body.contains("boss@example.com</a> from the participants"), "the timeline keeps that they were");
         // The console's changes are events like any contract's, naming the agent; the refused ones are not.
         let events = t.get("/api/v1/events?types=ticket.participant_added,ticket.participant_removed").await.body;
         let events = events["events"].as_array().expect("events");
@@ -244,7 +248,11 @@ on_both_backends! {
         let mut b = agent(&t).await;
         let href = format!("{TICKETS}/{id}");
         let first = b.get(&href).await;
-        let listed = |body: &str| emails.iter().filter(|e| body.contains(&format!(">{e}</a>"))).cloned().collect::<Vec<_>>();
+        // Those in the participants' card (the timeline names them too, as it says who added them).
+        let listed = |body: &str| {
+            let card = &body[body.find("id=\"participants-list\"").expect("the card")..body.find("Add participant").expect("the form")];
+            emails.iter().filter(|e| card.contains(&format!(">{e}</a>"))).cloned().collect::<Vec<_>>()
+        };
         assert_eq!(listed(&first.body), emails[..25], "the first 25, in the order they were added");
         assert!(!first.body.contains("First participants"));
         let start = first.body.find(&format!("href=\"{href}?participants=")).expect("a link to more") + 6;

@@ -105,6 +105,24 @@ on_both_backends! {
         assert_eq!(app.get("/api/v1/external-users?search=ann.participant%40example.com").await.body.as_array().unwrap().len(), 1);
     }
 
+    async fn the_tickets_timeline_says_who_added_and_removed_a_participant(app) {
+        let t = ticket(&app).await;
+        let added = app.post(&path(&t), &json!({"email": "ann.participant@example.com"})).await.body;
+        app.delete(&format!("{}/{}", path(&t), added["id"].as_str().unwrap())).await;
+        let ann = app.get("/api/v1/external-users?search=ann.participant%40example.com").await.body;
+        let detail = app.tickets("GET", &format!("/support/tickets/v1/{t}"), None).await.body;
+        let activities = detail["activities"].as_array().unwrap();
+        let kinds: Vec<&str> = activities.iter().map(|a| a["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["created", "participantAdded", "participantRemoved"]);
+        for a in &activities[1..] {
+            let who = &a["data"]["membershipParticipant"];
+            assert_eq!((who["type"].as_str(), who["user"]["email"].as_str()), (Some("external"), Some("ann.participant@example.com")));
+            assert_eq!(who["id"], ann[0]["id"]);
+        }
+        let second = |v: &Value| v.as_str().unwrap()[..19].to_owned();
+        assert_eq!(second(&activities[1]["createDate"]), second(&added["createdAt"]), "added when the participant was");
+    }
+
     async fn unknown_tickets_bad_ids_and_missing_keys_are_refused(app) {
         let unknown = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
         let r = app.post(&path(unknown), &json!({"email": "a@example.com"})).await;

@@ -117,6 +117,9 @@ pub fn activity(a: &TicketActivity, members: &Members) -> Value {
         }
         // Its sentence is already in `text`.
         ActivityKind::IdentityMerged => {}
+        ActivityKind::ParticipantAdded | ActivityKind::ParticipantRemoved => {
+            data.insert("membershipParticipant".into(), members.membership(a.participant));
+        }
     }
     json!({
         "createDate": a.created_at.to_rfc3339_seconds(),

@@ -7,9 +7,10 @@ use uuid::Uuid;
 use super::events::record;
 use super::external_users::{insert_super_identity, insert_user_row, record_user_created};
 use super::identities::matching_identity;
+use super::tickets::insert_activity;
 use super::{Backend, Conn, Db, Dialect, Tx, require};
 use crate::domain::event::{EventType, participant_event};
-use crate::domain::{Actor, ExternalUser, TicketParticipant};
+use crate::domain::{ActivityKind, Actor, ExternalUser, TicketActivity, TicketParticipant, Timestamp};
 use crate::store::channels::BUILTIN_CHANNEL_ID;
 use crate::store::external_users::{ExternalUserRow, USER_BY_IDENTIFIER};
 use crate::store::participants::*;
@@ -44,6 +45,7 @@ impl ParticipantStore for Backend {
         let sql = format!("{PARTICIPANT_SELECT} WHERE p.id = $1");
         let row: ParticipantRow = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(new.id).fetch_one(&mut *tx).await?;
         let added: TicketParticipant = row.into();
+        timeline(&mut tx, ActivityKind::ParticipantAdded, &added, new.actor, added.created_at).await?;
         record(&mut tx, ws, &[participant_event(EventType::TicketParticipantAdded, new.actor, &added)]).await?;
         tx.commit().await?;
         Ok(added)
@@ -123,6 +125,7 @@ impl ParticipantStore for Backend {
         let row: Option<ParticipantRow> = query.fetch_optional(&mut *tx).await?;
         let found: TicketParticipant = row.ok_or(StoreError::NotFound(Entity::TicketParticipant))?.into();
         sqlx::query(DELETE_PARTICIPANT).bind(found.id).execute(&mut *tx).await?;
+        timeline(&mut tx, ActivityKind::ParticipantRemoved, &found, actor, Timestamp::now()).await?;
         record(&mut tx, workspace_id, &[participant_event(EventType::TicketParticipantRemoved, actor, &found)]).await?;
         tx.commit().await?;
         Ok(found)
@@ -172,6 +175,7 @@ impl ParticipantStore for Backend {
         let mut events = Vec::with_capacity(added.len());
         for id in added {
             let p = participant_by_id(&mut tx, id).await?;
+            timeline(&mut tx, ActivityKind::ParticipantAdded, &p, change.actor, p.created_at).await?;
             events.push(participant_event(EventType::TicketParticipantAdded, change.actor, &p));
         }
         record(&mut tx, ws, &events).await?;
@@ -203,7 +207,9 @@ impl ParticipantStore for Backend {
             // One not participating is left alone, and nothing fires for it.
             let Some(row) = row else { continue };
             sqlx::query(DELETE_USER_PARTICIPANT).bind(ws).bind(ticket).bind(*user).execute(&mut *tx).await?;
-            events.push(participant_event(EventType::TicketParticipantRemoved, change.actor, &row.into()));
+            let removed: TicketParticipant = row.into();
+            timeline(&mut tx, ActivityKind::ParticipantRemoved, &removed, change.actor, change.at).await?;
+            events.push(participant_event(EventType::TicketParticipantRemoved, change.actor, &removed));
         }
         record(&mut tx, ws, &events).await?;
         let found = page(&mut tx, ws, ticket, change.paging).await?;
@@ -256,6 +262,17 @@ async fn email_user(tx: &mut Tx, new: &NewParticipant<'_>, email: &str) -> Store
     // A participant by e-mail joins the built-in e-mail channel: a new customer.
     record_user_created(tx, &created, new.actor, true).await?;
     Ok(user.id)
+}
+
+/// The ticket's timeline entry for a participant added or removed, in the change's transaction.
+async fn timeline(
+    tx: &mut Tx,
+    kind: ActivityKind,
+    p: &TicketParticipant,
+    actor: Actor,
+    at: Timestamp,
+) -> StoreResult<()> {
+    insert_activity(tx, &TicketActivity::participant_change(kind, p, actor, at)).await
 }
 
 async fn participant_by_id(tx: &mut Tx, id: Uuid) -> StoreResult<TicketParticipant> {

@@ -118,6 +118,7 @@ pub(super) async fn insert_activity(tx: &mut Tx, a: &TicketActivity) -> StoreRes
         .bind(&a.previous_ticket_type)
         .bind(a.created_at.micros())
         .bind(a.comment_number)
+        .bind(a.participant)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -265,6 +266,7 @@ impl TicketStore for Backend {
             ticket_type: None,
             previous_ticket_type: None,
             comment_number: None,
+            participant: None,
             created_at: ticket.created_at,
         };
         insert_activity(&mut tx, &activity).await?;
@@ -488,6 +490,9 @@ fn change_event(u: &TicketUpdate) -> NewEvent {
         }
         // A merge's entry in the timeline: the ticket's requester now belongs to the survivor.
         ActivityKind::IdentityMerged => (EventType::SuperIdentityMerged, serde_json::json!({})),
+        // Written by the participants' own store methods, with their own events; no update carries one.
+        ActivityKind::ParticipantAdded => (EventType::TicketParticipantAdded, serde_json::json!({})),
+        ActivityKind::ParticipantRemoved => (EventType::TicketParticipantRemoved, serde_json::json!({})),
     };
     NewEvent { kind, actor: u.actor, resource: event::ticket(t), previous: Some(previous) }
 }

@@ -393,7 +393,8 @@ fn safe_link(url: Option<&str>) -> Option<&str> {
 }
 
 /// What an entry of the timeline did, after its author's name.
-fn what_happened(a: &TicketActivity, team: &HashMap<Uuid, &StaffUser>) -> Markup {
+fn what_happened(a: &TicketActivity, members: &HashMap<Uuid, &Membership>, team: &HashMap<Uuid, &StaffUser>) -> Markup {
+    let participant = || member(a.participant.and_then(|id| members.get(&id).copied()));
     match a.kind {
         ActivityKind::Created => html! { " opened the ticket" },
         ActivityKind::Comment if a.internal => html! { " added an internal note" },
@@ -412,11 +413,13 @@ fn what_happened(a: &TicketActivity, team: &HashMap<Uuid, &StaffUser>) -> Markup
             @if let Some(p) = &a.previous_ticket_type { " (was " (p) ")" }
         },
         ActivityKind::IdentityMerged => html! { " merged people on this ticket" },
+        ActivityKind::ParticipantAdded => html! { " added " (participant()) " as a participant" },
+        ActivityKind::ParticipantRemoved => html! { " removed " (participant()) " from the participants" },
     }
 }
 
 fn activity(a: &TicketActivity, members: &HashMap<Uuid, &Membership>, team: &HashMap<Uuid, &StaffUser>) -> Markup {
-    let what = what_happened(a, team);
+    let what = what_happened(a, members, team);
     html! {
         li.entry.internal[a.internal] {
             p.meta {
@@ -501,7 +504,7 @@ async fn render(
                 strong { "This ticket changed since you opened it: " }
                 "it is now " strong { (status_label(t.status)) } ", assigned to " (staff_or_nobody(t.assignee_id, &by_id))
                 ", type " strong { (t.kind.as_deref().unwrap_or("none")) }
-                @if let Some(a) = latest { "; the latest change: " (author(a, &members, &by_id)) (what_happened(a, &by_id)) " at " (time(a.created_at)) }
+                @if let Some(a) = latest { "; the latest change: " (author(a, &members, &by_id)) (what_happened(a, &members, &by_id)) " at " (time(a.created_at)) }
                 ". Your change was not saved. Read the timeline, then send it again: the form below kept what you chose or wrote."
             }
         }
