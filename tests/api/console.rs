@@ -237,6 +237,37 @@ on_both_backends! {
         assert!(events.iter().all(|e| e["actor"]["type"] == "staff_user" && e["data"]["email"] == "boss@example.com"));
     }
 
+    async fn the_ticket_list_has_the_support_tickets_apis_four_orders(t) {
+        let kim = person(&t, "kim@example.com", "Kim Lee").await;
+        let mut ids = Vec::new();
+        for text in ["First words", "Second words", "Third words"] {
+            ids.push(ticket(&t, kim, text).await);
+        }
+        let note = CommentInput { text: TicketText::parse("Still broken.").expect("text"), internal: false, attachments: Vec::new() };
+        t.app.comment_on_ticket(&operator(&t), ids[0], note).await.expect("comment");
+        let mut b = agent(&t).await;
+        let order_of = |body: &str| {
+            let mut at: Vec<(usize, usize)> =
+                ids.iter().enumerate().map(|(n, id)| (body.find(&format!("href=\"{TICKETS}/{id}\"")).expect("listed"), n)).collect();
+            at.sort();
+            at.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
+        };
+        let latest = b.get(TICKETS).await.body;
+        assert_eq!(order_of(&latest), [0, 2, 1], "what changed last first, by default");
+        assert!(latest.contains("<h2 id=\"tickets-title\">Latest activity first</h2>"));
+        for (order, expected, heading) in [
+            ("createDate:asc", [0, 1, 2], "Oldest first"),
+            ("createDate:desc", [2, 1, 0], "Newest first"),
+            ("updateDate:asc", [1, 2, 0], "Longest without activity first"),
+        ] {
+            let page = b.get(&format!("{TICKETS}?order={}", order.replace(':', "%3A"))).await.body;
+            assert_eq!(order_of(&page), expected, "{order}");
+            assert!(page.contains(&format!(">{heading}</h2>")) && page.contains(&format!("value=\"{order}\" selected")), "{order}");
+            assert!(page.contains(&format!("order={}", order.replace(':', "%3A"))), "the status tabs keep the order: {order}");
+        }
+        assert_eq!(order_of(&b.get(&format!("{TICKETS}?order=nonsense")).await.body), [0, 2, 1], "an unknown order is the default");
+    }
+
     async fn a_ticket_with_many_participants_lists_them_a_page_at_a_time(t) {
         let kim = person(&t, "kim@example.com", "Kim Lee").await;
         let id = ticket(&t, kim, "Everyone wants to know").await;

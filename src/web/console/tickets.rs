@@ -27,8 +27,23 @@ use crate::http::AppState;
 const PAGE_SIZE: i64 = 50;
 /// Participants a ticket's page lists at once; a link pages through the rest.
 const PARTICIPANTS_PER_PAGE: i64 = 25;
-/// The list's order: what changed last comes first.
-const ORDER: TicketOrder = TicketOrder { key: TicketSortKey::Updated, descending: true };
+/// The list's orders (the support tickets API's, by its names) and their headings; the first is the
+/// default: what changed last comes first.
+const ORDERS: [(&str, &str, TicketOrder); 4] = [
+    ("updateDate:desc", "Latest activity first", TicketOrder { key: TicketSortKey::Updated, descending: true }),
+    (
+        "updateDate:asc",
+        "Longest without activity first",
+        TicketOrder { key: TicketSortKey::Updated, descending: false },
+    ),
+    ("createDate:desc", "Newest first", TicketOrder { key: TicketSortKey::Created, descending: true }),
+    ("createDate:asc", "Oldest first", TicketOrder { key: TicketSortKey::Created, descending: false }),
+];
+
+/// The order a list asked for by name; the default for none (or a name it does not know).
+fn order_named(name: Option<&str>) -> (&'static str, &'static str, TicketOrder) {
+    ORDERS.into_iter().find(|(n, _, _)| Some(*n) == name).unwrap_or(ORDERS[0])
+}
 
 pub fn status_label(s: TicketStatus) -> &'static str {
     match s {
@@ -70,9 +85,11 @@ pub struct ListQuery {
     after: Option<String>,
     /// The assignee named by address instead of `assignee` (a team larger than the select lists).
     assignee_email: Option<String>,
+    /// One of [`ORDERS`] by name.
+    order: Option<String>,
 }
 
-/// `updatedAtMicros.number` of the last ticket of the previous page.
+/// `updatedAtMicros.number` of the last ticket of the previous page (`0.number` in an order by creation).
 fn read_cursor(s: &str) -> Option<TicketCursor> {
     let (value, number) = s.split_once('.')?;
     Some(TicketCursor { value: value.parse().ok()?, number: number.parse().ok().filter(|n: &i64| *n >= 0)? })
@@ -93,6 +110,10 @@ fn list_href(q: &ListQuery, status: Option<&str>, after: Option<TicketCursor>) -
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             url.append_pair(k, v);
         }
+    }
+    let (order, _, _) = order_named(q.order.as_deref());
+    if order != ORDERS[0].0 {
+        url.append_pair("order", order);
     }
     if let Some(c) = after {
         url.append_pair("after", &format!("{}.{}", c.value, c.number));
@@ -149,6 +170,7 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
         participant_ids: Vec::new(),
     };
     let after = q.after.as_deref().and_then(read_cursor);
+    let (order_name, heading, order) = order_named(q.order.as_deref());
     let any_status = TicketFilter { statuses: Vec::new(), ..filter.clone() };
     // Read before the list, so the page's live stream starts no later than what it shows.
     let live_after = match s.app.latest_event(who).await {
@@ -156,7 +178,7 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
         Err(e) => return error_page(Some(&ctx), e),
     };
     let (found, counts, team, locations) = match tokio::try_join!(
-        s.app.list_tickets(who, &filter, ORDER, after, PAGE_SIZE),
+        s.app.list_tickets(who, &filter, order, after, PAGE_SIZE),
         s.app.count_tickets_by_status(who, &any_status),
         Team::load(&s, &ctx),
         s.app.list_locations(who)
@@ -170,11 +192,10 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
         Ok(k) => k,
         Err(e) => return error_page(Some(&ctx), e),
     };
-    let next = found
-        .tickets
-        .last()
-        .filter(|_| found.more)
-        .map(|t| TicketCursor { value: t.updated_at.micros(), number: t.number });
+    let next = found.tickets.last().filter(|_| found.more).map(|t| TicketCursor {
+        value: if order.key == TicketSortKey::Updated { t.updated_at.micros() } else { 0 },
+        number: t.number,
+    });
     let mut values = Form::default();
     for (k, v) in [
         ("status", &q.status),
@@ -185,6 +206,7 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
     ] {
         values.0.insert(k.to_owned(), v.clone().unwrap_or_default());
     }
+    values.0.insert("order".to_owned(), order_name.to_owned());
     let count = |st: TicketStatus| {
         counts
             .iter()
@@ -201,6 +223,8 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
     let places: Vec<(String, String)> = std::iter::once((String::new(), "Any location".to_owned()))
         .chain(locations.iter().map(|l| (l.id.to_string(), l.name.clone())))
         .collect();
+    let orders: Vec<(String, String)> =
+        ORDERS.iter().map(|(n, label, _)| ((*n).to_owned(), (*label).to_owned())).collect();
     let body = html! {
         h1 { "Tickets" }
         nav.tabs #status-tabs aria-label="By status" data-live-list data-live-after=(live_after.encode()) {
@@ -219,6 +243,7 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
                 (team.email_field("tickets", &draft))
                 (layout::select("tickets", "location", "Location", &places, &draft))
                 (Field::text("type", "Type").optional().hint("exactly, as set on the ticket").render("tickets", &draft))
+                (layout::select("tickets", "order", "Order", &orders, &draft))
                 @if let Some(r) = q.requester.as_deref().filter(|r| !r.is_empty()) {
                     input type="hidden" name="requester" value=(r);
                 }
@@ -230,7 +255,7 @@ pub async fn list(State(s): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery
         }
         (live_region())
         section.card aria-labelledby="tickets-title" #ticket-list {
-            h2 #tickets-title { "Latest activity first" }
+            h2 #tickets-title { (heading) }
             @if found.tickets.is_empty() {
                 (empty("No tickets match.", " Try another status or fewer filters."))
             } @else {
@@ -271,6 +296,7 @@ fn clone_query(q: &ListQuery) -> ListQuery {
         kind: q.kind.clone(),
         after: None,
         assignee_email: q.assignee_email.clone(),
+        order: q.order.clone(),
     }
 }
 
