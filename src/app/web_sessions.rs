@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::auth::Secret;
 use super::{App, AppError, AppResult, Principal};
-use crate::domain::{EMAIL_MAX_LEN, Password, StaffStatus, StaffUser, Timestamp, sign_in_account_key};
+use crate::domain::{EMAIL_MAX_LEN, Password, StaffStatus, StaffUser, Timestamp, hex, sign_in_account_key};
 use crate::store::{Entity, NewWebSession};
 
 /// How long a session lasts from sign-in, whatever the activity: a working day.
@@ -50,7 +50,6 @@ pub enum SignIn {
 /// the lower-cased address, so the table has fixed-size keys and keeps no e-mail address anyone typed;
 /// the pair's key mixes in the address, so erasure cannot find it, but it lives one window at most.
 fn throttle_subjects(email: &str, client: Option<IpAddr>) -> [String; 3] {
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let account = email.trim().to_lowercase();
     let address = client.map_or_else(|| "unknown".to_owned(), |ip| client_network(ip).to_string());
     let pair = Sha256::new().chain_update(account.as_bytes()).chain_update([0]).chain_update(address.as_bytes());

@@ -23,7 +23,7 @@ pub const EMAIL_MAX_LEN: usize = 254;
 pub fn sign_in_account_key(email: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(email.trim().to_lowercase());
-    format!("a:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("a:{}", super::hex(&digest))
 }
 
 const INVALID: &str = "must be a valid e-mail address";

@@ -1,5 +1,17 @@
 use uuid::Uuid;
 
+/// Lower-case hex of `bytes`: digests and opaque page tokens. A page of links writes many of them, and
+/// `format!` per byte cost more than the rest of a link.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
 /// Parses an id the way the seeds' pattern allows: a hyphenated UUID of version 1 to 8 with the RFC 4122
 /// variant, or the nil or the max UUID (seed 000's `id` pattern; seed 001 calls them "UUID v4 strings").
 pub fn parse_uuid(s: &str) -> Option<Uuid> {
@@ -25,6 +37,12 @@ pub fn parse_uuid(s: &str) -> Option<Uuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_two_lower_case_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
+    }
 
     #[test]
     fn accepts_versions_one_to_eight_nil_and_max() {

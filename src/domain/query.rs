@@ -200,7 +200,7 @@ pub struct ParticipantPage {
 
 fn position_token(prefix: &str, created_at: i64, id: Uuid) -> String {
     let plain = format!("{created_at},{id}");
-    format!("{prefix}{}", plain.bytes().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("{prefix}{}", super::hex(plain.as_bytes()))
 }
 
 fn position_from_token(prefix: &str, token: &str) -> Option<(i64, Uuid)> {

@@ -40,7 +40,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The CSRF token of the forms on a page served to the holder of the cookie secret `secret`.
 pub fn csrf_token(secret: &str) -> String {
     let digest = Sha256::new().chain_update(b"frontdesk-csrf\0").chain_update(secret.as_bytes()).finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::domain::hex(&digest)
 }
 
 /// Whether `submitted` is the CSRF token for `secret`, compared in constant time.

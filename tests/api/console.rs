@@ -185,10 +185,10 @@ on_both_backends! {
         assert!(texts.contains(&"We are on it.") && !texts.contains(&"Facilities called."), "{texts:?}");
     }
 
-    async fn a_long_timeline_shows_its_newest_fifty_with_a_link_to_the_older_ones(t) {
+    async fn a_long_timeline_shows_its_newest_25_with_a_link_to_the_older_ones(t) {
         let kim = person(&t, "kim@example.com", "Kim Lee").await;
         let id = ticket(&t, kim, "Opening words").await;
-        for n in 1..=50 {
+        for n in 1..=25 {
             let comment = CommentInput { text: TicketText::parse(&format!("reply number {n}.")).expect("text"), internal: false, attachments: Vec::new() };
             t.app.comment_on_ticket(&operator(&t), id, comment).await.expect("comment");
         }
@@ -196,8 +196,8 @@ on_both_backends! {
         let href = format!("{TICKETS}/{id}");
         let page = b.get(&href).await;
         assert_eq!(page.status, 200);
-        assert!(page.body.contains("reply number 50.") && page.body.contains("reply number 1."));
-        assert!(!page.body.contains("Opening words"), "the 51st newest is on the older page");
+        assert!(page.body.contains("reply number 25.") && page.body.contains("reply number 1."));
+        assert!(!page.body.contains("Opening words"), "the 26th newest is on the older page");
         let start = page.body.find(&format!("href=\"{href}?before=")).expect("an older link") + 6;
         let link = &page.body[start..start + page.body[start..].find('"').unwrap()];
         let older = b.get(&link.replace("&amp;", "&")).await;
@@ -292,7 +292,7 @@ on_both_backends! {
         assert_eq!(second.status, 200);
         assert_eq!(listed(&second.body), emails[25..], "the rest");
         assert!(second.body.contains("First participants") && !second.body.contains("More participants"));
-        assert!(second.body.contains("Everyone wants to know"), "the timeline stays in view");
+        assert!(second.body.contains("watcher29@example.com</a> as a participant"), "the timeline's newest stay in view");
         // A link made for the timeline names no participant's position: the list starts at the top.
         let forged = format!("{href}?participants=a1{}", "31,00000000-0000-0000-0000-000000000000".bytes().map(|b| format!("{b:02x}")).collect::<String>());
         assert_eq!(listed(&b.get(&forged).await.body), emails[..25]);

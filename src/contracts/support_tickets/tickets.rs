@@ -278,7 +278,7 @@ fn order_named(name: &str) -> Option<TicketOrder> {
 /// hex-encoded behind a version tag.
 fn page_token(order: &str, cursor: TicketCursor) -> String {
     let plain = format!("{order},{},{}", cursor.value, cursor.number);
-    format!("t2{}", plain.bytes().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("t2{}", crate::domain::hex(plain.as_bytes()))
 }
 
 /// The order name and position a token holds, if this server issued it.

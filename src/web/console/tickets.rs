@@ -19,13 +19,15 @@ use crate::app::{
     TicketCursor, TicketDetail, TicketFilter, TicketOrder, TicketSortKey,
 };
 use crate::domain::{
-    ActivityKind, EmailAddress, FieldError, MemberRef, Membership, Refusal, Rule, StaffUser, Ticket, TicketActivity,
+    ActivityKind, EmailAddress, FieldError, MemberRef, Membership, Refusal, Rule, StaffUser, TicketActivity,
     TicketStatus, TicketText, TicketType, parse_uuid,
 };
 use crate::http::AppState;
 
 const PAGE_SIZE: i64 = 50;
-/// Participants a ticket's page lists at once; a link pages through the rest.
+/// Activities and participants a ticket's page shows at once; links page through the rest. Each
+/// entry costs a row, often a person's row, and its markup: a page of 25 stays quick at any size.
+const TIMELINE_PER_PAGE: i64 = 25;
 const PARTICIPANTS_PER_PAGE: i64 = 25;
 /// The list's orders (the support tickets API's, by its names) and their headings; the first is the
 /// default: what changed last comes first.
@@ -483,7 +485,7 @@ async fn render(
         Ok(c) => c,
         Err(e) => return error_page(Some(ctx), e),
     };
-    let read = s.app.get_ticket(who, id, showing.before, Ticket::ACTIVITIES_PER_READ);
+    let read = s.app.get_ticket(who, id, showing.before, TIMELINE_PER_PAGE);
     let participants = s.app.participants_page(who, id, showing.participants_after, PARTICIPANTS_PER_PAGE);
     let (detail, ParticipantPage { participants, more: more_participants }, team): (TicketDetail, _, _) =
         match tokio::try_join!(read, participants, Team::load(s, ctx)) {
