@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -98,7 +98,8 @@ fn replay(answer: StoredAnswer) -> Response {
 }
 
 /// Runs a POST that carries an `Idempotency-Key` at most once per key; passes everything else through.
-pub async fn layer(State(s): State<Idempotency>, req: Request, next: Next) -> Response {
+/// Called by the routed middleware, which the key's route must have been found for.
+pub async fn run(s: &Idempotency, req: Request, next: Next) -> Response {
     // A wildcard route is a contract's own answer to a path it does not have (a 404 in its envelope):
     // nothing there to make idempotent, and a bad key must not turn that 404 into a 400.
     let wildcard = req.extensions().get::<MatchedPath>().is_some_and(|m| m.as_str().contains("{*"));

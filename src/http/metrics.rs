@@ -3,10 +3,11 @@
 //! Each server has a recorder of its own rather than the process-wide one, so servers sharing a
 //! process (the tests start dozens) count only their own requests.
 
-use std::sync::{Arc, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use ::metrics::{Key, Label, Metadata, Recorder, SharedString};
+use ::metrics::{Counter, Histogram, Key, Label, Metadata, Recorder, SharedString};
 use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +29,30 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 /// Counters kept per node; Prometheus sums them across nodes.
 pub struct Metrics {
     recorder: PrometheusRecorder,
+    /// The handles of every series counted so far, by route template: a request finds its own with
+    /// one lookup, where registering builds two keys (and their labels) and looks each one up in the
+    /// recorder. As bounded as the recorder's own series: route templates, methods and statuses.
+    series: RwLock<HashMap<Box<str>, Vec<Series>>>,
+}
+
+/// One method, route and status's request counter and latency histogram.
+struct Series {
+    method: Method,
+    status: StatusCode,
+    requests: Counter,
+    duration: Histogram,
+}
+
+impl Series {
+    fn record(&self, seconds: f64) {
+        self.requests.increment(1);
+        self.duration.record(seconds);
+    }
+}
+
+/// A poisoned lock only means a request panicked mid-update of a plain map; it is still usable.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Default for Metrics {
@@ -39,7 +64,7 @@ impl Default for Metrics {
         };
         recorder.describe_counter(REQUESTS.into(), None, "HTTP requests answered.".into());
         recorder.describe_histogram(DURATION.into(), None, "Time to answer HTTP requests.".into());
-        Self { recorder }
+        Self { recorder, series: RwLock::default() }
     }
 }
 
@@ -47,6 +72,11 @@ impl Metrics {
     /// Counts one answered request. `route` is the route template, never the raw path: ids in
     /// paths would make the label set grow without bound.
     pub fn record(&self, method: &Method, route: &str, status: StatusCode, seconds: f64) {
+        let mine = |s: &&Series| s.method == *method && s.status == status;
+        if let Some(series) = read(&self.series).get(route).and_then(|all| all.iter().find(mine)) {
+            series.record(seconds);
+            return;
+        }
         let labels = vec![
             Label::new("method", method_label(method)),
             Label::new("route", SharedString::from(Arc::<str>::from(route))),
@@ -54,8 +84,20 @@ impl Metrics {
         ];
         let requests = Key::from_parts(REQUESTS, labels.clone());
         let duration = Key::from_parts(DURATION, labels);
-        self.recorder.register_counter(&requests, &METADATA).increment(1);
-        self.recorder.register_histogram(&duration, &METADATA).record(seconds);
+        let series = Series {
+            method: method.clone(),
+            status,
+            requests: self.recorder.register_counter(&requests, &METADATA),
+            duration: self.recorder.register_histogram(&duration, &METADATA),
+        };
+        series.record(seconds);
+        let mut all = self.series.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let of_route = all.entry(route.into()).or_default();
+        // Another request of the same series may have registered it meanwhile: its handles count in
+        // the same place, so one entry is enough.
+        if !of_route.iter().any(|s| mine(&s)) {
+            of_route.push(series);
+        }
     }
 
     /// The text exposition format.
@@ -156,5 +198,27 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE frontdesk_http_request_duration_seconds histogram"), "{text}");
+    }
+
+    #[test]
+    fn each_series_is_registered_once_and_counted_through_its_handles_after() {
+        let m = Metrics::default();
+        for _ in 0..3 {
+            m.record(&Method::GET, "/a", StatusCode::OK, 0.001);
+        }
+        m.record(&Method::POST, "/a", StatusCode::OK, 0.001);
+        m.record(&Method::GET, "/a", StatusCode::NOT_FOUND, 0.001);
+        m.record(&Method::GET, "/b", StatusCode::OK, 0.001);
+        assert_eq!(read(&m.series).get("/a").map(Vec::len), Some(3));
+        assert_eq!(read(&m.series).get("/b").map(Vec::len), Some(1));
+        let text = m.render();
+        for (series, count) in [
+            (r#"{method="GET",route="/a",status="200"}"#, 3),
+            (r#"{method="POST",route="/a",status="200"}"#, 1),
+            (r#"{method="GET",route="/a",status="404"}"#, 1),
+            (r#"{method="GET",route="/b",status="200"}"#, 1),
+        ] {
+            assert!(text.contains(&format!("frontdesk_http_requests_total{series} {count}")), "{series}: {text}");
+        }
     }
 }

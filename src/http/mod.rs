@@ -66,9 +66,20 @@ pub fn plain_http_warning(
     ))
 }
 
-/// What every handler gets: the use cases and how the server presents itself.
+/// What every handler gets: the use cases and how the server presents itself. Shared, because axum
+/// clones a handler's state for every request (and for every clone of its route).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub app: App,
     /// The server's public address, for links in responses (seed 004's `_links`).
     pub public_base_url: String,
@@ -106,14 +117,14 @@ impl AppState {
     /// `openapi` is the served document, built by whoever composes the routes.
     pub fn new(app: App, options: &ServerOptions, openapi: &serde_json::Value) -> Self {
         let openapi = serde_json::to_vec(openapi).unwrap_or_default().into();
-        Self {
+        Self(Arc::new(Shared {
             app,
             public_base_url: options.public_base_url.clone(),
             openapi,
             metrics: Default::default(),
             idempotency_key_ttl: options.idempotency_key_ttl.unwrap_or(crate::app::IDEMPOTENCY_KEY_TTL),
             metrics_token: options.metrics_token.as_deref().map(Arc::from),
-        }
+        }))
     }
 }
 
@@ -128,16 +139,20 @@ pub fn shell(
     error_responses: &'static [(&'static str, ErrorResponse)],
 ) -> Router {
     state.metrics.keep_up();
-    let routed_state = Routed { metrics: Arc::clone(&state.metrics), error_responses };
     let keys =
         idempotency::Idempotency { app: state.app.clone(), ttl: state.idempotency_key_ttl, responses: error_responses };
+    let routed_state = Arc::new(Routed { metrics: Arc::clone(&state.metrics), error_responses, keys });
     let router = routes
         .merge(ops::router())
-        // Innermost, so the routed middleware sees the panic as a response it can count and dress.
-        .route_layer(CatchPanicLayer::custom(panic::caught))
-        // Inside the routed middleware, so replays and refusals are counted by their route too.
-        .route_layer(axum::middleware::from_fn_with_state(keys, idempotency::layer))
-        .route_layer(axum::middleware::from_fn_with_state(routed_state, routed))
+        // One layer of routed middleware: axum boxes every layer of a route and a route clones its box
+        // for each request, and a middleware its inner service, so every extra layer re-clones those
+        // below it (and the handler's state).
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(routed_state, routed))
+                // Innermost, so the routed middleware sees the panic as a response it can count and dress.
+                .layer(CatchPanicLayer::custom(panic::caught)),
+        )
         .route("/metrics", axum::routing::get(metrics::expose))
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"code": 404, "message": "Route not found."}))) })
         // Contracts with an envelope of their own for 405 set it on their routes (seed 003 does).
@@ -145,33 +160,35 @@ pub fn shell(
             (StatusCode::METHOD_NOT_ALLOWED, axum::Json(json!({"code": 405, "message": "Method not allowed."})))
         })
         .with_state(state);
-    // Outermost first: every response, fallbacks included, carries the id of its span.
-    router.layer(
-        ServiceBuilder::new()
-            .map_request(trace::drop_unusable_request_id)
-            .layer(SetRequestIdLayer::x_request_id(trace::MakeId::default()))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(TraceLayer::new_for_http().make_span_with(trace::request_span))
-            .layer(axum::middleware::from_fn(unread::close_if_unread)),
-    )
+    // Outermost first: every response, fallbacks included, carries the id of its span. Around the
+    // router as one service rather than `Router::layer`, which would wrap (and box) every route again.
+    let outer = ServiceBuilder::new()
+        .map_request(trace::drop_unusable_request_id)
+        .layer(SetRequestIdLayer::x_request_id(trace::MakeId::default()))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(trace::request_span))
+        .layer(axum::middleware::from_fn(unread::close_if_unread))
+        .service(router);
+    Router::new().fallback_service(outer)
 }
 
 /// What the routed middleware needs: only what a request must not allocate for.
-#[derive(Clone)]
 struct Routed {
     metrics: Arc<metrics::Metrics>,
     error_responses: &'static [(&'static str, ErrorResponse)],
+    keys: idempotency::Idempotency,
 }
 
 /// Runs once routing has found the route: names its template in the request span, counts the
-/// request by it, and replaces a caught panic's bare 500 with the contract's envelope.
-async fn routed(State(s): State<Routed>, req: Request, next: Next) -> Response {
+/// request by it, runs a POST's idempotency key (inside the count, so replays and refusals are
+/// counted by their route too), and replaces a caught panic's bare 500 with the contract's envelope.
+async fn routed(State(s): State<Arc<Routed>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let route = route.as_ref().map_or("", MatchedPath::as_str);
     trace::record_route(route);
-    let mut response = next.run(req).await;
+    let mut response = idempotency::run(&s.keys, req, next).await;
     if response.extensions().get::<panic::Panicked>().is_some() {
         response = panic::response(s.error_responses, route);
     }

@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::Layer;
+use tower::{Layer, ServiceBuilder};
 
 pub use crate::config::Limits;
 
@@ -71,22 +71,32 @@ async fn secure_cookies(State(proxies): State<Arc<Vec<std::net::IpAddr>>>, req: 
 /// instead of `max_body_bytes` and `request_timeout` (docs/import-export.md).
 pub const BULK_PATHS: &[&str] = &["/api/v1/external-users/import"];
 
-/// Wraps the composed routes in the per-request bounds of `limits`.
+/// Wraps the composed routes in the per-request bounds of `limits`: around the router as one
+/// service, not through `Router::layer`, which would wrap (and box, and clone per request) every
+/// route once more for each layer.
 pub fn bounded(router: Router, limits: &Limits) -> Router {
     let slots = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
     let proxies = Arc::new(limits.trusted_proxies.clone());
-    let router = router.layer(axum::middleware::from_fn_with_state(proxies, secure_cookies));
-    let normal = router.clone().layer(tower_http::limit::RequestBodyLimitLayer::new(limits.max_body_bytes)).layer(
-        tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout),
-    );
-    let bulk = router
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.max_import_bytes))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.import_timeout));
+    let router =
+        ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(proxies, secure_cookies)).service(router);
+    let within = |max_bytes: usize, timeout: Duration| {
+        ServiceBuilder::new()
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+            .map_response(IntoResponse::into_response)
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(max_bytes))
+            .map_response(IntoResponse::into_response)
+            .map_request(|req: axum::http::Request<_>| req.map(axum::body::Body::new))
+            .service(router.clone())
+    };
+    let normal = within(limits.max_body_bytes, limits.request_timeout);
+    let bulk = within(limits.max_import_bytes, limits.import_timeout);
     let pick = tower::service_fn(move |req: Request| {
         let route = if BULK_PATHS.contains(&req.uri().path()) { bulk.clone() } else { normal.clone() };
         tower::ServiceExt::oneshot(route, req)
     });
-    Router::new().fallback_service(pick).layer(axum::middleware::from_fn_with_state(slots, shed_load))
+    Router::new().fallback_service(
+        ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(slots, shed_load)).service(pick),
+    )
 }
 
 /// Serves `router` (already [`bounded`]) on `listener` until `shutdown` completes, then lets the

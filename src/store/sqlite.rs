@@ -76,10 +76,12 @@ impl SqliteStore {
         // in it until the commit (an import batch dirties a few thousand, see `IMPORT_BATCH_ROWS`);
         // when they do not fit, SQLite writes them to the log early and reads them back.
         let writer = options.clone().pragma("cache_size", WRITER_CACHE_SIZE);
-        let write = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(writer).await?;
+        // No ping before each use: a connection to a file cannot be cut off the way a network one
+        // can, and the ping is a round trip to the connection's thread, as costly as a small read.
+        let pool = || SqlitePoolOptions::new().test_before_acquire(false);
+        let write = pool().max_connections(1).min_connections(1).connect_with(writer).await?;
         super::migrations::sqlite().run(&write).await?;
-        let read =
-            SqlitePoolOptions::new().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
+        let read = pool().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
         let (user_inserts, queue) = mpsc::channel(MAX_BATCH * 4);
         tokio::spawn(commit_user_batches(write.clone(), queue));
         Ok(Self { read, write, user_inserts, texts: Arc::default() })
