@@ -223,6 +223,15 @@ on_both_backends! {
         assert_eq!(events.status, 200, "{:?}", events.body);
         let created: Vec<&Value> = events.body["events"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
         assert_eq!(created.len(), 1, "one customer (the e-mail channel's user) was created: {:?}", events.body);
+        // The import writes its events' JSON itself: each is the created user as its GET shows it.
+        let events = app.get("/api/v1/events?types=external_user.created").await.body;
+        let events = events["events"].as_array().expect("events");
+        assert_eq!(events.len(), 3, "{events:?}");
+        for event in events.iter().chain(created) {
+            let id = event["data"]["id"].as_str().expect("the user's id");
+            let shown = app.get(&format!("/api/v1/external-users/{id}")).await;
+            assert_eq!(event["data"], shown.body, "the event shows the user as its GET does");
+        }
     }
 
     async fn an_upsert_row_creates_then_updates_then_leaves_unchanged_without_touching_updated_at(app) {

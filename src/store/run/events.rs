@@ -1,11 +1,14 @@
 //! Runs the outbox's SQL on the backend `Db`: [`record`] is the one way an event is written.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use serde_json::Value;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::{Backend, Db, Dialect, Tx};
-use crate::domain::{Event, NewEvent, Timestamp};
+use crate::domain::{Actor, Event, EventType, NewEvent, Timestamp};
 use crate::store::StoreResult;
 use crate::store::events::*;
 use crate::store::support::convert;
@@ -67,6 +70,32 @@ impl EventStore for Backend {
 /// Called by every store method that changes data, as its last statement before the commit, so the
 /// counter row's lock is held as briefly as possible and a rolled-back change leaves no event.
 pub(in crate::store) async fn record(tx: &mut Tx, workspace_id: Uuid, events: &[NewEvent]) -> StoreResult<()> {
+    record_texts(tx, workspace_id, events.iter().map(EventText::of).collect()).await
+}
+
+/// An event with its resource already JSON text: what [`record`] makes of a [`NewEvent`], and what a
+/// batch of writes builds itself, writing the text straight from the record and sharing one text
+/// between the events of one record (an import's `external_user.created` and `customer.created`).
+pub(in crate::store) struct EventText {
+    pub kind: EventType,
+    pub actor: Actor,
+    pub resource: Arc<str>,
+    pub previous: Option<String>,
+}
+
+impl EventText {
+    pub fn of(e: &NewEvent) -> Self {
+        Self {
+            kind: e.kind,
+            actor: e.actor,
+            resource: Arc::from(e.resource.to_string()),
+            previous: e.previous.as_ref().map(Value::to_string),
+        }
+    }
+}
+
+/// [`record`] of events whose resources are already text.
+pub(in crate::store) async fn record_texts(tx: &mut Tx, workspace_id: Uuid, events: Vec<EventText>) -> StoreResult<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -75,23 +104,35 @@ pub(in crate::store) async fn record(tx: &mut Tx, workspace_id: Uuid, events: &[
         .bind(events.len() as i64)
         .fetch_one(&mut **tx)
         .await?;
-    let first = last - events.len() as i64 + 1;
+    let mut sequence = last - events.len() as i64;
     let now = Timestamp::now();
-    // One multi-row insert per chunk: a batch of writes (an import) records hundreds at once.
-    for (c, chunk) in events.chunks(EVENTS_PER_INSERT).enumerate() {
+    // A batch's events mostly share one actor: its JSON is written once per run of them.
+    let mut actor: Option<(Actor, Arc<str>)> = None;
+    let mut events = events.into_iter().peekable();
+    // One multi-row insert per chunk: a batch of writes (an import) records thousands at once.
+    while events.peek().is_some() {
         let mut qb = QueryBuilder::<Db>::new(INSERT_EVENTS);
-        qb.push_values(chunk.iter().enumerate(), |mut row, (n, e)| {
+        qb.push_values(events.by_ref().take(EVENTS_PER_INSERT), |mut row, e| {
+            sequence += 1;
+            let actor_json = match &actor {
+                Some((a, json)) if *a == e.actor => Arc::clone(json),
+                _ => {
+                    let json: Arc<str> = Arc::from(e.actor.to_json().to_string());
+                    actor = Some((e.actor, Arc::clone(&json)));
+                    json
+                }
+            };
             // Time-ordered (v7), so each new id lands at the end of the id index instead of on a
             // random page of it: an import's thousands of events dirty a few pages per commit, not
             // one each. The id says nothing `occurredAt` does not already.
             row.push_bind(Uuid::now_v7())
                 .push_bind(workspace_id)
-                .push_bind(first + (c * EVENTS_PER_INSERT + n) as i64)
+                .push_bind(sequence)
                 .push_bind(e.kind.as_str())
                 .push_bind(now.micros())
-                .push_bind(e.actor.to_json().to_string())
-                .push_bind(e.resource.to_string())
-                .push_bind(e.previous.as_ref().map(|p| p.to_string()));
+                .push_bind(actor_json)
+                .push_bind(e.resource)
+                .push_bind(e.previous);
         });
         qb.build().execute(&mut **tx).await?;
     }
