@@ -78,23 +78,14 @@ impl App {
         let audit = audit(who, AuditAction::Merged, absorbed, Some(survivor));
         let activity = TicketActivity {
             id: Uuid::nil(),
-            workspace_id: who.workspace_id(),
             ticket_id: Uuid::nil(),
-            kind: ActivityKind::IdentityMerged,
-            actor: who.member(),
-            created_by: who.actor_id(),
             text: Some(format!("Super identity {absorbed} was merged into {survivor}.")),
-            internal: false,
-            attachments: Vec::new(),
-            status: None,
-            assignee_id: None,
-            previous_status: None,
-            previous_assignee_id: None,
-            ticket_type: None,
-            previous_ticket_type: None,
-            comment_number: None,
-            participant: None,
-            created_at: audit.at,
+            ..TicketActivity::new(
+                ActivityKind::IdentityMerged,
+                (who.workspace_id(), Uuid::nil()),
+                (who.member(), who.actor_id()),
+                audit.at,
+            )
         };
         let merge = Merge {
             workspace_id: who.workspace_id(),

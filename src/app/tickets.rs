@@ -383,24 +383,8 @@ impl App {
             // Strictly after the previous change, so the timeline's order is the order of changes.
             let at = Timestamp::now().max(Timestamp::from_micros(current.updated_at.micros() + 1));
             let mut activity = TicketActivity {
-                id: Uuid::new_v4(),
-                workspace_id: ws,
-                ticket_id: id,
-                kind: ActivityKind::Comment,
-                actor: who.member(),
-                created_by: who.actor_id(),
-                text: None,
-                internal: false,
-                attachments: Vec::new(),
-                status: None,
-                assignee_id: None,
-                previous_status: None,
-                previous_assignee_id: None,
-                ticket_type: None,
-                previous_ticket_type: None,
                 comment_number,
-                participant: None,
-                created_at: at,
+                ..TicketActivity::new(ActivityKind::Comment, (ws, id), (who.member(), who.actor_id()), at)
             };
             let Some(mut next) = decide(&current, &mut activity)? else {
                 let ids: Vec<Uuid> = std::iter::once(current.requester.id()).chain(current.assignee_id).collect();

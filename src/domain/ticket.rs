@@ -279,15 +279,21 @@ pub struct TicketActivity {
 }
 
 impl TicketActivity {
-    /// The timeline's entry for a participant added (or removed) by `actor` at `at`.
-    pub fn participant_change(kind: ActivityKind, p: &TicketParticipant, actor: Actor, at: Timestamp) -> Self {
+    /// A new entry of `kind` on the workspace's ticket, by `actor` (`created_by` its id) at `at`, with
+    /// none of the kinds' own fields set.
+    pub fn new(
+        kind: ActivityKind,
+        (workspace_id, ticket_id): (Uuid, Uuid),
+        (actor, created_by): (Option<MemberRef>, Uuid),
+        at: Timestamp,
+    ) -> Self {
         TicketActivity {
             id: Uuid::new_v4(),
-            workspace_id: p.workspace_id,
-            ticket_id: p.ticket_id,
+            workspace_id,
+            ticket_id,
             kind,
-            actor: actor.member(),
-            created_by: actor.id(),
+            actor,
+            created_by,
             text: None,
             internal: false,
             attachments: Vec::new(),
@@ -298,9 +304,15 @@ impl TicketActivity {
             ticket_type: None,
             previous_ticket_type: None,
             comment_number: None,
-            participant: Some(p.external_user_id),
+            participant: None,
             created_at: at,
         }
+    }
+
+    /// The timeline's entry for a participant added (or removed) by `actor` at `at`.
+    pub fn participant_change(kind: ActivityKind, p: &TicketParticipant, actor: Actor, at: Timestamp) -> Self {
+        let on = (p.workspace_id, p.ticket_id);
+        Self { participant: Some(p.external_user_id), ..Self::new(kind, on, (actor.member(), actor.id()), at) }
     }
 }
 

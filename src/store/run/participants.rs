@@ -53,14 +53,7 @@ impl ParticipantStore for Backend {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_participants(&self, workspace_id: Uuid, ticket_id: Uuid) -> StoreResult<Vec<TicketParticipant>> {
-        let ticket: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE id = $1 AND workspace_id = $2")
-            .bind(ticket_id)
-            .bind(workspace_id)
-            .fetch_optional(&self.read)
-            .await?;
-        if ticket.is_none() {
-            return Err(StoreError::NotFound(Entity::Ticket));
-        }
+        self.require_ticket(workspace_id, ticket_id).await?;
         let sql =
             format!("{PARTICIPANT_SELECT} WHERE p.workspace_id = $1 AND p.ticket_id = $2 ORDER BY p.created_at, p.id");
         let rows: Vec<ParticipantRow> =
@@ -89,14 +82,7 @@ impl ParticipantStore for Backend {
         let more = participants.len() as i64 > limit;
         participants.truncate(limit.max(0) as usize);
         if participants.is_empty() {
-            let ticket: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE id = $1 AND workspace_id = $2")
-                .bind(ticket_id)
-                .bind(workspace_id)
-                .fetch_optional(&self.read)
-                .await?;
-            if ticket.is_none() {
-                return Err(StoreError::NotFound(Entity::Ticket));
-            }
+            self.require_ticket(workspace_id, ticket_id).await?;
         }
         Ok(ParticipantPage { participants, more })
     }
@@ -262,6 +248,18 @@ async fn email_user(tx: &mut Tx, new: &NewParticipant<'_>, email: &str) -> Store
     // A participant by e-mail joins the built-in e-mail channel: a new customer.
     record_user_created(tx, &created, new.actor, true).await?;
     Ok(user.id)
+}
+
+impl Backend {
+    /// `NotFound(Ticket)` unless the workspace has the ticket (read outside any transaction).
+    async fn require_ticket(&self, workspace_id: Uuid, ticket_id: Uuid) -> StoreResult<()> {
+        let ticket: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tickets WHERE id = $1 AND workspace_id = $2")
+            .bind(ticket_id)
+            .bind(workspace_id)
+            .fetch_optional(&self.read)
+            .await?;
+        ticket.map(|_| ()).ok_or(StoreError::NotFound(Entity::Ticket))
+    }
 }
 
 /// The ticket's timeline entry for a participant added or removed, in the change's transaction.

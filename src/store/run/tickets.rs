@@ -251,23 +251,15 @@ impl TicketStore for Backend {
             .await?;
         let activity = TicketActivity {
             id: new.activity_id,
-            workspace_id: ws,
-            ticket_id: ticket.id,
-            kind: ActivityKind::Created,
-            actor: Some(requester),
-            created_by: new.created_by,
             text: Some(ticket.text.clone()),
-            internal: false,
-            attachments: Vec::new(),
             status: Some(TicketStatus::New),
             assignee_id: ticket.assignee_id,
-            previous_status: None,
-            previous_assignee_id: None,
-            ticket_type: None,
-            previous_ticket_type: None,
-            comment_number: None,
-            participant: None,
-            created_at: ticket.created_at,
+            ..TicketActivity::new(
+                ActivityKind::Created,
+                (ws, ticket.id),
+                (Some(requester), new.created_by),
+                ticket.created_at,
+            )
         };
         insert_activity(&mut tx, &activity).await?;
         let created = NewEvent::new(EventType::TicketCreated, new.actor, event::ticket(&ticket));
