@@ -22,6 +22,11 @@ pub(super) trait Dialect {
     /// writer at a time anyway.
     const SKIP_LOCKED: &'static str;
 
+    /// The workspace column as a read of rows by their ids compares it: SQLite's `+workspace_id`,
+    /// which no index serves (see `push_keys`); PostgreSQL's plain column, as its planner has
+    /// statistics.
+    const KEYED_WORKSPACE: &'static str;
+
     /// Rows an import writes per transaction (see `ExternalUserStore::import_batch_rows`).
     const IMPORT_BATCH_ROWS: usize;
 

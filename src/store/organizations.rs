@@ -44,10 +44,10 @@ pub(super) const GROUP_MEMBERS: &str = "SELECT id, workspace_id, channel_id, sup
      WHERE workspace_id = $1 AND group_id = $2 AND erased_at IS NULL ORDER BY created_at, id LIMIT $3 OFFSET $4";
 pub(super) const COUNT_GROUP_MEMBERS: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM external_users \
      WHERE erased_at IS NULL AND workspace_id = ";
-/// Followed by the workspace id and `AND id IN (...)`.
+/// Followed by the ids and the workspace (`push_keys`).
 pub(super) const USERS_BY_ID: &str = "SELECT id, workspace_id, channel_id, super_identity_id, external_id, \
      identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at FROM external_users \
-     WHERE erased_at IS NULL AND workspace_id = ";
+     WHERE erased_at IS NULL AND ";
 pub(super) const NUMBERS_OF_GROUPS: &str = "SELECT id, number FROM external_user_groups WHERE workspace_id = ";
 pub(super) const SET_USER_GROUP: &str =
     "UPDATE external_users SET group_id = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4";

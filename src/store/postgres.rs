@@ -173,6 +173,7 @@ impl Dialect for PostgresStore {
     type Db = Postgres;
     const LOCK_ROW: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE OF d SKIP LOCKED";
+    const KEYED_WORKSPACE: &'static str = "workspace_id";
     /// Every row of a transaction upserts the same counter rows (migration 17), whose versions
     /// cannot be pruned before the commit: a longer transaction makes each upsert walk a longer chain.
     const IMPORT_BATCH_ROWS: usize = 500;

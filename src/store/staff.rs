@@ -231,7 +231,8 @@ pub(super) const STAFF_USER_BY_EXTERNAL_ID: &str = select_staff_users!("WHERE wo
 /// Followed by the filter, the order and the page.
 pub(super) const SEARCH_STAFF_USERS: &str = select_staff_users!("");
 /// Followed by the workspace id and `AND id IN (...)`.
-pub(super) const MEMBER_STAFF: &str = select_staff_users!("WHERE workspace_id = ");
+/// Followed by the ids and the workspace (`push_keys`).
+pub(super) const MEMBER_STAFF: &str = select_staff_users!("WHERE ");
 /// Followed by the filter.
 pub(super) const COUNT_STAFF_USERS: &str = "SELECT COUNT(*) FROM staff_users";
 pub(super) const DELETE_STAFF_USER: &str = "DELETE FROM staff_users WHERE id = $1 AND workspace_id = $2";

@@ -139,7 +139,7 @@ pub(super) const DELETE_LOCATION: &str = "DELETE FROM locations WHERE id = $1 AN
 /// Followed by the workspace id and `AND id IN (...)`.
 pub(super) const MEMBER_EXTERNAL_USERS: &str = "SELECT id, workspace_id, channel_id, super_identity_id, \
      external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
-     FROM external_users WHERE workspace_id = ";
+     FROM external_users WHERE ";
 /// Creates the workspace's counter row on its first ticket.
 pub(super) const START_TICKET_COUNTER: &str =
     "INSERT INTO ticket_counters (workspace_id, n) VALUES ($1, 0) ON CONFLICT (workspace_id) DO NOTHING";

@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Db, Dialect, Tx, capped_total, push_in};
+use super::{Backend, Db, Dialect, Tx, capped_total, push_in, push_keys};
 use crate::domain::event::external_user_changes;
 use crate::domain::{ExternalUser, ExternalUserGroup};
 use crate::store::channels::GroupRow;
@@ -96,8 +96,7 @@ async fn users(tx: &mut Tx, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec
         return Ok(Vec::new());
     }
     let mut qb = QueryBuilder::<Db>::new(USERS_BY_ID);
-    qb.push_bind(workspace_id);
-    push_in(&mut qb, "id", ids);
+    push_keys(&mut qb, workspace_id, ids);
     qb.push(" ORDER BY created_at, id").push(Backend::LOCK_ROW);
     let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&mut **tx).await?;
     convert(rows)

@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Conn, Db, Dialect, Tx, push_in, split_page};
+use super::{Backend, Conn, Db, Dialect, Tx, push_keys, split_page};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, CollectionKind, StaffCollection, StaffStatus, StaffUser, Timestamp};
 use crate::store::staff::*;
@@ -120,8 +120,7 @@ impl StaffStore for Backend {
             return Ok(Vec::new());
         }
         let mut qb = QueryBuilder::<Db>::new(MEMBER_STAFF);
-        qb.push_bind(workspace_id);
-        push_in(&mut qb, "id", ids);
+        push_keys(&mut qb, workspace_id, ids);
         let rows: Vec<StaffRow> = qb.build_query_as().fetch_all(&self.read).await?;
         convert(rows)
     }

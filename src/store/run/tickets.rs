@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Db, Dialect, Tx, exists, require};
+use super::{Backend, Db, Dialect, Tx, exists, push_keys, require};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{ActivityKind, Actor, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
 use crate::store::external_users::ExternalUserRow;
@@ -80,12 +80,10 @@ async fn members(pool: &sqlx::Pool<Db>, ws: Uuid, ids: &[Uuid]) -> StoreResult<V
         return Ok(Vec::new());
     }
     let mut qb = QueryBuilder::<Db>::new(MEMBER_STAFF);
-    qb.push_bind(ws).push(" AND ");
-    push_in(&mut qb, "id", ids);
+    push_keys(&mut qb, ws, ids);
     let staff: Vec<StaffRow> = qb.build_query_as().fetch_all(pool).await?;
     let mut qb = QueryBuilder::<Db>::new(MEMBER_EXTERNAL_USERS);
-    qb.push_bind(ws).push(" AND ");
-    push_in(&mut qb, "id", ids);
+    push_keys(&mut qb, ws, ids);
     let users: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(pool).await?;
     let mut found = Vec::with_capacity(staff.len() + users.len());
     for row in staff {
