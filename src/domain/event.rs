@@ -183,59 +183,53 @@ fn ts(t: Timestamp) -> Value {
     Value::String(t.to_rfc3339_millis())
 }
 
+/// An external user as `GET /api/v1/external-users/{id}` shows it, in its order: the one definition of
+/// the shape, as a [`Value`] ([`external_user`]) or straight as text ([`external_user_text`]).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown<'a> {
+    created_at: Timestamp,
+    id: Uuid,
+    updated_at: Timestamp,
+    blocked: bool,
+    channel_id: Uuid,
+    external_id: &'a Option<String>,
+    external_user_group_id: Option<Uuid>,
+    identifier: &'a Option<String>,
+    name: &'a Option<String>,
+    super_identity_id: Uuid,
+    tier_id: Option<Uuid>,
+    workspace_id: Uuid,
+}
+
+impl<'a> Shown<'a> {
+    fn of(u: &'a ExternalUser) -> Self {
+        Shown {
+            created_at: u.created_at,
+            id: u.id,
+            updated_at: u.updated_at,
+            blocked: u.blocked,
+            channel_id: u.channel_id,
+            external_id: &u.external_id,
+            external_user_group_id: u.external_user_group_id,
+            identifier: &u.identifier,
+            name: &u.name,
+            super_identity_id: u.super_identity_id,
+            tier_id: u.tier_id,
+            workspace_id: u.workspace_id,
+        }
+    }
+}
+
 /// As `GET /api/v1/external-users/{id}` shows it.
 pub fn external_user(u: &ExternalUser) -> Value {
-    json!({
-        "createdAt": ts(u.created_at),
-        "id": u.id,
-        "updatedAt": ts(u.updated_at),
-        "blocked": u.blocked,
-        "channelId": u.channel_id,
-        "externalId": u.external_id,
-        "externalUserGroupId": u.external_user_group_id,
-        "identifier": u.identifier,
-        "name": u.name,
-        "superIdentityId": u.super_identity_id,
-        "tierId": u.tier_id,
-        "workspaceId": u.workspace_id,
-    })
+    serde_json::to_value(Shown::of(u)).unwrap_or(Value::Null)
 }
 
 /// [`external_user`] as JSON text, written straight from the user without building a [`Value`] (an
-/// import records thousands per batch, and the tree of strings was most of their cost): the same
-/// keys in the same order, so the same text.
+/// import records thousands per batch, and the tree of strings was most of their cost).
 pub fn external_user_text(u: &ExternalUser) -> String {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Shown<'a> {
-        created_at: Timestamp,
-        id: Uuid,
-        updated_at: Timestamp,
-        blocked: bool,
-        channel_id: Uuid,
-        external_id: &'a Option<String>,
-        external_user_group_id: Option<Uuid>,
-        identifier: &'a Option<String>,
-        name: &'a Option<String>,
-        super_identity_id: Uuid,
-        tier_id: Option<Uuid>,
-        workspace_id: Uuid,
-    }
-    let shown = Shown {
-        created_at: u.created_at,
-        id: u.id,
-        updated_at: u.updated_at,
-        blocked: u.blocked,
-        channel_id: u.channel_id,
-        external_id: &u.external_id,
-        external_user_group_id: u.external_user_group_id,
-        identifier: &u.identifier,
-        name: &u.name,
-        super_identity_id: u.super_identity_id,
-        tier_id: u.tier_id,
-        workspace_id: u.workspace_id,
-    };
-    serde_json::to_string(&shown).expect("strings, ids, times and a boolean always serialize")
+    serde_json::to_string(&Shown::of(u)).unwrap_or_else(|_| "null".to_owned())
 }
 
 /// The event of an external user's update: blocking and unblocking are events of their own, any

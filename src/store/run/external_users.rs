@@ -334,13 +334,10 @@ impl ExternalUserStore for Backend {
             }
             match w {
                 ImportWrite::Create(u) => {
-                    let resource: Arc<str> = if let Some(text) = resources[i].take() {
-                        text
-                    } else if joined[i] == u.super_identity_id {
-                        event::external_user_text(u).into()
-                    } else {
+                    // Written with the insert, or here for a user that joined a matching identity.
+                    let resource: Arc<str> = resources[i].take().unwrap_or_else(|| {
                         event::external_user_text(&ExternalUser { super_identity_id: joined[i], ..u.clone() }).into()
-                    };
+                    });
                     let created = |kind, resource| EventText { kind, actor, resource, previous: None };
                     if builtin[i] {
                         events.push(created(EventType::ExternalUserCreated, Arc::clone(&resource)));
