@@ -15,7 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::dialect::Dialect;
+use super::external_users::{ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
+use super::sqlite_direct::{self, DirectReads};
 use super::support::contains_pattern;
 use super::{StoreError, StoreResult};
 use crate::domain::{Actor, ExternalUser};
@@ -39,6 +41,9 @@ pub struct SqliteStore {
     user_inserts: mpsc::Sender<UserInsert>,
     /// Some users' searched text, to tell a common search term from a rare one.
     texts: Arc<Sample<TextSample>>,
+    /// Reads by key on the calling task (none for an in-memory database, which has no file to
+    /// open again): see `sqlite_direct.rs`.
+    direct: Option<Arc<DirectReads>>,
 }
 
 /// A create waiting for its batch, and who to tell how it ended.
@@ -81,10 +86,13 @@ impl SqliteStore {
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
         let write = pool().max_connections(1).min_connections(1).connect_with(writer).await?;
         super::migrations::sqlite().run(&write).await?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let direct = (!in_memory)
+            .then(|| Arc::new(DirectReads::new(options.get_filename().to_owned(), readers.max(1) as usize)));
         let read = pool().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
         let (user_inserts, queue) = mpsc::channel(MAX_BATCH * 4);
         tokio::spawn(commit_user_batches(write.clone(), queue));
-        Ok(Self { read, write, user_inserts, texts: Arc::default() })
+        Ok(Self { read, write, user_inserts, texts: Arc::default(), direct })
     }
 }
 
@@ -144,6 +152,35 @@ impl Dialect for SqliteStore {
 
     async fn prepare_search(&self) {
         self.texts.refresh_if_old(sample_texts(self.read.clone())).await;
+    }
+
+    /// On a direct connection when one is free, else through the sqlx pool.
+    async fn external_user_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ExternalUserRow>> {
+        let direct = self.direct.as_ref().and_then(|d| {
+            d.with(|c| {
+                sqlite_direct::optional_row(
+                    c,
+                    GET_EXTERNAL_USER,
+                    (id.as_bytes(), workspace_id.as_bytes()),
+                    sqlite_direct::external_user_row,
+                )
+            })
+        });
+        match direct {
+            Some(found) => found,
+            None => run::external_users::pooled_external_user_row(&self.read, workspace_id, id).await,
+        }
+    }
+
+    /// On a direct connection when one is free, else through the sqlx pool.
+    async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
+        let direct = self.direct.as_ref().and_then(|d| {
+            d.with(|c| sqlite_direct::optional_row(c, ACCESS_TOKEN, [token_hash], sqlite_direct::access_token_row))
+        });
+        match direct {
+            Some(found) => found,
+            None => run::external_users::pooled_access_token_row(&self.read, token_hash).await,
+        }
     }
 
     /// Hands the user to the batch writer and waits for the commit that includes it.
