@@ -134,7 +134,13 @@ async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<Store
     }
     for i in one_by_one {
         let (insert, refs) = (&batch[i], refs[i].expect("only users whose references were found"));
-        match insert_one(tx, &insert.user, refs).await {
+        // A create alone in its batch needs no savepoint: its failure is the batch's.
+        let written = if batch.len() == 1 {
+            Ok(write_one(tx, &insert.user, refs).await?)
+        } else {
+            insert_one(tx, &insert.user, refs).await
+        };
+        match written {
             Ok((joined, resource)) => {
                 outcomes[i] = Ok(joined);
                 resources[i] = Some(resource);
