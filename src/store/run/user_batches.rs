@@ -7,8 +7,8 @@
 //! is shared instead of paid per user. Each create's outcome is reported only after the commit that
 //! made it durable, so nothing acknowledged is lost.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sqlx::Pool;
@@ -125,9 +125,17 @@ async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<Store
         (batch[i].user.channel_id, batch[i].user.identifier.as_deref().map(str::to_lowercase))
     });
     let mut resources: Vec<Option<Arc<str>>> = vec![None; batch.len()];
-    // Users that may join another's person are written one at a time, each after the one before.
-    let (together, mut one_by_one): (Vec<usize>, Vec<usize>) =
-        order.into_iter().partition(|&i| refs[i].is_some_and(|r| !r.auto_match));
+    // Users that may join another's person are written one at a time, each after the one before;
+    // so is a create that repeats an identifier or external id of an earlier one in the batch (it
+    // fails on its own then, rather than making the whole batch fall back).
+    let mut keys = HashSet::new();
+    let (together, mut one_by_one): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&i| {
+        let u = &batch[i].user;
+        let identifier = u.identifier.as_deref().map(|id| (u.channel_id, 'i', id.to_lowercase()));
+        let external_id = u.external_id.as_ref().map(|id| (u.channel_id, 'e', id.clone()));
+        let first = [identifier, external_id].into_iter().flatten().all(|key| keys.insert(key));
+        first && refs[i].is_some_and(|r| !r.auto_match)
+    });
     let written_together = together.len() > 1 && insert_together(tx, batch, &together, &mut resources).await?;
     if !written_together {
         one_by_one.extend(together);
