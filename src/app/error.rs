@@ -106,7 +106,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(entity) => AppError::NotFound(entity),
             StoreError::Duplicate(unique) => AppError::Conflict(Conflict::Taken(unique)),
             StoreError::InUse(entity) => AppError::Conflict(Conflict::InUse(entity)),
-            StoreError::Unavailable(detail) => {
+            StoreError::Unavailable(detail) | StoreError::RolledBack(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 AppError::Unavailable
             }

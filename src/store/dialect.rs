@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::external_users::{AccessTokenRow, ExternalUserRow};
-use crate::domain::{Actor, ExternalUser};
 
 /// What one backend does its own way. Implemented by [`super::SqliteStore`] and
 /// [`super::PostgresStore`]; the shared code in `run/` calls nothing else that is backend-specific.
@@ -31,7 +30,11 @@ pub(super) trait Dialect {
     /// Rows an import writes per transaction (see `ExternalUserStore::import_batch_rows`).
     const IMPORT_BATCH_ROWS: usize;
 
-    /// Opens a write transaction (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
+    /// The statement that opens a write transaction: SQLite's `BEGIN IMMEDIATE` takes the write lock
+    /// up front, so a transaction never fails to upgrade a read lock halfway.
+    const BEGIN_WRITE: &'static str;
+
+    /// Opens a write transaction with [`Self::BEGIN_WRITE`].
     fn begin_write(&self) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;
 
     /// Writes the `WHERE` of a page of an external-user search (after `FROM external_users`, in the
@@ -60,12 +63,6 @@ pub(super) trait Dialect {
     /// The access token with this hash and its user, by `ACCESS_TOKEN` (every request an external
     /// user signs: read on the calling task on SQLite, as [`Dialect::external_user_row`]).
     fn access_token_row(&self, token_hash: &[u8]) -> impl Future<Output = StoreResult<Option<AccessTokenRow>>> + Send;
-
-    /// Stores a new external user with its new super identity, or in the one automatic matching
-    /// found for it; answers the super identity it is in (SQLite shares one commit among the creates
-    /// waiting for the writer; PostgreSQL commits each on its own, in parallel).
-    fn insert_external_user(&self, user: &ExternalUser, actor: Actor)
-    -> impl Future<Output = StoreResult<Uuid>> + Send;
 
     /// Inside an erasure's transaction: drops what the backend's own structures still hold of the
     /// erased text (SQLite's full-text index keeps deleted entries until its segments are merged).

@@ -43,6 +43,10 @@ pub enum StoreError {
     InUse(Entity),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// PostgreSQL ended the transaction to break a deadlock or a serialization conflict: nothing of
+    /// it was written, and running it again may succeed.
+    #[error("transaction rolled back by the database: {0}")]
+    RolledBack(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -55,6 +59,7 @@ impl StoreError {
             StoreError::Duplicate(u) => StoreError::Duplicate(*u),
             StoreError::InUse(e) => StoreError::InUse(*e),
             StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            StoreError::RolledBack(m) => StoreError::RolledBack(m.clone()),
             other => StoreError::Other(other.to_string()),
         }
     }
@@ -70,6 +75,9 @@ impl From<sqlx::Error> for StoreError {
                     // Deleting a row others still point at (e.g. a staff user assigned to tickets).
                     sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::InUse(Entity::Other),
                     _ if is_connection_loss(db.code().as_deref()) => StoreError::Unavailable(e.to_string()),
+                    _ if matches!(db.code().as_deref(), Some("40P01" | "40001")) => {
+                        StoreError::RolledBack(e.to_string())
+                    }
                     _ => StoreError::Other(e.to_string()),
                 }
             }

@@ -15,7 +15,6 @@ use super::dialect::Dialect;
 use super::external_users::{AccessTokenRow, ExternalUserRow};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::support::contains_pattern;
-use crate::domain::{Actor, ExternalUser};
 
 type Db = Postgres;
 type Backend = PostgresStore;
@@ -30,6 +29,8 @@ pub struct PostgresStore {
     write: Pool<Postgres>,
     /// How common each trigram is among external users, for planning searches.
     trigrams: Arc<Sample<TrigramCounts>>,
+    /// This node's creates of external users wait here to share a commit.
+    user_batches: run::user_batches::UserBatches,
     /// Dropped with the last handle to the store, which ends its statistics keeper.
     _keeper: Arc<oneshot::Sender<()>>,
 }
@@ -166,7 +167,8 @@ impl PostgresStore {
             .await?;
         let (keeper, stop) = oneshot::channel();
         tokio::spawn(super::planner_statistics::keep_fresh(pool.clone(), stop));
-        Ok(Self { read: pool.clone(), write: pool, trigrams: Arc::default(), _keeper: Arc::new(keeper) })
+        let user_batches = run::user_batches::UserBatches::start(pool.clone());
+        Ok(Self { read: pool.clone(), write: pool, trigrams: Arc::default(), user_batches, _keeper: Arc::new(keeper) })
     }
 }
 
@@ -179,8 +181,10 @@ impl Dialect for PostgresStore {
     /// cannot be pruned before the commit: a longer transaction makes each upsert walk a longer chain.
     const IMPORT_BATCH_ROWS: usize = 500;
 
+    const BEGIN_WRITE: &'static str = "BEGIN";
+
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
-        self.write.begin().await
+        self.write.begin_with(Self::BEGIN_WRITE).await
     }
 
     /// Candidates from the trigram index (migration 5) by the term's three rarest trigrams, then the
@@ -212,26 +216,6 @@ impl Dialect for PostgresStore {
 
     async fn prepare_search(&self) {
         self.trigrams.refresh_if_old(sample_trigrams(self.read.clone())).await;
-    }
-
-    /// Each create in a transaction of its own: PostgreSQL commits concurrent transactions in parallel.
-    async fn insert_external_user(&self, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
-        let mut tx = self.begin_write().await?;
-        let refs = run::external_users::user_refs(&mut tx, u).await?;
-        let on_builtin = refs.builtin;
-        let matched = if refs.auto_match { run::identities::matching_identity(&mut tx, u).await? } else { None };
-        let joined = match matched {
-            Some(found) => found,
-            None => {
-                run::external_users::insert_super_identity(&mut tx, u).await?;
-                u.super_identity_id
-            }
-        };
-        run::external_users::insert_user_row(&mut tx, u, joined).await?;
-        let shown = ExternalUser { super_identity_id: joined, ..u.clone() };
-        run::external_users::record_user_created(&mut tx, &shown, actor, on_builtin).await?;
-        tx.commit().await?;
-        Ok(joined)
     }
 
     async fn external_user_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ExternalUserRow>> {

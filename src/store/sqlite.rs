@@ -4,23 +4,20 @@
 //! `SQLITE_BUSY` storms, and `BEGIN IMMEDIATE` takes the write lock up front) while reads use a pool of
 //! their own that WAL lets run beside the writer.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, QueryBuilder, Sqlite, Transaction};
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::StoreResult;
 use super::dialect::Dialect;
 use super::external_users::{ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::sqlite_direct::{self, DirectReads};
 use super::support::contains_pattern;
-use super::{StoreError, StoreResult};
-use crate::domain::{Actor, ExternalUser};
 
 type Db = Sqlite;
 type Backend = SqliteStore;
@@ -29,32 +26,20 @@ type Backend = SqliteStore;
 #[path = "run/mod.rs"]
 mod run;
 
-use run::Tx;
-use run::external_users::{UserRefs, insert_super_identity, insert_user_row, record_user_created, user_refs};
-use run::identities::matching_identity;
+use run::user_batches::UserBatches;
 
 #[derive(Clone)]
 pub struct SqliteStore {
     read: Pool<Sqlite>,
     write: Pool<Sqlite>,
-    /// New external users wait here for the next shared commit; see [`commit_user_batches`].
-    user_inserts: mpsc::Sender<UserInsert>,
+    /// New external users wait here for the next shared commit.
+    user_batches: UserBatches,
     /// Some users' searched text, to tell a common search term from a rare one.
     texts: Arc<Sample<TextSample>>,
     /// Reads by key on the calling task (none for an in-memory database, which has no file to
     /// open again): see `sqlite_direct.rs`.
     direct: Option<Arc<DirectReads>>,
 }
-
-/// A create waiting for its batch, and who to tell how it ended.
-struct UserInsert {
-    user: ExternalUser,
-    actor: Actor,
-    done: oneshot::Sender<StoreResult<Uuid>>,
-}
-
-/// At most this many creates share one commit.
-const MAX_BATCH: usize = 256;
 
 /// `PRAGMA cache_size` of the writer (negative: KiB): 32 MiB, against 8 MiB per reader.
 const WRITER_CACHE_SIZE: &str = "-32768";
@@ -90,9 +75,8 @@ impl SqliteStore {
         let direct = (!in_memory)
             .then(|| Arc::new(DirectReads::new(options.get_filename().to_owned(), readers.max(1) as usize)));
         let read = pool().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
-        let (user_inserts, queue) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(commit_user_batches(write.clone(), queue));
-        Ok(Self { read, write, user_inserts, texts: Arc::default(), direct })
+        let user_batches = UserBatches::start(write.clone());
+        Ok(Self { read, write, user_batches, texts: Arc::default(), direct })
     }
 }
 
@@ -107,8 +91,10 @@ impl Dialect for SqliteStore {
     /// the writer's page cache (`WRITER_CACHE_SIZE`) holds a batch's dirty pages.
     const IMPORT_BATCH_ROWS: usize = 2_000;
 
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
     async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
-        self.write.begin_with("BEGIN IMMEDIATE").await
+        self.write.begin_with(Self::BEGIN_WRITE).await
     }
 
     /// A term of three or more characters is looked up in the trigram index (migration 5), where a
@@ -183,14 +169,6 @@ impl Dialect for SqliteStore {
         }
     }
 
-    /// Hands the user to the batch writer and waits for the commit that includes it.
-    async fn insert_external_user(&self, user: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
-        let (done, outcome) = oneshot::channel();
-        let stopped = || StoreError::Unavailable("the database writer has stopped".into());
-        self.user_inserts.send(UserInsert { user: user.clone(), actor, done }).await.map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
-    }
-
     /// Merges the full-text index's segments into one, which drops the deleted entries for good.
     async fn after_erasure_in(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
         sqlx::query("INSERT INTO external_user_search (external_user_search) VALUES ('optimize')")
@@ -212,85 +190,6 @@ impl Dialect for SqliteStore {
     }
 }
 
-/// Group commit for external-user creates, the hot write path: every create waiting when the writer
-/// is free goes into one transaction, so the cost of a commit (WAL frames, a new full-text segment) is
-/// shared instead of paid per user. Each create's outcome is reported only after the commit that made
-/// it durable, so nothing acknowledged is lost.
-///
-/// Creates need no savepoints: the references are checked before anything is written, and the user's
-/// row goes in before its super identity (the foreign key is deferred to the commit), so the only
-/// statement that can fail on a duplicate is the first write, which SQLite undoes on its own while the
-/// transaction goes on.
-async fn commit_user_batches(write: Pool<Sqlite>, mut queue: mpsc::Receiver<UserInsert>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = commit_batch(&write, &batch).await;
-        for (insert, outcome) in batch.drain(..).zip(outcomes) {
-            // The requester may have gone away; its user is stored all the same.
-            let _ = insert.done.send(outcome);
-        }
-    }
-}
-
-/// Runs the batch in one transaction; the outcome of each create, in order.
-async fn commit_batch(write: &Pool<Sqlite>, batch: &[UserInsert]) -> Vec<StoreResult<Uuid>> {
-    let everyone = |e: &StoreError| batch.iter().map(|_| Err(e.same_kind())).collect();
-    let mut tx = match write.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => return everyone(&StoreError::from(e)),
-    };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    // Creates of one batch mostly name the same channel, tier and group; nothing but this transaction
-    // writes until its commit, so what one check found holds for the others.
-    let mut checked: HashMap<RefsKey, UserRefs> = HashMap::new();
-    for insert in batch {
-        let outcome = insert_in_batch(&mut tx, &mut checked, &insert.user, insert.actor).await;
-        if let Err(e) = &outcome
-            && !matches!(e, StoreError::Duplicate(_) | StoreError::NotFound(_))
-        {
-            // Anything but a rule broken by this one create may have ended the transaction.
-            return everyone(e);
-        }
-        outcomes.push(outcome);
-    }
-    match tx.commit().await {
-        Ok(()) => outcomes,
-        Err(e) => everyone(&StoreError::from(e)),
-    }
-}
-
-/// The references a user's check is about: workspace, channel, tier and group.
-type RefsKey = (Uuid, Uuid, Option<Uuid>, Option<Uuid>);
-
-async fn insert_in_batch(
-    tx: &mut Tx,
-    checked: &mut HashMap<RefsKey, UserRefs>,
-    u: &ExternalUser,
-    actor: Actor,
-) -> StoreResult<Uuid> {
-    let key = (u.workspace_id, u.channel_id, u.tier_id, u.external_user_group_id);
-    let refs = match checked.get(&key) {
-        Some(refs) => *refs,
-        None => {
-            let refs = user_refs(tx, u).await?;
-            checked.insert(key, refs);
-            refs
-        }
-    };
-    let on_builtin = refs.builtin;
-    let matched = if refs.auto_match { matching_identity(tx, u).await? } else { None };
-    let joined = match matched {
-        Some(found) => found,
-        None => u.super_identity_id,
-    };
-    insert_user_row(tx, u, joined).await?;
-    if joined == u.super_identity_id {
-        insert_super_identity(tx, u).await?;
-    }
-    let shown = ExternalUser { super_identity_id: joined, ..u.clone() };
-    record_user_created(tx, &shown, actor, on_builtin).await?;
-    Ok(joined)
-}
 /// The term as an FTS5 phrase: quoted, its own quotes doubled.
 fn phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))

@@ -140,6 +140,41 @@ on_both_backends! {
         assert_eq!(sequences, (1..=60).collect::<Vec<_>>());
     }
 
+    async fn a_burst_of_creates_with_duplicates_records_the_events_of_exactly_the_stored_users(app) {
+        // Creates arriving together are written as one batch; a duplicate among them (of a stored
+        // user's identifier, or of another create's identifier or external id) must fail alone,
+        // leaving no event behind.
+        let app = &app;
+        assert_eq!(app.post("/api/v1/external-users", &user_body(app, "taken@example.com")).await.status, 200);
+        let creates = (0..40).map(|n| {
+            let mut body = match n % 10 {
+                0 => user_body(app, "taken@example.com"),
+                1 => user_body(app, "twin@example.com"),
+                _ => user_body(app, &format!("burst{n}@example.com")),
+            };
+            if n % 10 == 2 {
+                body["externalId"] = json!("shared-ext");
+            }
+            async move { app.post("/api/v1/external-users", &body).await }
+        });
+        let replies = join_all(creates).await;
+        let stored: Vec<&Value> = replies.iter().filter(|r| r.status == 200).map(|r| &r.body).collect();
+        let refused = replies.iter().filter(|r| r.status == 409).count();
+        assert_eq!((stored.len(), refused), (30, 10), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+
+        let events = all_events(app).await;
+        let mut sequences: Vec<i64> = events.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+        sequences.sort();
+        assert_eq!(sequences, (1..=62).collect::<Vec<_>>(), "two events per stored user, numbered without gaps");
+        for user in stored {
+            let theirs: Vec<&Value> = events.iter().filter(|e| e["data"]["id"] == user["id"]).collect();
+            let kinds: Vec<&str> = theirs.iter().map(|e| e["type"].as_str().unwrap()).collect();
+            assert_eq!(kinds, ["external_user.created", "customer.created"]);
+            let path = format!("/api/v1/external-users/{}", user["id"].as_str().unwrap());
+            assert_eq!(theirs[0]["data"], app.get(&path).await.body);
+        }
+    }
+
     async fn workspace_settings_changes_fire_created_updated_deleted_and_revoked_once(app) {
         let channel = app.post("/api/v1/channels", &json!({"name": "Web chat", "type": "web"})).await.body;
         let path = format!("/api/v1/channels/{}", channel["id"].as_str().unwrap());

@@ -27,7 +27,7 @@ const INSERT_CHUNK: usize = 2_000;
 impl ExternalUserStore for Backend {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_external_user(&self, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
-        Dialect::insert_external_user(self, u, actor).await
+        self.user_batches.insert(u, actor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -302,27 +302,10 @@ impl ExternalUserStore for Backend {
                 insert_user_row(&mut tx, u, joined[i]).await?;
             }
         } else {
-            // The statements run on the database's side (SQLite's own thread, PostgreSQL's server)
-            // while this side builds the next one and the created users' event JSON.
-            for chunk in creates.chunks(INSERT_CHUNK) {
-                let mut qb = QueryBuilder::<Db>::new(INSERT_SUPER_IDENTITIES);
-                qb.push_values(chunk, |mut row, &i| {
-                    let u = writes[i].user();
-                    row.push_bind(u.super_identity_id).push_bind(u.workspace_id).push_bind(u.created_at.micros());
-                });
-                let (done, mut users) =
-                    tokio::join!(qb.build().execute(&mut *tx), async { insert_users(writes, chunk) });
-                done?;
-                let (done, texts) = tokio::join!(users.build().execute(&mut *tx), async {
-                    chunk
-                        .iter()
-                        .map(|&i| Arc::<str>::from(event::external_user_text(writes[i].user())))
-                        .collect::<Vec<_>>()
-                });
-                done?;
-                for (&i, text) in chunk.iter().zip(texts) {
-                    resources[i] = Some(text);
-                }
+            let users: Vec<&ExternalUser> = creates.iter().map(|&i| writes[i].user()).collect();
+            let texts = insert_new_users(&mut tx, &users).await?;
+            for (&i, text) in creates.iter().zip(texts) {
+                resources[i] = Some(text);
             }
         }
         let mut events = Vec::new();
@@ -336,13 +319,7 @@ impl ExternalUserStore for Backend {
                     let resource: Arc<str> = resources[i].take().unwrap_or_else(|| {
                         event::external_user_text(&ExternalUser { super_identity_id: joined[i], ..u.clone() }).into()
                     });
-                    let created = |kind, resource| EventText { kind, actor, resource, previous: None };
-                    if builtin[i] {
-                        events.push(created(EventType::ExternalUserCreated, Arc::clone(&resource)));
-                        events.push(created(EventType::CustomerCreated, resource));
-                    } else {
-                        events.push(created(EventType::ExternalUserCreated, resource));
-                    }
+                    push_created_events(&mut events, actor, resource, builtin[i]);
                 }
                 ImportWrite::Update { before, after: u } => {
                     let done = sqlx::query(UPDATE_IMPORTED_USER)
@@ -458,6 +435,43 @@ pub(in crate::store) async fn record_user_created(
     record(tx, u.workspace_id, &events).await
 }
 
+/// [`record_user_created`]'s events for a user whose resource is already text, the one text shared.
+pub(in crate::store) fn push_created_events(
+    events: &mut Vec<EventText>,
+    actor: Actor,
+    resource: Arc<str>,
+    builtin: bool,
+) {
+    let created = |kind, resource| EventText { kind, actor, resource, previous: None };
+    if builtin {
+        events.push(created(EventType::ExternalUserCreated, Arc::clone(&resource)));
+        events.push(created(EventType::CustomerCreated, resource));
+    } else {
+        events.push(created(EventType::ExternalUserCreated, resource));
+    }
+}
+
+/// New users, each in the new super identity it names, by multi-row inserts of [`INSERT_CHUNK`]
+/// rows; answers each user's event resource, in order. The statements run on the database's side
+/// (SQLite's own thread, PostgreSQL's server) while this side builds the next one and the JSON.
+pub(in crate::store) async fn insert_new_users(tx: &mut Tx, users: &[&ExternalUser]) -> StoreResult<Vec<Arc<str>>> {
+    let mut resources = Vec::with_capacity(users.len());
+    for chunk in users.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(INSERT_SUPER_IDENTITIES);
+        qb.push_values(chunk, |mut row, u| {
+            row.push_bind(u.super_identity_id).push_bind(u.workspace_id).push_bind(u.created_at.micros());
+        });
+        let (done, mut rows) = tokio::join!(qb.build().execute(&mut **tx), async { insert_users(chunk) });
+        done?;
+        let (done, texts) = tokio::join!(rows.build().execute(&mut **tx), async {
+            chunk.iter().map(|u| Arc::<str>::from(event::external_user_text(u))).collect::<Vec<_>>()
+        });
+        done?;
+        resources.extend(texts);
+    }
+    Ok(resources)
+}
+
 /// The one insert of a super identity: the new one a new external user names.
 pub(in crate::store) async fn insert_super_identity(tx: &mut Tx, u: &ExternalUser) -> StoreResult<()> {
     sqlx::query(INSERT_SUPER_IDENTITY)
@@ -496,12 +510,10 @@ pub(in crate::store) async fn insert_user_row(
     Ok(())
 }
 
-/// The multi-row insert of an import's created users `chunk` (indexes into `writes`), each in the
-/// new super identity it names.
-fn insert_users(writes: &[ImportWrite], chunk: &[usize]) -> QueryBuilder<Db> {
+/// The multi-row insert of new users, each in the new super identity it names.
+fn insert_users(users: &[&ExternalUser]) -> QueryBuilder<Db> {
     let mut qb = QueryBuilder::<Db>::new(INSERT_EXTERNAL_USERS);
-    qb.push_values(chunk, |mut row, &i| {
-        let u = writes[i].user();
+    qb.push_values(users, |mut row, u| {
         row.push_bind(u.id)
             .push_bind(u.workspace_id)
             .push_bind(u.channel_id)

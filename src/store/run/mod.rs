@@ -15,6 +15,7 @@ mod participants;
 mod purge;
 mod staff;
 mod tickets;
+pub(super) mod user_batches;
 mod web_sessions;
 mod webhooks;
 mod workspaces;

@@ -1,0 +1,232 @@
+//! Group commit for external-user creates, the hot write path of both backends.
+//!
+//! Every create waiting when the writer is free goes into one transaction, and the batch's users go
+//! in as one multi-row insert of super identities, one of users and one of events, the way an import
+//! writes them: the cost of a statement (SQLite's full-text index flushes a segment at the end of
+//! each one; PostgreSQL pays a round trip and the workspace's event-counter lock) and of the commit
+//! is shared instead of paid per user. Each create's outcome is reported only after the commit that
+//! made it durable, so nothing acknowledged is lost.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use sqlx::Pool;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::events::{EventText, record_texts};
+use super::external_users::{
+    UserRefs, insert_new_users, insert_super_identity, insert_user_row, push_created_events, user_refs,
+};
+use super::identities::matching_identity;
+use super::{Backend, Db, Dialect, Tx};
+use crate::domain::{Actor, ExternalUser, event};
+use crate::store::{StoreError, StoreResult};
+
+/// At most this many creates share one commit.
+const MAX_BATCH: usize = 256;
+
+/// The queue to a store's one batch writer.
+#[derive(Clone)]
+pub(in crate::store) struct UserBatches {
+    queue: mpsc::Sender<UserInsert>,
+}
+
+/// A create waiting for its batch, and who to tell how it ended.
+struct UserInsert {
+    user: ExternalUser,
+    actor: Actor,
+    done: oneshot::Sender<StoreResult<Uuid>>,
+}
+
+impl UserBatches {
+    /// Starts the writer on `write`; it stops when the last handle to the queue is dropped.
+    pub fn start(write: Pool<Db>) -> Self {
+        let (queue, waiting) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(commit_batches(write, waiting));
+        Self { queue }
+    }
+
+    /// Hands the user to the writer and waits for the commit that includes it: answers the super
+    /// identity it is in (its own new one, or the one automatic matching found).
+    pub async fn insert(&self, user: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
+        let (done, outcome) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the database writer has stopped".into());
+        self.queue.send(UserInsert { user: user.clone(), actor, done }).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+}
+
+async fn commit_batches(write: Pool<Db>, mut waiting: mpsc::Receiver<UserInsert>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let outcomes = commit_batch(&write, &batch).await;
+        for (insert, outcome) in batch.drain(..).zip(outcomes) {
+            // The requester may have gone away; its user is stored all the same.
+            let _ = insert.done.send(outcome);
+        }
+    }
+}
+
+/// A batch that PostgreSQL rolled back to break a deadlock (creates on several nodes taking the same
+/// identifiers' index entries in another order) runs again, up to this many times in all.
+const ATTEMPTS: usize = 3;
+
+/// Runs the batch in one transaction; the outcome of each create, in order.
+async fn commit_batch(write: &Pool<Db>, batch: &[UserInsert]) -> Vec<StoreResult<Uuid>> {
+    let mut attempt = 1;
+    loop {
+        match try_batch(write, batch).await {
+            Err(StoreError::RolledBack(_)) if attempt < ATTEMPTS => attempt += 1,
+            Err(e) => return batch.iter().map(|_| Err(e.same_kind())).collect(),
+            Ok(outcomes) => return outcomes,
+        }
+    }
+}
+
+async fn try_batch(write: &Pool<Db>, batch: &[UserInsert]) -> StoreResult<Vec<StoreResult<Uuid>>> {
+    let mut tx = write.begin_with(Backend::BEGIN_WRITE).await?;
+    let outcomes = write_batch(&mut tx, batch).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// The references a user's check is about: workspace, channel, tier and group.
+type RefsKey = (Uuid, Uuid, Option<Uuid>, Option<Uuid>);
+
+/// The batch's writes in `tx`: each create's own outcome, or an error that ended the transaction.
+/// The events go last, in one statement per workspace, so the workspace's event counter is held
+/// only from there to the commit.
+async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<StoreResult<Uuid>>> {
+    let mut outcomes: Vec<StoreResult<Uuid>> = Vec::with_capacity(batch.len());
+    // Creates of one batch mostly name the same channel, tier and group: each is checked once, and
+    // what the check found holds for the others in the transaction.
+    let mut checked: HashMap<RefsKey, StoreResult<UserRefs>> = HashMap::new();
+    let mut refs = Vec::with_capacity(batch.len());
+    for insert in batch {
+        let u = &insert.user;
+        let key = (u.workspace_id, u.channel_id, u.tier_id, u.external_user_group_id);
+        if let Entry::Vacant(slot) = checked.entry(key) {
+            slot.insert(match user_refs(tx, u).await {
+                Err(e @ StoreError::NotFound(_)) => Err(e),
+                Err(e) => return Err(e),
+                found => found,
+            });
+        }
+        let found = &checked[&key];
+        outcomes.push(found.as_ref().map(|_| u.super_identity_id).map_err(StoreError::same_kind));
+        refs.push(found.as_ref().ok().copied());
+    }
+    // In one order on every node, so that two nodes' batches take the same unique index entries in
+    // the same order and wait for each other rather than deadlock (almost always; see `ATTEMPTS`).
+    let mut order: Vec<usize> = (0..batch.len()).filter(|&i| refs[i].is_some()).collect();
+    order.sort_by_cached_key(|&i| {
+        (batch[i].user.channel_id, batch[i].user.identifier.as_deref().map(str::to_lowercase))
+    });
+    let mut resources: Vec<Option<Arc<str>>> = vec![None; batch.len()];
+    // Users that may join another's person are written one at a time, each after the one before;
+    // so is a create that repeats an identifier or external id of an earlier one in the batch (it
+    // fails on its own then, rather than making the whole batch fall back).
+    let mut keys = HashSet::new();
+    let (together, mut one_by_one): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&i| {
+        let u = &batch[i].user;
+        let identifier = u.identifier.as_deref().map(|id| (u.channel_id, 'i', id.to_lowercase()));
+        let external_id = u.external_id.as_ref().map(|id| (u.channel_id, 'e', id.clone()));
+        let first = [identifier, external_id].into_iter().flatten().all(|key| keys.insert(key));
+        first && refs[i].is_some_and(|r| !r.auto_match)
+    });
+    let written_together = together.len() > 1 && insert_together(tx, batch, &together, &mut resources).await?;
+    if !written_together {
+        one_by_one.extend(together);
+    }
+    for i in one_by_one {
+        let (insert, refs) = (&batch[i], refs[i].expect("only users whose references were found"));
+        // A create alone in its batch needs no savepoint: its failure is the batch's.
+        let written = if batch.len() == 1 {
+            Ok(write_one(tx, &insert.user, refs).await?)
+        } else {
+            insert_one(tx, &insert.user, refs).await
+        };
+        match written {
+            Ok((joined, resource)) => {
+                outcomes[i] = Ok(joined);
+                resources[i] = Some(resource);
+            }
+            Err(e @ (StoreError::Duplicate(_) | StoreError::NotFound(_))) => outcomes[i] = Err(e),
+            Err(e) => return Err(e),
+        }
+    }
+    // Events are numbered per workspace, in the batch's order.
+    let mut events: HashMap<Uuid, Vec<EventText>> = HashMap::new();
+    for (i, resource) in resources.into_iter().enumerate() {
+        if let Some(resource) = resource {
+            let (insert, builtin) = (&batch[i], refs[i].is_some_and(|r| r.builtin));
+            let list = events.entry(insert.user.workspace_id).or_default();
+            push_created_events(list, insert.actor, resource, builtin);
+        }
+    }
+    for (workspace_id, events) in events {
+        record_texts(tx, workspace_id, events).await?;
+    }
+    Ok(outcomes)
+}
+
+/// The users `together` in one multi-row insert each of super identities and users, under a
+/// savepoint: when any of them breaks a unique rule (an identifier or external id another user of
+/// the channel holds, or two of the batch share), nothing of it stays and the answer is `false`, so
+/// each is written on its own and only the offending ones fail.
+async fn insert_together(
+    tx: &mut Tx,
+    batch: &[UserInsert],
+    together: &[usize],
+    resources: &mut [Option<Arc<str>>],
+) -> StoreResult<bool> {
+    sqlx::query("SAVEPOINT user_batch").execute(&mut **tx).await?;
+    let users: Vec<&ExternalUser> = together.iter().map(|&i| &batch[i].user).collect();
+    let written = match insert_new_users(tx, &users).await {
+        Ok(texts) => {
+            for (&i, text) in together.iter().zip(texts) {
+                resources[i] = Some(text);
+            }
+            true
+        }
+        Err(StoreError::Duplicate(_)) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT user_batch").execute(&mut **tx).await?;
+            false
+        }
+        // Anything else ends the whole batch (and a rolled-back one runs again).
+        Err(e) => return Err(e),
+    };
+    sqlx::query("RELEASE SAVEPOINT user_batch").execute(&mut **tx).await?;
+    Ok(written)
+}
+
+/// One create on its own, under a savepoint: a duplicate undoes only this create, and the
+/// transaction goes on for the others (PostgreSQL would otherwise refuse every later statement).
+/// Answers the super identity the user is in and its event resource.
+async fn insert_one(tx: &mut Tx, u: &ExternalUser, refs: UserRefs) -> StoreResult<(Uuid, Arc<str>)> {
+    sqlx::query("SAVEPOINT user_create").execute(&mut **tx).await?;
+    let written = write_one(tx, u, refs).await;
+    if let Err(StoreError::Duplicate(_) | StoreError::NotFound(_)) = &written {
+        sqlx::query("ROLLBACK TO SAVEPOINT user_create").execute(&mut **tx).await?;
+    } else if written.is_err() {
+        return written;
+    }
+    sqlx::query("RELEASE SAVEPOINT user_create").execute(&mut **tx).await?;
+    written
+}
+
+async fn write_one(tx: &mut Tx, u: &ExternalUser, refs: UserRefs) -> StoreResult<(Uuid, Arc<str>)> {
+    let matched = if refs.auto_match { matching_identity(tx, u).await? } else { None };
+    let joined = match matched {
+        Some(found) => found,
+        None => {
+            insert_super_identity(tx, u).await?;
+            u.super_identity_id
+        }
+    };
+    insert_user_row(tx, u, joined).await?;
+    let shown = ExternalUser { super_identity_id: joined, ..u.clone() };
+    Ok((joined, event::external_user_text(&shown).into()))
+}
