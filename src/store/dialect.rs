@@ -6,6 +6,7 @@ use sqlx::{QueryBuilder, Transaction};
 use uuid::Uuid;
 
 use super::StoreResult;
+use super::external_users::{AccessTokenRow, ExternalUserRow};
 
 /// What one backend does its own way. Implemented by [`super::SqliteStore`] and
 /// [`super::PostgresStore`]; the shared code in `run/` calls nothing else that is backend-specific.
@@ -49,6 +50,19 @@ pub(super) trait Dialect {
     /// Before a search: refreshes what the backend keeps to plan searches (PostgreSQL's sample of
     /// trigram frequencies) when it is missing or old.
     fn prepare_search(&self) -> impl Future<Output = ()> + Send;
+
+    /// The workspace's live external user `id`, by `GET_EXTERNAL_USER`. SQLite reads it on the
+    /// calling task, without sqlx's hand-off to a connection thread (`sqlite_direct.rs`): a read by
+    /// key is the most frequent request and costs less than that round trip.
+    fn external_user_row(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = StoreResult<Option<ExternalUserRow>>> + Send;
+
+    /// The access token with this hash and its user, by `ACCESS_TOKEN` (every request an external
+    /// user signs: read on the calling task on SQLite, as [`Dialect::external_user_row`]).
+    fn access_token_row(&self, token_hash: &[u8]) -> impl Future<Output = StoreResult<Option<AccessTokenRow>>> + Send;
 
     /// Inside an erasure's transaction: drops what the backend's own structures still hold of the
     /// erased text (SQLite's full-text index keeps deleted entries until its segments are merged).

@@ -93,3 +93,36 @@ impl From<sqlx::Error> for StoreError {
 fn is_connection_loss(code: Option<&str>) -> bool {
     matches!(code, Some(c) if c.starts_with("57P") || c.starts_with("08") || c == "5" || c == "6")
 }
+
+/// The direct SQLite reads' errors (`sqlite_direct.rs`), sorted as the sqlx ones above: a broken
+/// rule by its kind, busy/locked or an unopenable file as the database being unavailable.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(failure, message) => {
+                let text = message.as_deref().unwrap_or_default();
+                match failure.code {
+                    ErrorCode::ConstraintViolation
+                        if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+                    {
+                        StoreError::Duplicate(Unique::from_message(text))
+                    }
+                    ErrorCode::ConstraintViolation
+                        if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+                    {
+                        StoreError::InUse(Entity::Other)
+                    }
+                    ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::NotADatabase => StoreError::Unavailable(e.to_string()),
+                    _ => StoreError::Other(e.to_string()),
+                }
+            }
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}

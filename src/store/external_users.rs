@@ -193,19 +193,19 @@ impl From<IssuedTokenRow> for IssuedToken {
 
 #[derive(FromRow)]
 pub(super) struct ExternalUserRow {
-    id: Uuid,
-    workspace_id: Uuid,
-    channel_id: Uuid,
-    super_identity_id: Uuid,
-    external_id: Option<String>,
-    identifier: Option<String>,
-    name: Option<String>,
-    tier_id: Option<Uuid>,
-    group_id: Option<Uuid>,
-    blocked: bool,
-    time_zone: Option<String>,
-    created_at: i64,
-    updated_at: i64,
+    pub(super) id: Uuid,
+    pub(super) workspace_id: Uuid,
+    pub(super) channel_id: Uuid,
+    pub(super) super_identity_id: Uuid,
+    pub(super) external_id: Option<String>,
+    pub(super) identifier: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) tier_id: Option<Uuid>,
+    pub(super) group_id: Option<Uuid>,
+    pub(super) blocked: bool,
+    pub(super) time_zone: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
 }
 
 impl TryFrom<ExternalUserRow> for ExternalUser {
@@ -232,9 +232,9 @@ impl TryFrom<ExternalUserRow> for ExternalUser {
 #[derive(FromRow)]
 pub(super) struct AccessTokenRow {
     #[sqlx(flatten)]
-    user: ExternalUserRow,
-    expires_at: i64,
-    issued_by_key_id: Option<Uuid>,
+    pub(super) user: ExternalUserRow,
+    pub(super) expires_at: i64,
+    pub(super) issued_by_key_id: Option<Uuid>,
 }
 
 impl TryFrom<AccessTokenRow> for AccessToken {

@@ -24,6 +24,7 @@ pub mod postgres;
 mod purge;
 mod sample;
 mod sqlite;
+mod sqlite_direct;
 mod staff;
 mod support;
 mod tickets;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::dialect::Dialect;
+use super::external_users::{AccessTokenRow, ExternalUserRow};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::support::contains_pattern;
 
@@ -215,6 +216,14 @@ impl Dialect for PostgresStore {
 
     async fn prepare_search(&self) {
         self.trigrams.refresh_if_old(sample_trigrams(self.read.clone())).await;
+    }
+
+    async fn external_user_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ExternalUserRow>> {
+        run::external_users::pooled_external_user_row(&self.read, workspace_id, id).await
+    }
+
+    async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
+        run::external_users::pooled_access_token_row(&self.read, token_hash).await
     }
 
     /// PostgreSQL's indexes drop dead entries on their own (vacuum); there is no separate copy to purge.

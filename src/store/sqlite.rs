@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::dialect::Dialect;
+use super::external_users::{ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
+use super::sqlite_direct::{self, DirectReads};
 use super::support::contains_pattern;
 
 type Db = Sqlite;
@@ -34,6 +36,9 @@ pub struct SqliteStore {
     user_batches: UserBatches,
     /// Some users' searched text, to tell a common search term from a rare one.
     texts: Arc<Sample<TextSample>>,
+    /// Reads by key on the calling task (none for an in-memory database, which has no file to
+    /// open again): see `sqlite_direct.rs`.
+    direct: Option<Arc<DirectReads>>,
 }
 
 /// `PRAGMA cache_size` of the writer (negative: KiB): 32 MiB, against 8 MiB per reader.
@@ -66,9 +71,12 @@ impl SqliteStore {
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
         let write = pool().max_connections(1).min_connections(1).connect_with(writer).await?;
         super::migrations::sqlite().run(&write).await?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let direct = (!in_memory)
+            .then(|| Arc::new(DirectReads::new(options.get_filename().to_owned(), readers.max(1) as usize)));
         let read = pool().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
         let user_batches = UserBatches::start(write.clone());
-        Ok(Self { read, write, user_batches, texts: Arc::default() })
+        Ok(Self { read, write, user_batches, texts: Arc::default(), direct })
     }
 }
 
@@ -130,6 +138,35 @@ impl Dialect for SqliteStore {
 
     async fn prepare_search(&self) {
         self.texts.refresh_if_old(sample_texts(self.read.clone())).await;
+    }
+
+    /// On a direct connection when one is free, else through the sqlx pool.
+    async fn external_user_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ExternalUserRow>> {
+        let direct = self.direct.as_ref().and_then(|d| {
+            d.with(|c| {
+                sqlite_direct::optional_row(
+                    c,
+                    GET_EXTERNAL_USER,
+                    (id.as_bytes(), workspace_id.as_bytes()),
+                    sqlite_direct::external_user_row,
+                )
+            })
+        });
+        match direct {
+            Some(found) => found,
+            None => run::external_users::pooled_external_user_row(&self.read, workspace_id, id).await,
+        }
+    }
+
+    /// On a direct connection when one is free, else through the sqlx pool.
+    async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
+        let direct = self.direct.as_ref().and_then(|d| {
+            d.with(|c| sqlite_direct::optional_row(c, ACCESS_TOKEN, [token_hash], sqlite_direct::access_token_row))
+        });
+        match direct {
+            Some(found) => found,
+            None => run::external_users::pooled_access_token_row(&self.read, token_hash).await,
+        }
     }
 
     /// Merges the full-text index's segments into one, which drops the deleted entries for good.

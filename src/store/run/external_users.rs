@@ -32,8 +32,7 @@ impl ExternalUserStore for Backend {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn get_external_user(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<ExternalUser> {
-        let row: Option<ExternalUserRow> =
-            sqlx::query_as(GET_EXTERNAL_USER).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
+        let row = Dialect::external_user_row(self, workspace_id, id).await?;
         row.ok_or(StoreError::NotFound(Entity::ExternalUser))?.try_into()
     }
 
@@ -164,8 +163,7 @@ impl ExternalUserStore for Backend {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn access_token(&self, token_hash: &[u8]) -> StoreResult<Option<AccessToken>> {
-        let row: Option<AccessTokenRow> =
-            sqlx::query_as(ACCESS_TOKEN).bind(token_hash).fetch_optional(&self.read).await?;
+        let row = Dialect::access_token_row(self, token_hash).await?;
         row.map(AccessToken::try_from).transpose()
     }
 
@@ -369,6 +367,23 @@ impl ExternalUserStore for Backend {
         let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
         convert(rows)
     }
+}
+
+/// [`Dialect::external_user_row`] through the sqlx read pool.
+pub(in crate::store) async fn pooled_external_user_row(
+    read: &sqlx::Pool<Db>,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<ExternalUserRow>> {
+    Ok(sqlx::query_as(GET_EXTERNAL_USER).bind(id).bind(workspace_id).fetch_optional(read).await?)
+}
+
+/// [`Dialect::access_token_row`] through the sqlx read pool.
+pub(in crate::store) async fn pooled_access_token_row(
+    read: &sqlx::Pool<Db>,
+    token_hash: &[u8],
+) -> StoreResult<Option<AccessTokenRow>> {
+    Ok(sqlx::query_as(ACCESS_TOKEN).bind(token_hash).fetch_optional(read).await?)
 }
 
 /// Fails with `NotFound` for the first of the user's channel, tier and group that is not in its
