@@ -212,7 +212,8 @@ mod tests {
     fn a_failed_read_gives_its_connection_up_and_the_next_opens_another() {
         let dir = tempfile::tempdir().unwrap();
         let reads = DirectReads::new(database(&dir), 1);
-        let failed = reads.with(|c| optional_row(c, "SELECT nothing FROM t", rusqlite::params![], |r| r.get::<_, i64>(0)));
+        let failed =
+            reads.with(|c| optional_row(c, "SELECT nothing FROM t", rusqlite::params![], |r| r.get::<_, i64>(0)));
         assert!(matches!(failed, Some(Err(crate::store::StoreError::Other(_)))), "{failed:?}");
         assert_eq!(reads.with(read_one).unwrap().unwrap().as_deref(), Some("one"), "the bound is free again");
     }
