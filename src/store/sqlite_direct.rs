@@ -113,8 +113,8 @@ pub(super) fn optional_row<T>(
     params: impl rusqlite::Params,
     decode: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Option<T>> {
-    // `prepare_cached` needs rusqlite's `cache` feature, left off for now (see the report).
-    let mut statement = c.prepare(sql)?;
+    // Each connection keeps its prepared statements: a read does not parse its SQL again.
+    let mut statement = c.prepare_cached(sql)?;
     let mut rows = statement.query(params)?;
     rows.next()?.map(decode).transpose()
 }

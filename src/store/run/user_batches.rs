@@ -120,10 +120,11 @@ async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<Store
     }
     // In one order on every node, so that two nodes' batches take the same unique index entries in
     // the same order and wait for each other rather than deadlock (almost always; see `ATTEMPTS`).
+    // Identifiers compare in any case, as their unique index does.
+    let lowered: Vec<Option<String>> =
+        batch.iter().map(|b| b.user.identifier.as_deref().map(str::to_lowercase)).collect();
     let mut order: Vec<usize> = (0..batch.len()).filter(|&i| refs[i].is_some()).collect();
-    order.sort_by_cached_key(|&i| {
-        (batch[i].user.channel_id, batch[i].user.identifier.as_deref().map(str::to_lowercase))
-    });
+    order.sort_by_key(|&i| (batch[i].user.channel_id, lowered[i].as_deref()));
     let mut resources: Vec<Option<Arc<str>>> = vec![None; batch.len()];
     // Users that may join another's person are written one at a time, each after the one before;
     // so is a create that repeats an identifier or external id of an earlier one in the batch (it
@@ -131,8 +132,8 @@ async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<Store
     let mut keys = HashSet::new();
     let (together, mut one_by_one): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&i| {
         let u = &batch[i].user;
-        let identifier = u.identifier.as_deref().map(|id| (u.channel_id, 'i', id.to_lowercase()));
-        let external_id = u.external_id.as_ref().map(|id| (u.channel_id, 'e', id.clone()));
+        let identifier = lowered[i].as_deref().map(|id| (u.channel_id, 'i', id));
+        let external_id = u.external_id.as_deref().map(|id| (u.channel_id, 'e', id));
         let first = [identifier, external_id].into_iter().flatten().all(|key| keys.insert(key));
         first && refs[i].is_some_and(|r| !r.auto_match)
     });
