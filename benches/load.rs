@@ -20,6 +20,8 @@
 //! the whole result. `BENCH_ONLY=key,key` runs only those scenarios (the fill always runs);
 //! `BENCH_SERVER_WRAPPER="valgrind --tool=callgrind"` starts the server under a profiler;
 //! `BENCH_FILL=import` fills through the import endpoint instead of one create per request.
+//! `BENCH_KEEP=1` keeps the databases afterwards (the SQLite file, the PostgreSQL schema) and prints
+//! where they are, to look at their plans at size (`EXPLAIN`).
 //! `create_webhook` measures creates back to back without and then with one enabled webhook
 //! subscription (to a receiver in this process) and prints the ratio and how long the deliveries
 //! took to catch up.
@@ -1161,10 +1163,15 @@ async fn main() -> ExitCode {
     let options = Options::parse();
     let mut all = serde_json::Map::new();
     let mut checks = Vec::new();
+    let keep = std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1");
     if options.sqlite {
         let dir = tempfile::tempdir().expect("temp dir");
         let backend = Backend::Sqlite { path: dir.path().join("bench.db"), _dir: dir };
         let report = bench(&options, &backend).await;
+        if let (true, Backend::Sqlite { path, _dir: dir }) = (keep, backend) {
+            let _ = dir.keep();
+            println!("kept the SQLite database: {}", path.display());
+        }
         let (value, fine) = summarise("sqlite", &options, &report);
         all.insert("sqlite".into(), value);
         checks.push(fine);
@@ -1172,7 +1179,10 @@ async fn main() -> ExitCode {
     if let Some(url) = &options.postgres {
         let backend = postgres_backend(url).await;
         let report = bench(&options, &backend).await;
-        drop_schema(&backend).await;
+        match (keep, &backend) {
+            (true, Backend::Postgres { schema, .. }) => println!("kept the PostgreSQL schema {schema}"),
+            _ => drop_schema(&backend).await,
+        }
         let (value, fine) = summarise("postgres", &options, &report);
         all.insert("postgres".into(), value);
         checks.push(fine);

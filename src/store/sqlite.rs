@@ -4,6 +4,7 @@
 //! `SQLITE_BUSY` storms, and `BEGIN IMMEDIATE` takes the write lock up front) while reads use a pool of
 //! their own that WAL lets run beside the writer.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,25 +98,32 @@ impl Dialect for SqliteStore {
         self.write.begin_with(Self::BEGIN_WRITE).await
     }
 
-    /// A term of three or more characters is looked up in the trigram index (migration 5), where a
-    /// quoted phrase matches exactly the rows holding it as a substring of a field, in any case; then
-    /// the matches are sorted into the list's order. That costs as many rows as match, which for a
-    /// term that a large share of the users hold (`example`, a common name) is most of the table,
-    /// while walking the list in order finds a page of them within a few rows each: such a term, when
-    /// the sample says so (and it is ASCII, where `LIKE`'s case folding is the index's), is checked
-    /// row by row in list order instead, as shorter terms (no trigram to look up) always are.
+    /// A term of three or more characters is looked up in the trigram index (migration 5); then the
+    /// matches are sorted into the list's order. That costs as many rows as match, which for a term
+    /// that a large share of the users hold (`example`, a common name) is most of the table, while
+    /// walking the list in order finds a page of them within a few rows each: such a term, when the
+    /// sample says so (and it is ASCII, where `LIKE`'s case folding is the index's), is checked row by
+    /// row in list order instead, as shorter terms (no trigram to look up) always are.
+    ///
+    /// An ASCII term is looked up by its rarest trigrams only ([`TextSample::rarest_windows`]), and
+    /// the candidates are checked with `LIKE`: a quoted phrase of the whole term reads every one of its
+    /// trigrams' lists, and in `user123@` the lists of `use` and `ser` hold every user. Any substring
+    /// of the term is a necessary condition, so which ones are looked up changes the cost, never the
+    /// answer. Other terms keep the phrase, whose Unicode case folding `LIKE` does not have.
     ///
     /// With the index, the workspace is compared as `+workspace_id`, which keeps SQLite from using the
     /// workspace's index: the query then starts from the few rows the search found, instead of walking
     /// the workspace's users in list order and testing each against the search (50x slower at 100k users).
     fn push_search(&self, qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
-        if term.chars().count() < 3 || (term.is_ascii() && self.texts.get().is_common(term)) {
+        let texts = self.texts.get();
+        if term.chars().count() < 3 || (term.is_ascii() && texts.is_common(term)) {
             push_contains(qb, workspace_id, term);
         } else {
             qb.push(" WHERE seq IN (SELECT rowid FROM external_user_search WHERE external_user_search MATCH ")
-                .push_bind(phrase(term))
+                .push_bind(index_query(&texts, term))
                 .push(") AND +workspace_id = ")
                 .push_bind(workspace_id);
+            push_exact_check(qb, term);
         }
     }
 
@@ -132,7 +140,8 @@ impl Dialect for SqliteStore {
             "SELECT COUNT(*) FROM (SELECT 1 FROM external_user_search CROSS JOIN external_users \
              ON external_users.seq = external_user_search.rowid WHERE external_user_search MATCH ",
         );
-        qb.push_bind(phrase(term)).push(" AND +workspace_id = ").push_bind(workspace_id);
+        qb.push_bind(index_query(&self.texts.get(), term)).push(" AND +workspace_id = ").push_bind(workspace_id);
+        push_exact_check(&mut qb, term);
         qb
     }
 
@@ -195,20 +204,51 @@ fn phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
 }
 
+/// What the trigram index is asked for `term`: its rarest windows, each a phrase of one trigram
+/// (FTS5 ANDs them), when it is ASCII; else the whole term as one phrase.
+fn index_query(texts: &TextSample, term: &str) -> String {
+    if !term.is_ascii() {
+        return phrase(term);
+    }
+    let windows: Vec<String> = texts.rarest_windows(term, RAREST_WINDOWS).iter().map(|w| phrase(w)).collect();
+    windows.join(" ")
+}
+
+/// How many of a term's trigrams a search looks up: each one more narrows the candidates (three
+/// rare ones leave a handful at 1M users) and costs one more list read in every index segment.
+const RAREST_WINDOWS: usize = 3;
+
+/// ` AND` the term is in a field: the exact check of the index's candidates for an ASCII term (its
+/// trigrams alone can match across fields or out of order); a phrase is exact already.
+fn push_exact_check(qb: &mut QueryBuilder<Sqlite>, term: &str) {
+    if term.is_ascii() {
+        qb.push(" AND");
+        push_in_a_field(qb, term);
+    }
+}
+
 /// The workspace's users with `term` in a field, checked row by row.
 fn push_contains(qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
+    qb.push(" WHERE workspace_id = ").push_bind(workspace_id).push(" AND");
+    push_in_a_field(qb, term);
+}
+
+/// ` (name, identifier or external id holds term)`, case-insensitively as `LIKE` is (ASCII). The
+/// columns are qualified: the search count joins the index, whose columns have the same names.
+fn push_in_a_field(qb: &mut QueryBuilder<Sqlite>, term: &str) {
     let p = contains_pattern(term);
-    qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
-    qb.push(" AND (lower(name) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
-    qb.push(" OR lower(identifier) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
-    qb.push(" OR lower(external_id) LIKE ").push_bind(p).push(" ESCAPE '\\')");
+    qb.push(" (lower(external_users.name) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
+    qb.push(" OR lower(external_users.identifier) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
+    qb.push(" OR lower(external_users.external_id) LIKE ").push_bind(p).push(" ESCAPE '\\')");
 }
 
 /// The searched fields of about [`SAMPLE_ROWS`] random users, lowercased, each user's fields
-/// joined by a NUL (which no term is looked for across).
+/// joined by a NUL (which no term is looked for across), and how many of them hold each trigram.
 #[derive(Default)]
 struct TextSample {
     texts: Vec<String>,
+    /// How many sampled users hold each three-character window in a field.
+    trigrams: HashMap<[char; 3], u32>,
     /// How many users the sample stands for: the table's size up to [`SAMPLE_ROWS`] (repeated picks
     /// leave `texts` a little shorter even from a large table).
     rows: usize,
@@ -225,14 +265,59 @@ impl Sampled for TextSample {
 }
 
 impl TextSample {
+    fn new(texts: Vec<String>, rows: usize) -> Self {
+        let mut trigrams = HashMap::new();
+        let mut seen = Vec::new();
+        for text in &texts {
+            seen.clear();
+            seen.extend(windows(text).filter(|w| !w.contains(&'\0')));
+            seen.sort_unstable();
+            seen.dedup();
+            for w in &seen {
+                *trigrams.entry(*w).or_insert(0) += 1;
+            }
+        }
+        Self { texts, trigrams, rows }
+    }
+
     fn is_common(&self, term: &str) -> bool {
         if self.texts.is_empty() || term.contains('\0') {
             return false;
         }
         let term = term.to_lowercase();
+        let needed = COMMON_SHARE * self.texts.len() as f64;
+        // A term is held by no more users than its rarest trigram: most terms are rare by that alone.
+        if windows(&term).map(|w| self.held_by(&w)).min().is_some_and(|rarest| f64::from(rarest) < needed) {
+            return false;
+        }
         let holding = self.texts.iter().filter(|t| t.contains(&term)).count();
-        holding as f64 >= COMMON_SHARE * self.texts.len() as f64
+        holding as f64 >= needed
     }
+
+    /// Up to `n` distinct three-character windows of the lowercased term, rarest in the sample
+    /// first (a window it never saw is the rarest of all).
+    fn rarest_windows(&self, term: &str, n: usize) -> Vec<String> {
+        let mut found: Vec<[char; 3]> = windows(&term.to_lowercase()).collect();
+        found.sort_unstable();
+        found.dedup();
+        found.sort_by_key(|w| self.held_by(w));
+        found.into_iter().take(n).map(|w| w.iter().collect()).collect()
+    }
+
+    fn held_by(&self, window: &[char; 3]) -> u32 {
+        self.trigrams.get(window).copied().unwrap_or(0)
+    }
+}
+
+/// Every three-character window of `text`, as the trigram index splits it.
+fn windows(text: &str) -> impl Iterator<Item = [char; 3]> + '_ {
+    let mut chars = text.chars();
+    let (mut a, mut b) = (chars.next(), chars.next());
+    chars.map(move |c| {
+        let w = [a.unwrap_or_default(), b.unwrap_or_default(), c];
+        (a, b) = (b, Some(c));
+        w
+    })
 }
 
 /// Random rows by random `seq` values (gaps and repeats make it a little fewer than asked).
@@ -257,7 +342,7 @@ async fn sample_texts(read: Pool<Sqlite>) -> sqlx::Result<TextSample> {
             fields.join("\0").to_lowercase()
         })
         .collect();
-    Ok(TextSample { texts, rows: usize::try_from(highest).unwrap_or(usize::MAX).min(SAMPLE_ROWS) })
+    Ok(TextSample::new(texts, usize::try_from(highest).unwrap_or(usize::MAX).min(SAMPLE_ROWS)))
 }
 
 #[cfg(test)]
@@ -265,7 +350,7 @@ mod tests {
     use super::*;
 
     fn sample(texts: &[&str]) -> TextSample {
-        TextSample { texts: texts.iter().map(|t| (*t).to_owned()).collect(), rows: texts.len() }
+        TextSample::new(texts.iter().map(|t| (*t).to_owned()).collect(), texts.len())
     }
 
     /// The plan SQLite chooses for the rows of `select` with these many ids, on the migrated schema
@@ -311,6 +396,18 @@ mod tests {
         assert!(s.texts.len() < SAMPLE_ROWS, "picks repeat");
         assert_eq!(s.rows(), SAMPLE_ROWS, "so it lasts as a full sample, not as a young table's");
         assert!(s.is_common("@example.com"));
+    }
+
+    #[test]
+    fn a_search_looks_up_the_terms_rarest_trigrams() {
+        let mut texts = vec!["person 1\0user1@example.com\0ext-1"; 50];
+        texts.extend(["person 123\0user123@example.com\0ext-123"; 3]);
+        let s = sample(&texts);
+        assert_eq!(s.rarest_windows("User123@", 3), ["123", "23@", "r12"], "each held by 3 users, the rest by 53");
+        assert_eq!(s.rarest_windows("user9", 1), ["er9"], "a window the sample never saw is the rarest");
+        assert_eq!(index_query(&s, "user123@"), "\"123\" \"23@\" \"r12\"");
+        assert_eq!(index_query(&s, "Müller"), "\"Müller\"", "a non-ASCII term stays one phrase");
+        assert_eq!(index_query(&s, "a\"bc"), "\"\"\"bc\" \"a\"\"b\"", "quotes are doubled");
     }
 
     #[test]

@@ -307,6 +307,18 @@ on_both_backends! {
         assert_eq!(r.header("x-total-count"), Some("3"));
     }
 
+    async fn search_finds_the_whole_term_in_one_field_not_its_pieces(app) {
+        let mk = |ext: &str, ident: &str, name: &str| create_body(&app, json!(ext), json!(ident), json!(name));
+        app.post("/api/v1/external-users", &mk("e-1", "ada@example.com", "Ada Lovelace")).await;
+        // Every three-letter piece of `lovelace`, split over two fields or out of order in one.
+        app.post("/api/v1/external-users", &mk("e-2", "velace@example.com", "Ada Love")).await;
+        app.post("/api/v1/external-users", &mk("e-3", "other@example.com", "Velace Lovel")).await;
+        let r = app.get("/api/v1/external-users?search=LOVELACE").await;
+        let names: Vec<&str> = r.body.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Ada Lovelace"]);
+        assert_eq!(r.header("x-total-count"), Some("1"));
+    }
+
     async fn search_reads_its_own_writes_after_every_change(app) {
         let u = app.external_user("searchable@example.com", "Original Name").await;
         let id = u["id"].as_str().unwrap();
