@@ -2,11 +2,12 @@
 
 use std::future::Future;
 
-use sqlx::{QueryBuilder, Transaction};
+use sqlx::Transaction;
 use uuid::Uuid;
 
 use super::StoreResult;
 use super::external_users::{AccessTokenRow, ExternalUserRow};
+use super::support::Statement;
 
 /// What one backend does its own way. Implemented by [`super::SqliteStore`] and
 /// [`super::PostgresStore`]; the shared code in `run/` calls nothing else that is backend-specific.
@@ -39,13 +40,13 @@ pub(super) trait Dialect {
 
     /// Writes the `WHERE` of a page of an external-user search (after `FROM external_users`, in the
     /// list's order): the workspace and the backend's condition for the term.
-    fn push_search(&self, qb: &mut QueryBuilder<Self::Db>, workspace_id: Uuid, term: &str);
+    fn push_search(&self, st: &mut Statement<Self::Db>, workspace_id: Uuid, term: &str);
 
     /// Starts the capped count of an external-user search: `SELECT COUNT(*) FROM (SELECT 1 FROM`
     /// the backend's way into the matching users `WHERE` the workspace and the term, to be followed
     /// by the list's other filters (see `capped_total` in `run/`). A count needs no order, so it may
     /// start from the search index where a page starts from the list's.
-    fn search_count(&self, workspace_id: Uuid, term: &str) -> QueryBuilder<Self::Db>;
+    fn search_count(&self, workspace_id: Uuid, term: &str) -> Statement<Self::Db>;
 
     /// Before a search: refreshes what the backend keeps to plan searches (PostgreSQL's sample of
     /// trigram frequencies) when it is missing or old.
@@ -59,6 +60,14 @@ pub(super) trait Dialect {
         workspace_id: Uuid,
         id: Uuid,
     ) -> impl Future<Output = StoreResult<Option<ExternalUserRow>>> + Send;
+
+    /// The rows of a list of external users (`LIST_EXTERNAL_USERS` and its filters): on SQLite on the
+    /// calling task as [`Dialect::external_user_row`], since a page of a list or a search is the
+    /// next most frequent read and, with its indexes, as short.
+    fn external_user_rows(
+        &self,
+        list: Statement<Self::Db>,
+    ) -> impl Future<Output = StoreResult<Vec<ExternalUserRow>>> + Send;
 
     /// The access token with this hash and its user, by `ACCESS_TOKEN` (every request an external
     /// user signs: read on the calling task on SQLite, as [`Dialect::external_user_row`]).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::{Connection, Pool, Postgres, QueryBuilder, Transaction};
+use sqlx::{Connection, Pool, Postgres, Transaction};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use super::StoreResult;
 use super::dialect::Dialect;
 use super::external_users::{AccessTokenRow, ExternalUserRow};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
-use super::support::contains_pattern;
+use super::support::{Statement, contains_pattern};
 
 type Db = Postgres;
 type Backend = PostgresStore;
@@ -193,7 +193,7 @@ impl Dialect for PostgresStore {
     /// (`use`, `ser`) in every row: 20-40 ms at 1M users, and 400 ms for `person 9999`. Any
     /// substring of the term is a necessary condition, so which ones are looked up changes only
     /// the cost, never the answer.
-    fn push_search(&self, qb: &mut QueryBuilder<Postgres>, workspace_id: Uuid, term: &str) {
+    fn push_search(&self, qb: &mut Statement<Postgres>, workspace_id: Uuid, term: &str) {
         qb.push(" WHERE workspace_id = ").push_bind(workspace_id);
         let windows = self.trigrams.get().rarest_windows(term, 3);
         if windows.is_empty() {
@@ -208,8 +208,8 @@ impl Dialect for PostgresStore {
         qb.push(format!(" AND ({SEARCHED} || '') LIKE ")).push_bind(contains_pattern(term)).push(" ESCAPE '\\'");
     }
 
-    fn search_count(&self, workspace_id: Uuid, term: &str) -> QueryBuilder<Postgres> {
-        let mut qb = QueryBuilder::new(super::external_users::COUNT_EXTERNAL_USERS);
+    fn search_count(&self, workspace_id: Uuid, term: &str) -> Statement<Postgres> {
+        let mut qb = Statement::new(super::external_users::COUNT_EXTERNAL_USERS);
         self.push_search(&mut qb, workspace_id, term);
         qb
     }
@@ -220,6 +220,10 @@ impl Dialect for PostgresStore {
 
     async fn external_user_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ExternalUserRow>> {
         run::external_users::pooled_external_user_row(&self.read, workspace_id, id).await
+    }
+
+    async fn external_user_rows(&self, list: Statement<Postgres>) -> StoreResult<Vec<ExternalUserRow>> {
+        run::external_users::pooled_external_user_rows(&self.read, list).await
     }
 
     async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {

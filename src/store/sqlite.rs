@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Pool, QueryBuilder, Sqlite, Transaction};
+use sqlx::{Pool, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::StoreResult;
@@ -18,7 +18,7 @@ use super::dialect::Dialect;
 use super::external_users::{ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::sqlite_direct::{self, DirectReads};
-use super::support::contains_pattern;
+use super::support::{Statement, contains_pattern};
 
 type Db = Sqlite;
 type Backend = SqliteStore;
@@ -114,7 +114,7 @@ impl Dialect for SqliteStore {
     /// With the index, the workspace is compared as `+workspace_id`, which keeps SQLite from using the
     /// workspace's index: the query then starts from the few rows the search found, instead of walking
     /// the workspace's users in list order and testing each against the search (50x slower at 100k users).
-    fn push_search(&self, qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
+    fn push_search(&self, qb: &mut Statement<Sqlite>, workspace_id: Uuid, term: &str) {
         let texts = self.texts.get();
         if term.chars().count() < 3 || (term.is_ascii() && texts.is_common(term)) {
             push_contains(qb, workspace_id, term);
@@ -130,13 +130,13 @@ impl Dialect for SqliteStore {
     /// From the trigram index, row by row (`CROSS JOIN` keeps it the outer loop even when another
     /// filter has an index of its own), so the count stops at its cap after as many index entries
     /// instead of collecting every match first: 2 ms rather than 1 s for `example` at 1M users.
-    fn search_count(&self, workspace_id: Uuid, term: &str) -> QueryBuilder<Sqlite> {
+    fn search_count(&self, workspace_id: Uuid, term: &str) -> Statement<Sqlite> {
         if term.chars().count() < 3 {
-            let mut qb = QueryBuilder::new(super::external_users::COUNT_EXTERNAL_USERS);
+            let mut qb = Statement::new(super::external_users::COUNT_EXTERNAL_USERS);
             push_contains(&mut qb, workspace_id, term);
             return qb;
         }
-        let mut qb = QueryBuilder::new(
+        let mut qb = Statement::new(
             "SELECT COUNT(*) FROM (SELECT 1 FROM external_user_search CROSS JOIN external_users \
              ON external_users.seq = external_user_search.rowid WHERE external_user_search MATCH ",
         );
@@ -164,6 +164,17 @@ impl Dialect for SqliteStore {
         match direct {
             Some(found) => found,
             None => run::external_users::pooled_external_user_row(&self.read, workspace_id, id).await,
+        }
+    }
+
+    /// On a direct connection when one is free, else through the sqlx pool.
+    async fn external_user_rows(&self, list: Statement<Sqlite>) -> StoreResult<Vec<ExternalUserRow>> {
+        let direct = self.direct.as_ref().and_then(|d| {
+            d.with(|c| sqlite_direct::rows(c, list.qb.sql().as_str(), &list.values, sqlite_direct::external_user_row))
+        });
+        match direct {
+            Some(found) => found,
+            None => run::external_users::pooled_external_user_rows(&self.read, list).await,
         }
     }
 
@@ -220,7 +231,7 @@ const RAREST_WINDOWS: usize = 3;
 
 /// ` AND` the term is in a field: the exact check of the index's candidates for an ASCII term (its
 /// trigrams alone can match across fields or out of order); a phrase is exact already.
-fn push_exact_check(qb: &mut QueryBuilder<Sqlite>, term: &str) {
+fn push_exact_check(qb: &mut Statement<Sqlite>, term: &str) {
     if term.is_ascii() {
         qb.push(" AND");
         push_in_a_field(qb, term);
@@ -228,14 +239,14 @@ fn push_exact_check(qb: &mut QueryBuilder<Sqlite>, term: &str) {
 }
 
 /// The workspace's users with `term` in a field, checked row by row.
-fn push_contains(qb: &mut QueryBuilder<Sqlite>, workspace_id: Uuid, term: &str) {
+fn push_contains(qb: &mut Statement<Sqlite>, workspace_id: Uuid, term: &str) {
     qb.push(" WHERE workspace_id = ").push_bind(workspace_id).push(" AND");
     push_in_a_field(qb, term);
 }
 
 /// ` (name, identifier or external id holds term)`, case-insensitively as `LIKE` is (ASCII). The
 /// columns are qualified: the search count joins the index, whose columns have the same names.
-fn push_in_a_field(qb: &mut QueryBuilder<Sqlite>, term: &str) {
+fn push_in_a_field(qb: &mut Statement<Sqlite>, term: &str) {
     let p = contains_pattern(term);
     qb.push(" (lower(external_users.name) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
     qb.push(" OR lower(external_users.identifier) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
@@ -358,7 +369,7 @@ mod tests {
     async fn plan_by_ids(select: &str, ids: usize) -> String {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("plan.db").display()), 1).await.unwrap();
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("EXPLAIN QUERY PLAN {select}"));
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(format!("EXPLAIN QUERY PLAN {select}"));
         let ids: Vec<Uuid> = (0..ids).map(|_| Uuid::new_v4()).collect();
         run::push_keys(&mut qb, Uuid::new_v4(), &ids);
         let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(&store.read).await.unwrap();

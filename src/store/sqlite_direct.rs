@@ -15,11 +15,13 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, OpenFlags, Row, ToSql};
 use uuid::Uuid;
 
 use super::StoreResult;
 use super::external_users::{AccessTokenRow, ExternalUserRow};
+use super::support::Bound;
 
 /// Read-only connections to one SQLite file, used on the calling task.
 pub(super) struct DirectReads {
@@ -103,6 +105,30 @@ impl DirectReads {
     #[cfg(test)]
     pub(super) fn peak(&self) -> usize {
         self.lock().peak
+    }
+}
+
+/// Every row of a statement whose values are `values`, in order (a list of the sqlx builder's,
+/// whose `?` placeholders rusqlite numbers the same way).
+pub(super) fn rows<T>(
+    c: &Connection,
+    sql: &str,
+    values: &[Bound],
+    decode: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = c.prepare_cached(sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(values), |row| decode(row))?;
+    rows.collect()
+}
+
+/// As sqlx binds them: ids as 16-byte blobs.
+impl ToSql for Bound {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Bound::Id(id) => ToSqlOutput::Borrowed(ValueRef::Blob(id.as_bytes())),
+            Bound::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Bound::Int(n) => ToSqlOutput::Owned(Value::Integer(*n)),
+        })
     }
 }
 
@@ -230,6 +256,25 @@ mod tests {
         .join();
         assert!(reads.idle.is_poisoned());
         assert_eq!(reads.with(read_one).unwrap().unwrap().as_deref(), Some("one"));
+    }
+
+    #[tokio::test]
+    async fn a_statement_read_directly_binds_its_values_as_sqlx_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = database(&dir);
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        sqlx::query("CREATE TABLE u (id BLOB, v TEXT, n INTEGER)").execute(&pool).await.unwrap();
+        for (id, v, n) in [(a, "Ada", 1_i64), (b, "Grace", 2), (a, "Adam", 3)] {
+            sqlx::query("INSERT INTO u VALUES (?, ?, ?)").bind(id).bind(v).bind(n).execute(&pool).await.unwrap();
+        }
+        let mut list = crate::store::support::Statement::<sqlx::Sqlite>::new("SELECT v FROM u WHERE id = ");
+        list.push_bind(a).push(" AND v LIKE ").push_bind("ad%".to_owned()).push(" ORDER BY n LIMIT ").push_bind(5_i64);
+        let reads = DirectReads::new(path, 1);
+        let direct = reads.with(|c| rows(c, list.qb.sql().as_str(), &list.values, |r| r.get::<_, String>(0)));
+        let pooled: Vec<String> = list.qb.build_query_scalar().fetch_all(&pool).await.unwrap();
+        assert_eq!(pooled, ["Ada", "Adam"]);
+        assert_eq!(direct.unwrap().unwrap(), pooled);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
 use crate::store::external_users::*;
 use crate::store::identities::AUTOMATIC_MATCHING;
-use crate::store::support::convert;
+use crate::store::support::{Statement, convert};
 use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, Unique, UserKey};
 
 /// Rows per multi-row `INSERT` of an import: 14 values each, 28,000 binds, under both backends'
@@ -69,11 +69,11 @@ impl ExternalUserStore for Backend {
         if filter.search.is_some() {
             self.prepare_search().await;
         }
-        let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
-        push_user_filter(self, &mut qb, workspace_id, filter);
-        qb.push(" ORDER BY created_at, id");
-        push_page(&mut qb, paging);
-        let mut rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let mut list = Statement::new(LIST_EXTERNAL_USERS);
+        push_user_filter(self, &mut list, workspace_id, filter);
+        list.push(" ORDER BY created_at, id");
+        push_page(&mut list, paging);
+        let mut rows = self.external_user_rows(list).await?;
         let more = split_page(&mut rows, paging);
         let page_len = rows.len() as i64;
         let (total, total_is_exact) = match counted_by(workspace_id, filter) {
@@ -92,13 +92,13 @@ impl ExternalUserStore for Backend {
                 let mut count = match &filter.search {
                     Some(term) => self.search_count(workspace_id, term),
                     None => {
-                        let mut count = QueryBuilder::<Db>::new(COUNT_EXTERNAL_USERS);
+                        let mut count = Statement::new(COUNT_EXTERNAL_USERS);
                         count.push(" WHERE workspace_id = ").push_bind(workspace_id);
                         count
                     }
                 };
                 push_other_filters(&mut count, filter);
-                capped_total(&self.read, paging, rows.len(), more, count).await?
+                capped_total(&self.read, paging, rows.len(), more, count.qb).await?
             }
         };
         Ok(Page { items: convert(rows)?, total, total_is_exact, more })
@@ -357,15 +357,14 @@ impl ExternalUserStore for Backend {
         after: Option<(Timestamp, Uuid)>,
         limit: i64,
     ) -> StoreResult<Vec<ExternalUser>> {
-        let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
-        push_user_filter(self, &mut qb, workspace_id, filter);
+        let mut list = Statement::new(LIST_EXTERNAL_USERS);
+        push_user_filter(self, &mut list, workspace_id, filter);
         if let Some((at, id)) = after {
-            qb.push(" AND (created_at > ").push_bind(at.micros());
-            qb.push(" OR (created_at = ").push_bind(at.micros()).push(" AND id > ").push_bind(id).push("))");
+            list.push(" AND (created_at > ").push_bind(at.micros());
+            list.push(" OR (created_at = ").push_bind(at.micros()).push(" AND id > ").push_bind(id).push("))");
         }
-        qb.push(" ORDER BY created_at, id LIMIT ").push_bind(limit);
-        let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
-        convert(rows)
+        list.push(" ORDER BY created_at, id LIMIT ").push_bind(limit);
+        convert(self.external_user_rows(list).await?)
     }
 }
 
@@ -376,6 +375,14 @@ pub(in crate::store) async fn pooled_external_user_row(
     id: Uuid,
 ) -> StoreResult<Option<ExternalUserRow>> {
     Ok(sqlx::query_as(GET_EXTERNAL_USER).bind(id).bind(workspace_id).fetch_optional(read).await?)
+}
+
+/// [`Dialect::external_user_rows`] through the sqlx read pool.
+pub(in crate::store) async fn pooled_external_user_rows(
+    read: &sqlx::Pool<Db>,
+    mut list: Statement<Db>,
+) -> StoreResult<Vec<ExternalUserRow>> {
+    Ok(list.qb.build_query_as().fetch_all(read).await?)
 }
 
 /// [`Dialect::access_token_row`] through the sqlx read pool.
@@ -548,7 +555,7 @@ fn counted_by(workspace_id: Uuid, f: &ExternalUserFilter) -> Option<(&'static st
     }
 }
 
-fn push_user_filter(store: &Backend, qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &ExternalUserFilter) {
+fn push_user_filter(store: &Backend, qb: &mut Statement<Db>, workspace_id: Uuid, f: &ExternalUserFilter) {
     match &f.search {
         Some(term) => store.push_search(qb, workspace_id, term),
         None => {
@@ -559,7 +566,7 @@ fn push_user_filter(store: &Backend, qb: &mut QueryBuilder<Db>, workspace_id: Uu
 }
 
 /// The list's filters after the workspace and the search.
-fn push_other_filters(qb: &mut QueryBuilder<Db>, f: &ExternalUserFilter) {
+fn push_other_filters(qb: &mut Statement<Db>, f: &ExternalUserFilter) {
     push_in(qb, "channel_id", &f.channel_ids);
     push_in(qb, "group_id", &f.external_user_group_ids);
     push_in(qb, "super_identity_id", &f.super_identity_ids);

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 pub(super) use super::{Backend, Db};
 pub(super) use crate::store::dialect::Dialect;
+use crate::store::support::{Bound, Statement};
 use crate::store::{COUNT_CAP, Entity, Paging, StoreError, StoreResult};
 
 pub(super) type Tx = sqlx::Transaction<'static, Db>;
@@ -49,8 +50,11 @@ fn found_one(rows_affected: u64, entity: Entity) -> StoreResult<()> {
 }
 
 /// Pushes ` LIMIT <limit + 1> OFFSET <offset>`: the extra row tells whether the list goes on.
-fn push_page(qb: &mut QueryBuilder<Db>, paging: Paging) {
-    qb.push(" LIMIT ").push_bind(paging.limit + 1).push(" OFFSET ").push_bind(paging.offset);
+fn push_page(qb: &mut impl Push, paging: Paging) {
+    qb.sql(" LIMIT ");
+    qb.bind(paging.limit + 1);
+    qb.sql(" OFFSET ");
+    qb.bind(paging.offset);
 }
 
 /// Cuts the row read past the limit by [`push_page`] and says whether there was one.
@@ -85,16 +89,47 @@ async fn capped_total(
 }
 
 /// ` AND column IN (ids...)`, or nothing when `ids` is empty.
-fn push_in(qb: &mut QueryBuilder<Db>, column: &str, ids: &[Uuid]) {
+fn push_in(qb: &mut impl Push, column: &str, ids: &[Uuid]) {
     if ids.is_empty() {
         return;
     }
-    qb.push(" AND ").push(column).push(" IN (");
-    let mut list = qb.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
+    qb.sql(" AND ");
+    qb.sql(column);
+    qb.sql(" IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            qb.sql(", ");
+        }
+        qb.bind(*id);
     }
-    list.push_unseparated(")");
+    qb.sql(")");
+}
+
+/// What the shared filters are written into: sqlx's builder, or a [`Statement`] that keeps its
+/// values for a direct connection as well.
+trait Push {
+    fn sql(&mut self, sql: &str);
+    fn bind<T: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>>(&mut self, value: T);
+}
+
+impl Push for QueryBuilder<Db> {
+    fn sql(&mut self, sql: &str) {
+        self.push(sql);
+    }
+
+    fn bind<T: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>>(&mut self, value: T) {
+        self.push_bind(value);
+    }
+}
+
+impl Push for Statement<Db> {
+    fn sql(&mut self, sql: &str) {
+        self.push(sql);
+    }
+
+    fn bind<T: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>>(&mut self, value: T) {
+        self.push_bind(value);
+    }
 }
 
 /// Pushes `id IN (ids) AND <workspace> = workspace_id`: rows read by their primary keys. Without
