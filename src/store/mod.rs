@@ -23,6 +23,7 @@ mod planner_statistics;
 pub mod postgres;
 mod purge;
 mod sample;
+mod search_upkeep;
 mod sqlite;
 mod sqlite_direct;
 mod staff;

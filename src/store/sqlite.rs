@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite, Transaction};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::StoreResult;
 use super::dialect::Dialect;
 use super::external_users::{ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
+use super::search_upkeep;
 use super::sqlite_direct::{self, DirectReads};
 use super::support::{Statement, contains_pattern};
 
@@ -40,6 +42,8 @@ pub struct SqliteStore {
     /// Reads by key on the calling task (none for an in-memory database, which has no file to
     /// open again): see `sqlite_direct.rs`.
     direct: Option<Arc<DirectReads>>,
+    /// Dropped with the last handle to the store, which ends the search index's upkeep.
+    _upkeep: Option<Arc<oneshot::Sender<()>>>,
 }
 
 /// `PRAGMA cache_size` of the writer (negative: KiB): 32 MiB, against 8 MiB per reader.
@@ -77,7 +81,13 @@ impl SqliteStore {
             .then(|| Arc::new(DirectReads::new(options.get_filename().to_owned(), readers.max(1) as usize)));
         let read = pool().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
         let user_batches = UserBatches::start(write.clone());
-        Ok(Self { read, write, user_batches, texts: Arc::default(), direct })
+        // An in-memory database is a test's or a trial's: its index stays small.
+        let upkeep = (!in_memory).then(|| {
+            let (keeper, stop) = oneshot::channel();
+            tokio::spawn(search_upkeep::keep_merged(read.clone(), write.clone(), search_upkeep::PACE, stop));
+            Arc::new(keeper)
+        });
+        Ok(Self { read, write, user_batches, texts: Arc::default(), direct, _upkeep: upkeep })
     }
 }
 

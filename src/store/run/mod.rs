@@ -109,15 +109,20 @@ fn push_in(qb: &mut impl Push, column: &str, ids: &[Uuid]) {
 /// values for a direct connection as well.
 trait Push {
     fn sql(&mut self, sql: &str);
-    fn bind<T: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>>(&mut self, value: T);
+    fn bind<T: Value>(&mut self, value: T);
 }
+
+/// A value either kind of [`Push`] binds.
+trait Value: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db> {}
+
+impl<T: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>> Value for T {}
 
 impl Push for QueryBuilder<Db> {
     fn sql(&mut self, sql: &str) {
         self.push(sql);
     }
 
-    fn bind<T: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>>(&mut self, value: T) {
+    fn bind<T: Value>(&mut self, value: T) {
         self.push_bind(value);
     }
 }
@@ -127,7 +132,7 @@ impl Push for Statement<Db> {
         self.push(sql);
     }
 
-    fn bind<T: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>>(&mut self, value: T) {
+    fn bind<T: Value>(&mut self, value: T) {
         self.push_bind(value);
     }
 }
