@@ -378,8 +378,28 @@ fn insert_user_row(c: &Connection, u: &ExternalUser, super_identity_id: Uuid) ->
 
 /// New users, each in the new super identity it names, by multi-row inserts of [`INSERT_CHUNK`]
 /// rows (one full-text segment per statement); answers each user's event resource, in order.
+///
+/// The resources' JSON is written on a second thread while SQLite inserts on this one, as the
+/// pooled path writes it while sqlx's thread runs the insert: the batch would otherwise use one
+/// core of two. A few users are not worth a thread.
 fn insert_new_users(c: &Connection, users: &[&ExternalUser]) -> rusqlite::Result<Vec<Arc<str>>> {
-    let mut resources = Vec::with_capacity(users.len());
+    let texts = || users.iter().map(|u| Arc::<str>::from(event::external_user_text(u))).collect::<Vec<_>>();
+    if users.len() < TEXTS_APART_FROM {
+        insert_users(c, users)?;
+        return Ok(texts());
+    }
+    std::thread::scope(|s| {
+        let written = s.spawn(texts);
+        insert_users(c, users)?;
+        Ok(written.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
+/// From this many new users in a batch their JSON is written on a thread of its own: starting one
+/// costs about as much as writing a few dozen.
+const TEXTS_APART_FROM: usize = 256;
+
+fn insert_users(c: &Connection, users: &[&ExternalUser]) -> rusqlite::Result<()> {
     for chunk in users.chunks(INSERT_CHUNK) {
         let mut identities = Values::new(c, INSERT_SUPER_IDENTITIES, 3, chunk.len())?;
         for u in chunk {
@@ -404,9 +424,8 @@ fn insert_new_users(c: &Connection, users: &[&ExternalUser]) -> rusqlite::Result
                 .put(u.identifier.as_deref().and_then(match_key))?;
         }
         rows.execute()?;
-        resources.extend(chunk.iter().map(|u| Arc::<str>::from(event::external_user_text(u))));
     }
-    Ok(resources)
+    Ok(())
 }
 
 /// The pooled `record_texts` (`run/events.rs`) on `c`: the workspace's counter moved on by as many
