@@ -390,6 +390,44 @@ mod tests {
         counts
     }
 
+    #[tokio::test]
+    async fn the_direct_writer_has_the_sqlx_writers_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(&format!("sqlite://{}", dir.path().join("settings.db").display()), 1).await.unwrap();
+        let mut sqlx_writer = store.write.acquire().await.unwrap();
+        let pragmas = ["foreign_keys", "synchronous", "secure_delete", "temp_store", "cache_size", "journal_mode"];
+        let mut expected = Vec::new();
+        for p in pragmas {
+            let row: (String,) =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT CAST(({}) AS TEXT)", pragma_select(p))))
+                    .fetch_one(&mut *sqlx_writer)
+                    .await
+                    .unwrap();
+            expected.push(row.0);
+        }
+        let direct = store.direct_write.as_ref().unwrap();
+        let found = direct
+            .transaction(
+                |c| {
+                    pragmas
+                        .iter()
+                        .map(|p| c.query_row(&format!("SELECT CAST(({}) AS TEXT)", pragma_select(p)), [], |r| r.get(0)))
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                        .map_err(Into::into)
+                },
+                |_| false,
+            )
+            .unwrap();
+        assert_eq!(found, expected, "{pragmas:?}");
+        assert_eq!(expected[..3], ["1", "1", "1"], "foreign keys, NORMAL, secure delete");
+    }
+
+    /// `PRAGMA name` as a scalar subquery.
+    fn pragma_select(name: &str) -> String {
+        format!("SELECT * FROM pragma_{name}")
+    }
+
     /// On several worker threads, as the server runs: the batch leaves its worker meanwhile.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_import_batch_failing_midway_on_the_direct_writer_leaves_nothing_behind() {
