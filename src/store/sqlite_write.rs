@@ -40,6 +40,13 @@ pub(super) struct DirectWriter {
 
 /// As the sqlx connections' (`SqliteStore::open`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The log's length (in 4 KiB pages) from which a commit here copies it into the database file,
+/// against SQLite's 1,000 for the sqlx writer. An import batch rewrites most pages of the three
+/// indexes keyed by random ids, so a checkpoint after every batch (each batch logs more than 1,000
+/// pages) copies those pages once per batch, and waits for two `fsync`s; after several batches it
+/// copies each once. A power loss can lose the commits since the last checkpoint (see
+/// docs/decisions/sqlite-durability.md): during an import that is now a few batches, not one.
+const CHECKPOINT_AFTER_PAGES: i64 = 8_192;
 /// A batch's statements: the fixed ones, and the multi-row ones of a full batch and of a last,
 /// shorter one.
 const STATEMENTS_KEPT: usize = 32;
@@ -101,6 +108,7 @@ impl DirectWriter {
         c.pragma_update(None, "secure_delete", true)?;
         c.pragma_update(None, "temp_store", "memory")?;
         c.pragma_update(None, "cache_size", self.cache_size_kib)?;
+        c.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_AFTER_PAGES)?;
         Ok(c)
     }
 }
