@@ -1,11 +1,13 @@
 //! External users (the people integrations act for), the access tokens they sign in with, and the
 //! search over them.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, UserKey};
+use super::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, Unique, UserKey};
 use crate::domain::{Actor, ExternalUser, Timestamp};
 
 /// An external user as authenticated by an access token.
@@ -106,6 +108,65 @@ impl ImportWrite {
 pub enum ImportBatchOutcome {
     Done(Vec<Result<(), StoreError>>),
     Stale,
+}
+
+/// An import batch's reference checks by (channel, tier, group): whether the channel is the
+/// built-in e-mail one, or the first reference not found.
+pub(super) type CheckedRefs = HashMap<(Uuid, Option<Uuid>, Option<Uuid>), Result<bool, Entity>>;
+
+/// The lower-cased identifiers a batch's writes claim, by channel: each new identifier of a write
+/// not already refused, with the write's index (a write keeping its identifier claims nothing).
+pub(super) fn claimed_identifiers(
+    writes: &[ImportWrite],
+    outcomes: &[Result<(), StoreError>],
+) -> HashMap<Uuid, Vec<(usize, String)>> {
+    let mut claimed: HashMap<Uuid, Vec<(usize, String)>> = HashMap::new();
+    for (i, w) in writes.iter().enumerate() {
+        if outcomes[i].is_err() {
+            continue;
+        }
+        let new = w.user().identifier.as_deref().map(str::to_lowercase);
+        let old = match w {
+            ImportWrite::Create(_) => None,
+            ImportWrite::Update { before, .. } => before.identifier.as_deref().map(str::to_lowercase),
+        };
+        if let Some(new) = new.filter(|n| old.as_ref() != Some(n)) {
+            claimed.entry(w.user().channel_id).or_default().push((i, new));
+        }
+    }
+    claimed
+}
+
+/// Refuses each claim of `wanted` (one channel's, from [`claimed_identifiers`]) whose identifier
+/// another user already holds (`holders`: the stored holders' lower-cased identifiers and ids) or an
+/// earlier write of the batch claimed: the unique index would refuse it.
+pub(super) fn refuse_held(
+    writes: &[ImportWrite],
+    wanted: &[(usize, String)],
+    holders: &HashMap<String, Uuid>,
+    outcomes: &mut [Result<(), StoreError>],
+) {
+    let mut in_batch = HashSet::new();
+    for (i, identifier) in wanted {
+        let held_by_another = holders.get(identifier).is_some_and(|id| *id != writes[*i].user().id);
+        if held_by_another || !in_batch.insert(identifier.as_str()) {
+            outcomes[*i] = Err(StoreError::Duplicate(Unique::ExternalUserIdentifier));
+        }
+    }
+}
+
+/// What `USER_REFS_EXIST` answered, checked: `NotFound` for the first of the channel, tier and group
+/// not in the workspace, else whether the channel is the built-in e-mail one and whether the
+/// workspace matches automatically.
+pub(super) fn checked_refs(
+    (channel, builtin, tier, group, auto_match): (bool, bool, bool, bool, bool),
+) -> Result<(bool, bool), Entity> {
+    match (channel, tier, group) {
+        (false, _, _) => Err(Entity::Channel),
+        (_, false, _) => Err(Entity::Tier),
+        (_, _, false) => Err(Entity::ExternalUserGroup),
+        _ => Ok((builtin, auto_match)),
+    }
 }
 
 /// Checks the channel, tier and group a user refers to in one round trip: each must be in the user's

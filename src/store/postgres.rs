@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::dialect::Dialect;
-use super::external_users::{AccessTokenRow, ExternalUserRow};
+use super::external_users::{AccessTokenRow, ExternalUserRow, ImportBatchOutcome, ImportWrite};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::support::{Statement, contains_pattern};
+use crate::domain::Actor;
 
 type Db = Postgres;
 type Backend = PostgresStore;
@@ -228,6 +229,15 @@ impl Dialect for PostgresStore {
 
     async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
         run::external_users::pooled_access_token_row(&self.read, token_hash).await
+    }
+
+    async fn import_batch(
+        &self,
+        workspace_id: Uuid,
+        writes: &[ImportWrite],
+        actor: Actor,
+    ) -> StoreResult<ImportBatchOutcome> {
+        run::external_users::pooled_import(self, workspace_id, writes, actor).await
     }
 
     /// PostgreSQL's indexes drop dead entries on their own (vacuum); there is no separate copy to purge.

@@ -16,11 +16,15 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::dialect::Dialect;
-use super::external_users::{ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER};
+use super::external_users::{
+    ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER, ImportBatchOutcome, ImportWrite,
+};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::search_upkeep;
 use super::sqlite_direct::{self, DirectReads};
 use super::support::{Statement, contains_pattern};
+use crate::domain::Actor;
+use write::DirectWriter;
 
 type Db = Sqlite;
 type Backend = SqliteStore;
@@ -28,6 +32,9 @@ type Backend = SqliteStore;
 #[allow(clippy::duplicate_mod)]
 #[path = "run/mod.rs"]
 mod run;
+// A child of this module, as it runs `run`'s batch logic on its own connection.
+#[path = "sqlite_write.rs"]
+mod write;
 
 use run::user_batches::UserBatches;
 
@@ -44,10 +51,12 @@ pub struct SqliteStore {
     direct: Option<Arc<DirectReads>>,
     /// Dropped with the last handle to the store, which ends the search index's upkeep.
     _upkeep: Option<Arc<oneshot::Sender<()>>>,
+    /// Import batches on the calling thread (none for an in-memory database): see `sqlite_write.rs`.
+    direct_write: Option<Arc<DirectWriter>>,
 }
 
 /// `PRAGMA cache_size` of the writer (negative: KiB): 32 MiB, against 8 MiB per reader.
-const WRITER_CACHE_SIZE: &str = "-32768";
+const WRITER_CACHE_KIB: i64 = -32_768;
 
 impl SqliteStore {
     /// Opens (creating it if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`) and
@@ -70,7 +79,7 @@ impl SqliteStore {
         // The one writer gets a larger page cache than the readers: a transaction's dirty pages stay
         // in it until the commit (an import batch dirties a few thousand, see `IMPORT_BATCH_ROWS`);
         // when they do not fit, SQLite writes them to the log early and reads them back.
-        let writer = options.clone().pragma("cache_size", WRITER_CACHE_SIZE);
+        let writer = options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string());
         // No ping before each use: a connection to a file cannot be cut off the way a network one
         // can, and the ping is a round trip to the connection's thread, as costly as a small read.
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
@@ -79,6 +88,8 @@ impl SqliteStore {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let direct = (!in_memory)
             .then(|| Arc::new(DirectReads::new(options.get_filename().to_owned(), readers.max(1) as usize)));
+        let direct_write =
+            (!in_memory).then(|| Arc::new(DirectWriter::new(options.get_filename().to_owned(), WRITER_CACHE_KIB)));
         let read = pool().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
         let user_batches = UserBatches::start(write.clone());
         // An in-memory database is a test's or a trial's: its index stays small.
@@ -87,7 +98,7 @@ impl SqliteStore {
             tokio::spawn(search_upkeep::keep_merged(read.clone(), write.clone(), search_upkeep::PACE, stop));
             Arc::new(keeper)
         });
-        Ok(Self { read, write, user_batches, texts: Arc::default(), direct, _upkeep: upkeep })
+        Ok(Self { read, write, user_batches, texts: Arc::default(), direct, direct_write, _upkeep: upkeep })
     }
 }
 
@@ -99,7 +110,7 @@ impl Dialect for SqliteStore {
     /// Each import row writes a new entry on a random page of three indexes (the user's v4 id, and
     /// its super identity's in both tables): the larger the transaction, the more rows share each
     /// dirtied page, and a commit writes each page once. 2,000 rows hold the one writer for 0.1-0.2 s;
-    /// the writer's page cache (`WRITER_CACHE_SIZE`) holds a batch's dirty pages.
+    /// the writer's page cache (`WRITER_CACHE_KIB`) holds a batch's dirty pages.
     const IMPORT_BATCH_ROWS: usize = 2_000;
 
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
@@ -196,6 +207,32 @@ impl Dialect for SqliteStore {
         match direct {
             Some(found) => found,
             None => run::external_users::pooled_access_token_row(&self.read, token_hash).await,
+        }
+    }
+
+    /// On the direct writer when there is one (a database file), else through the sqlx pool.
+    async fn import_batch(
+        &self,
+        workspace_id: Uuid,
+        writes: &[ImportWrite],
+        actor: Actor,
+    ) -> StoreResult<ImportBatchOutcome> {
+        let Some(writer) = &self.direct_write else {
+            return run::external_users::pooled_import(self, workspace_id, writes, actor).await;
+        };
+        // The one sqlx writer, held idle: no other write runs until the batch is done.
+        let _writer = self.write.acquire().await?;
+        let batch = || {
+            writer.transaction(
+                |c| write::import_batch(c, workspace_id, writes, actor),
+                |outcome| matches!(outcome, ImportBatchOutcome::Done(_)),
+            )
+        };
+        // A batch holds the thread for 0.1-0.2 s: on the multi-threaded runtime the worker's other
+        // tasks move to another thread meanwhile. A single-threaded runtime (tests) has no other.
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(batch),
+            _ => batch(),
         }
     }
 
@@ -417,6 +454,137 @@ mod tests {
         assert!(s.texts.len() < SAMPLE_ROWS, "picks repeat");
         assert_eq!(s.rows(), SAMPLE_ROWS, "so it lasts as a full sample, not as a young table's");
         assert!(s.is_common("@example.com"));
+    }
+
+    /// A user of the import tests: a new one in a new super identity.
+    fn imported(
+        workspace_id: Uuid,
+        channel_id: Uuid,
+        external_id: &str,
+        identifier: &str,
+    ) -> crate::domain::ExternalUser {
+        let now = crate::domain::Timestamp::now();
+        crate::domain::ExternalUser {
+            id: Uuid::new_v4(),
+            workspace_id,
+            channel_id,
+            super_identity_id: Uuid::new_v4(),
+            external_id: Some(external_id.to_owned()),
+            identifier: Some(identifier.to_owned()),
+            name: Some(format!("Imported {external_id}")),
+            tier_id: None,
+            external_user_group_id: None,
+            blocked: false,
+            time_zone: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Rows of every table an import writes, and the full-text index's, and the event counter.
+    async fn written(store: &SqliteStore) -> Vec<i64> {
+        let mut counts = Vec::new();
+        for sql in [
+            "SELECT count(*) FROM external_users",
+            "SELECT count(*) FROM super_identities",
+            "SELECT count(*) FROM events",
+            "SELECT coalesce(sum(n), 0) FROM event_counters",
+            "SELECT count(*) FROM external_user_search WHERE external_user_search MATCH '\"imported\"'",
+        ] {
+            counts.push(sqlx::query_scalar(sql).fetch_one(&store.read).await.unwrap());
+        }
+        counts
+    }
+
+    #[tokio::test]
+    async fn the_direct_writer_has_the_sqlx_writers_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(&format!("sqlite://{}", dir.path().join("settings.db").display()), 1).await.unwrap();
+        let mut sqlx_writer = store.write.acquire().await.unwrap();
+        let pragmas = ["foreign_keys", "synchronous", "secure_delete", "temp_store", "cache_size", "journal_mode"];
+        let mut expected = Vec::new();
+        for p in pragmas {
+            let row: (String,) =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT CAST(({}) AS TEXT)", pragma_select(p))))
+                    .fetch_one(&mut *sqlx_writer)
+                    .await
+                    .unwrap();
+            expected.push(row.0);
+        }
+        let direct = store.direct_write.as_ref().unwrap();
+        let found = direct
+            .transaction(
+                |c| {
+                    pragmas
+                        .iter()
+                        .map(|p| c.query_row(&format!("SELECT CAST(({}) AS TEXT)", pragma_select(p)), [], |r| r.get(0)))
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                        .map_err(Into::into)
+                },
+                |_| false,
+            )
+            .unwrap();
+        assert_eq!(found, expected, "{pragmas:?}");
+        assert_eq!(expected[..3], ["1", "1", "1"], "foreign keys, NORMAL, secure delete");
+    }
+
+    /// `PRAGMA name` as a scalar subquery.
+    fn pragma_select(name: &str) -> String {
+        format!("SELECT * FROM pragma_{name}")
+    }
+
+    /// On several worker threads, as the server runs: the batch leaves its worker meanwhile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_import_batch_failing_midway_on_the_direct_writer_leaves_nothing_behind() {
+        use crate::store::{ExternalUserStore, StoreError, Unique};
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(&format!("sqlite://{}", dir.path().join("import.db").display()), 1).await.unwrap();
+        assert!(store.direct_write.is_some(), "a database file imports on the direct writer");
+        let app = crate::app::App::new(Arc::new(store.clone()));
+        let created = app.create_workspace("Import").await.unwrap();
+        let (ws, channel) = (created.workspace.id, created.email_channel.id);
+        let actor = Actor::Operator;
+        let first = imported(ws, channel, "ext-1", "one@example.com");
+        let done = store.import_external_users(ws, &[ImportWrite::Create(first)], actor).await.unwrap();
+        assert!(matches!(done, ImportBatchOutcome::Done(ref o) if o.len() == 1 && o[0].is_ok()), "{done:?}");
+        let before = written(&store).await;
+        assert_eq!(before[0], 1);
+
+        // The second user repeats the first one's external id: the batch's super identities are in
+        // when the users' insert fails on the unique index.
+        let batch = [
+            ImportWrite::Create(imported(ws, channel, "ext-2", "two@example.com")),
+            ImportWrite::Create(imported(ws, channel, "ext-1", "three@example.com")),
+        ];
+        let failed = store.import_external_users(ws, &batch, actor).await;
+        assert!(matches!(failed, Err(StoreError::Duplicate(Unique::ExternalUserExternalId))), "{failed:?}");
+        assert_eq!(written(&store).await, before, "nothing of the failed batch is left");
+
+        // The writer is free and usable again, by both paths.
+        let again = [ImportWrite::Create(imported(ws, channel, "ext-2", "two@example.com"))];
+        let done = store.import_external_users(ws, &again, actor).await.unwrap();
+        assert!(matches!(done, ImportBatchOutcome::Done(ref o) if o[0].is_ok()), "{done:?}");
+        let created = app
+            .create_external_user(
+                &crate::app::Principal::Operator { workspace_id: ws },
+                crate::app::NewExternalUser {
+                    channel_id: channel,
+                    external_id: Some(crate::domain::ExternalId::parse("ext-3").unwrap()),
+                    identifier: Some(crate::domain::Identifier::parse("four@example.com").unwrap()),
+                    name: None,
+                    tier_id: None,
+                    external_user_group_id: None,
+                    time_zone: None,
+                },
+            )
+            .await;
+        assert!(created.is_ok(), "{created:?}");
+        let after = written(&store).await;
+        assert_eq!(after[0], 3);
+        // Each created user of the built-in e-mail channel records two events.
+        assert_eq!(after[3], before[3] + 4);
     }
 
     #[test]

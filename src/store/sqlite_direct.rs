@@ -146,11 +146,11 @@ pub(super) fn optional_row<T>(
 }
 
 /// A UUID as sqlx stores it on SQLite: a 16-byte blob.
-fn uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+pub(super) fn uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
     row.get::<_, [u8; 16]>(i).map(Uuid::from_bytes)
 }
 
-fn optional_uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
+pub(super) fn optional_uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
     Ok(row.get::<_, Option<[u8; 16]>>(i)?.map(Uuid::from_bytes))
 }
 

@@ -1,6 +1,6 @@
 //! Runs the external users area's SQL on the backend `Db`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,14 +14,14 @@ use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
 use crate::store::external_users::*;
 use crate::store::identities::AUTOMATIC_MATCHING;
 use crate::store::support::{Statement, convert};
-use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, Unique, UserKey};
+use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, StoreError, StoreResult, UserKey};
 
 /// Rows per multi-row `INSERT` of an import: 14 values each, 28,000 binds, under both backends'
 /// limits (SQLite 32,766, PostgreSQL 65,535). SQLite's full-text index flushes a new segment at the
 /// end of every statement and merges segments as they pile up, so a batch's users in one statement
 /// (`IMPORT_BATCH_ROWS` is 2,000 on SQLite) make one segment per batch: fewer, larger segments,
 /// each row's index entries rewritten by fewer merges.
-const INSERT_CHUNK: usize = 2_000;
+pub(in crate::store) const INSERT_CHUNK: usize = 2_000;
 
 #[async_trait]
 impl ExternalUserStore for Backend {
@@ -219,134 +219,7 @@ impl ExternalUserStore for Backend {
         writes: &[ImportWrite],
         actor: Actor,
     ) -> StoreResult<ImportBatchOutcome> {
-        let mut tx = self.begin_write().await?;
-        let mut outcomes: Vec<Result<(), StoreError>> = writes.iter().map(|_| Ok(())).collect();
-        // References: checked once per distinct channel, tier and group of the batch.
-        let mut refs: HashMap<(Uuid, Option<Uuid>, Option<Uuid>), Result<bool, Entity>> = HashMap::new();
-        let mut builtin = vec![false; writes.len()];
-        for (i, w) in writes.iter().enumerate() {
-            let u = w.user();
-            if u.workspace_id != workspace_id {
-                return Err(StoreError::Other("an import write names another workspace".into()));
-            }
-            let key = (u.channel_id, u.tier_id, u.external_user_group_id);
-            let checked = match refs.get(&key) {
-                Some(c) => *c,
-                None => {
-                    let c = match require_user_refs(&mut tx, u).await {
-                        Ok(b) => Ok(b),
-                        Err(StoreError::NotFound(e)) => Err(e),
-                        Err(e) => return Err(e),
-                    };
-                    refs.insert(key, c);
-                    c
-                }
-            };
-            match checked {
-                Ok(b) => builtin[i] = b,
-                Err(e) => outcomes[i] = Err(StoreError::NotFound(e)),
-            }
-        }
-        // Identifiers another user of the channel already has (the unique index would refuse them).
-        let mut claimed: HashMap<Uuid, Vec<(usize, String)>> = HashMap::new();
-        for (i, w) in writes.iter().enumerate() {
-            if outcomes[i].is_err() {
-                continue;
-            }
-            let new = w.user().identifier.as_deref().map(str::to_lowercase);
-            let old = match w {
-                ImportWrite::Create(_) => None,
-                ImportWrite::Update { before, .. } => before.identifier.as_deref().map(str::to_lowercase),
-            };
-            if let Some(new) = new.filter(|n| old.as_ref() != Some(n)) {
-                claimed.entry(w.user().channel_id).or_default().push((i, new));
-            }
-        }
-        for (channel_id, wanted) in &claimed {
-            let mut qb = QueryBuilder::<Db>::new(IDENTIFIER_HOLDERS);
-            qb.push_bind(*channel_id).push(IDENTIFIER_HOLDERS_IN);
-            let mut list = qb.separated(", ");
-            for (_, identifier) in wanted {
-                list.push_bind(identifier.clone());
-            }
-            list.push_unseparated(")");
-            let holders: Vec<(Uuid, Option<String>)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-            let holders: HashMap<String, Uuid> =
-                holders.into_iter().filter_map(|(id, identifier)| Some((identifier?, id))).collect();
-            let mut in_batch = HashSet::new();
-            for (i, identifier) in wanted {
-                let held_by_another = holders.get(identifier).is_some_and(|id| *id != writes[*i].user().id);
-                if held_by_another || !in_batch.insert(identifier.clone()) {
-                    outcomes[*i] = Err(StoreError::Duplicate(Unique::ExternalUserIdentifier));
-                }
-            }
-        }
-        let matching: bool = sqlx::query_scalar(AUTOMATIC_MATCHING).bind(workspace_id).fetch_one(&mut *tx).await?;
-        let mut joined: Vec<Uuid> = writes.iter().map(|w| w.user().super_identity_id).collect();
-        // The created users' event resources, when written alongside their inserts.
-        let mut resources: Vec<Option<Arc<str>>> = vec![None; writes.len()];
-        let creates: Vec<usize> = (0..writes.len())
-            .filter(|i| outcomes[*i].is_ok() && matches!(writes[*i], ImportWrite::Create(_)))
-            .collect();
-        if matching {
-            // Each new user may join the person of one created just before it: one at a time.
-            for &i in &creates {
-                let u = writes[i].user();
-                joined[i] = match super::identities::matching_identity(&mut tx, u).await? {
-                    Some(found) => found,
-                    None => {
-                        insert_super_identity(&mut tx, u).await?;
-                        u.super_identity_id
-                    }
-                };
-                insert_user_row(&mut tx, u, joined[i]).await?;
-            }
-        } else {
-            let users: Vec<&ExternalUser> = creates.iter().map(|&i| writes[i].user()).collect();
-            let texts = insert_new_users(&mut tx, &users).await?;
-            for (&i, text) in creates.iter().zip(texts) {
-                resources[i] = Some(text);
-            }
-        }
-        let mut events = Vec::new();
-        for (i, w) in writes.iter().enumerate() {
-            if outcomes[i].is_err() {
-                continue;
-            }
-            match w {
-                ImportWrite::Create(u) => {
-                    // Written with the insert, or here for a user that joined a matching identity.
-                    let resource: Arc<str> = resources[i].take().unwrap_or_else(|| {
-                        event::external_user_text(&ExternalUser { super_identity_id: joined[i], ..u.clone() }).into()
-                    });
-                    push_created_events(&mut events, actor, resource, builtin[i]);
-                }
-                ImportWrite::Update { before, after: u } => {
-                    let done = sqlx::query(UPDATE_IMPORTED_USER)
-                        .bind(&u.external_id)
-                        .bind(&u.identifier)
-                        .bind(&u.name)
-                        .bind(u.tier_id)
-                        .bind(u.external_user_group_id)
-                        .bind(u.blocked)
-                        .bind(&u.time_zone)
-                        .bind(u.updated_at.micros())
-                        .bind(u.identifier.as_deref().and_then(match_key))
-                        .bind(u.id)
-                        .bind(u.workspace_id)
-                        .bind(before.updated_at.micros())
-                        .execute(&mut *tx)
-                        .await?;
-                    if done.rows_affected() == 0 {
-                        return Ok(ImportBatchOutcome::Stale);
-                    }
-                    events.extend(event::external_user_changes(actor, before, u).iter().map(EventText::of));
-                }
-            }
-        }
-        record_texts(&mut tx, workspace_id, events).await?;
-        tx.commit().await?;
-        Ok(ImportBatchOutcome::Done(outcomes))
+        Dialect::import_batch(self, workspace_id, writes, actor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -366,6 +239,123 @@ impl ExternalUserStore for Backend {
         list.push(" ORDER BY created_at, id LIMIT ").push_bind(limit);
         convert(self.external_user_rows(list).await?)
     }
+}
+
+/// [`Dialect::import_batch`] through the sqlx write pool.
+pub(in crate::store) async fn pooled_import(
+    store: &Backend,
+    workspace_id: Uuid,
+    writes: &[ImportWrite],
+    actor: Actor,
+) -> StoreResult<ImportBatchOutcome> {
+    let mut tx = store.begin_write().await?;
+    let mut outcomes: Vec<Result<(), StoreError>> = writes.iter().map(|_| Ok(())).collect();
+    // References: checked once per distinct channel, tier and group of the batch.
+    let mut refs = CheckedRefs::new();
+    let mut builtin = vec![false; writes.len()];
+    for (i, w) in writes.iter().enumerate() {
+        let u = w.user();
+        if u.workspace_id != workspace_id {
+            return Err(StoreError::Other("an import write names another workspace".into()));
+        }
+        let key = (u.channel_id, u.tier_id, u.external_user_group_id);
+        let checked = match refs.get(&key) {
+            Some(c) => *c,
+            None => {
+                let c = match require_user_refs(&mut tx, u).await {
+                    Ok(b) => Ok(b),
+                    Err(StoreError::NotFound(e)) => Err(e),
+                    Err(e) => return Err(e),
+                };
+                refs.insert(key, c);
+                c
+            }
+        };
+        match checked {
+            Ok(b) => builtin[i] = b,
+            Err(e) => outcomes[i] = Err(StoreError::NotFound(e)),
+        }
+    }
+    // Identifiers another user of the channel already has (the unique index would refuse them).
+    let claimed = claimed_identifiers(writes, &outcomes);
+    for (channel_id, wanted) in &claimed {
+        let mut qb = QueryBuilder::<Db>::new(IDENTIFIER_HOLDERS);
+        qb.push_bind(*channel_id).push(IDENTIFIER_HOLDERS_IN);
+        let mut list = qb.separated(", ");
+        for (_, identifier) in wanted {
+            list.push_bind(identifier.clone());
+        }
+        list.push_unseparated(")");
+        let holders: Vec<(Uuid, Option<String>)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+        let holders: HashMap<String, Uuid> =
+            holders.into_iter().filter_map(|(id, identifier)| Some((identifier?, id))).collect();
+        refuse_held(writes, wanted, &holders, &mut outcomes);
+    }
+    let matching: bool = sqlx::query_scalar(AUTOMATIC_MATCHING).bind(workspace_id).fetch_one(&mut *tx).await?;
+    let mut joined: Vec<Uuid> = writes.iter().map(|w| w.user().super_identity_id).collect();
+    // The created users' event resources, when written alongside their inserts.
+    let mut resources: Vec<Option<Arc<str>>> = vec![None; writes.len()];
+    let creates: Vec<usize> =
+        (0..writes.len()).filter(|i| outcomes[*i].is_ok() && matches!(writes[*i], ImportWrite::Create(_))).collect();
+    if matching {
+        // Each new user may join the person of one created just before it: one at a time.
+        for &i in &creates {
+            let u = writes[i].user();
+            joined[i] = match super::identities::matching_identity(&mut tx, u).await? {
+                Some(found) => found,
+                None => {
+                    insert_super_identity(&mut tx, u).await?;
+                    u.super_identity_id
+                }
+            };
+            insert_user_row(&mut tx, u, joined[i]).await?;
+        }
+    } else {
+        let users: Vec<&ExternalUser> = creates.iter().map(|&i| writes[i].user()).collect();
+        let texts = insert_new_users(&mut tx, &users).await?;
+        for (&i, text) in creates.iter().zip(texts) {
+            resources[i] = Some(text);
+        }
+    }
+    let mut events = Vec::new();
+    for (i, w) in writes.iter().enumerate() {
+        if outcomes[i].is_err() {
+            continue;
+        }
+        match w {
+            ImportWrite::Create(u) => {
+                // Written with the insert, or here for a user that joined a matching identity.
+                let resource: Arc<str> = resources[i].take().unwrap_or_else(|| {
+                    event::external_user_text(&ExternalUser { super_identity_id: joined[i], ..u.clone() }).into()
+                });
+                push_created_events(&mut events, actor, resource, builtin[i]);
+            }
+            ImportWrite::Update { before, after: u } => {
+                let done = sqlx::query(UPDATE_IMPORTED_USER)
+                    .bind(&u.external_id)
+                    .bind(&u.identifier)
+                    .bind(&u.name)
+                    .bind(u.tier_id)
+                    .bind(u.external_user_group_id)
+                    .bind(u.blocked)
+                    .bind(&u.time_zone)
+                    .bind(u.updated_at.micros())
+                    .bind(u.identifier.as_deref().and_then(match_key))
+                    .bind(u.id)
+                    .bind(u.workspace_id)
+                    .bind(before.updated_at.micros())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(ImportBatchOutcome::Stale);
+                }
+                events.extend(event::external_user_changes(actor, before, u).iter().map(EventText::of));
+            }
+        }
+    }
+    record_texts(&mut tx, workspace_id, events).await?;
+    tx.commit().await?;
+    Ok(ImportBatchOutcome::Done(outcomes))
 }
 
 /// [`Dialect::external_user_row`] through the sqlx read pool.
@@ -411,19 +401,15 @@ pub(in crate::store) struct UserRefs {
 /// Fails with `NotFound` for the first of the user's channel, tier and group that is not in its
 /// workspace; else what the create needs to know of them.
 pub(in crate::store) async fn user_refs(tx: &mut Tx, u: &ExternalUser) -> StoreResult<UserRefs> {
-    let (channel, builtin, tier, group, auto_match): (bool, bool, bool, bool, bool) = sqlx::query_as(USER_REFS_EXIST)
+    let flags: (bool, bool, bool, bool, bool) = sqlx::query_as(USER_REFS_EXIST)
         .bind(u.channel_id)
         .bind(u.tier_id)
         .bind(u.external_user_group_id)
         .bind(u.workspace_id)
         .fetch_one(&mut **tx)
         .await?;
-    match (channel, tier, group) {
-        (false, _, _) => Err(StoreError::NotFound(Entity::Channel)),
-        (_, false, _) => Err(StoreError::NotFound(Entity::Tier)),
-        (_, _, false) => Err(StoreError::NotFound(Entity::ExternalUserGroup)),
-        _ => Ok(UserRefs { builtin, auto_match }),
-    }
+    let (builtin, auto_match) = checked_refs(flags).map_err(StoreError::NotFound)?;
+    Ok(UserRefs { builtin, auto_match })
 }
 
 /// `external_user.created`, and `customer.created` for a user of the built-in e-mail channel: seed
