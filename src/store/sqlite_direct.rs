@@ -1,11 +1,12 @@
-//! SQLite reads by primary key without sqlx's hand-off.
+//! SQLite reads by key, and pages of the external-user list, without sqlx's hand-off.
 //!
 //! sqlx runs each SQLite statement on the connection's own thread: the query crosses a channel
 //! there, every column value is copied into an owned row, and the row crosses back (see
 //! docs/performance.md, "Where the time goes"). For a read by key the statement itself takes a few
-//! microseconds, less than that round trip. So these reads run on the calling task, on read-only
-//! rusqlite connections to the same file (rusqlite links the same libsqlite3 as sqlx): a task holds
-//! the worker thread for those microseconds, as it would to decode a JSON body.
+//! microseconds, less than that round trip, and a page of the list (a range of an index, or a
+//! search's few candidates) well under a millisecond. So these reads run on the calling task, on
+//! read-only rusqlite connections to the same file (rusqlite links the same libsqlite3 as sqlx): a
+//! task holds the worker thread for that long, as it would to decode a large JSON body.
 //!
 //! Connections are opened on demand up to `bound` (the sqlx read pool's size) and kept in a
 //! `Mutex<Vec<_>>`; when all are in use, [`DirectReads::with`] answers `None` and the caller reads
