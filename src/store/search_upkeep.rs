@@ -18,11 +18,11 @@ use tokio::sync::oneshot::{self, error::TryRecvError};
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Pace {
     /// How long the table must have had no new row before merging starts, and how often it is looked at.
-    pub(super) quiet: Duration,
+    quiet: Duration,
     /// Index pages one step writes (FTS5's unit of merge work).
-    pub(super) step_pages: u32,
+    step_pages: u32,
     /// After a step, the writer is left to others this many times as long as the step took.
-    pub(super) rest_factor: u32,
+    rest_factor: u32,
 }
 
 pub(super) const PACE: Pace = Pace { quiet: Duration::from_secs(2), step_pages: 64, rest_factor: 4 };
@@ -55,7 +55,7 @@ async fn newest_row(read: &Pool<Sqlite>) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM external_users").fetch_one(read).await
 }
 
-pub(super) async fn segments(read: &Pool<Sqlite>) -> sqlx::Result<i64> {
+async fn segments(read: &Pool<Sqlite>) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT count(DISTINCT segid) FROM external_user_search_idx").fetch_one(read).await
 }
 

@@ -102,6 +102,17 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// `read` on a direct connection (`sqlite_direct.rs`); `None` when there is none (an in-memory
+    /// database) or every one is in use, and the caller reads through the sqlx pool.
+    fn read_directly<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Option<StoreResult<T>> {
+        self.direct.as_ref().and_then(|d| d.with(read))
+    }
+}
+
 impl Dialect for SqliteStore {
     type Db = Sqlite;
     const LOCK_ROW: &'static str = "";
@@ -172,17 +183,10 @@ impl Dialect for SqliteStore {
 
     /// On a direct connection when one is free, else through the sqlx pool.
     async fn external_user_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ExternalUserRow>> {
-        let direct = self.direct.as_ref().and_then(|d| {
-            d.with(|c| {
-                sqlite_direct::optional_row(
-                    c,
-                    GET_EXTERNAL_USER,
-                    (id.as_bytes(), workspace_id.as_bytes()),
-                    sqlite_direct::external_user_row,
-                )
-            })
-        });
-        match direct {
+        let key = (id.as_bytes(), workspace_id.as_bytes());
+        match self
+            .read_directly(|c| sqlite_direct::optional_row(c, GET_EXTERNAL_USER, key, sqlite_direct::external_user_row))
+        {
             Some(found) => found,
             None => run::external_users::pooled_external_user_row(&self.read, workspace_id, id).await,
         }
@@ -190,10 +194,10 @@ impl Dialect for SqliteStore {
 
     /// On a direct connection when one is free, else through the sqlx pool.
     async fn external_user_rows(&self, list: Statement<Sqlite>) -> StoreResult<Vec<ExternalUserRow>> {
-        let direct = self.direct.as_ref().and_then(|d| {
-            d.with(|c| sqlite_direct::rows(c, list.qb.sql().as_str(), &list.values, sqlite_direct::external_user_row))
-        });
-        match direct {
+        let sql = list.qb.sql();
+        match self
+            .read_directly(|c| sqlite_direct::rows(c, sql.as_str(), &list.values, sqlite_direct::external_user_row))
+        {
             Some(found) => found,
             None => run::external_users::pooled_external_user_rows(&self.read, list).await,
         }
@@ -201,10 +205,9 @@ impl Dialect for SqliteStore {
 
     /// On a direct connection when one is free, else through the sqlx pool.
     async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
-        let direct = self.direct.as_ref().and_then(|d| {
-            d.with(|c| sqlite_direct::optional_row(c, ACCESS_TOKEN, [token_hash], sqlite_direct::access_token_row))
-        });
-        match direct {
+        match self.read_directly(|c| {
+            sqlite_direct::optional_row(c, ACCESS_TOKEN, [token_hash], sqlite_direct::access_token_row)
+        }) {
             Some(found) => found,
             None => run::external_users::pooled_access_token_row(&self.read, token_hash).await,
         }
