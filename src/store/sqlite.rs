@@ -57,13 +57,6 @@ pub struct SqliteStore {
 
 /// `PRAGMA cache_size` of the writer (negative: KiB): 32 MiB, against 8 MiB per reader.
 const WRITER_CACHE_KIB: i64 = -32_768;
-/// What all of the process's SQLite connections may hold in memory together (`PRAGMA
-/// soft_heap_limit`, in bytes). Their page caches add up to more (two writers' 32 MiB, and 8 MiB for
-/// each reader of both the sqlx pool and the direct one: 128 MiB with 4 readers), and each keeps the
-/// pages it read last, so together they would hold that much at once after a while; over this limit
-/// each connection reuses its own least recently used pages instead of allocating more. A page not
-/// kept here is read again from the operating system's file cache, a copy of 4 KiB.
-const SQLITE_HEAP_LIMIT_BYTES: i64 = 64 << 20;
 
 impl SqliteStore {
     /// Opens (creating it if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`) and
@@ -91,9 +84,6 @@ impl SqliteStore {
         // can, and the ping is a round trip to the connection's thread, as costly as a small read.
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
         let write = pool().max_connections(1).min_connections(1).connect_with(writer).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA soft_heap_limit = {SQLITE_HEAP_LIMIT_BYTES}")))
-            .execute(&write)
-            .await?;
         super::migrations::sqlite().run(&write).await?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let direct = (!in_memory)
@@ -540,17 +530,6 @@ mod tests {
             .unwrap();
         assert_eq!(found, expected, "{pragmas:?}");
         assert_eq!(expected[..3], ["1", "1", "1"], "foreign keys, NORMAL, secure delete");
-    }
-
-    #[tokio::test]
-    async fn every_connection_shares_one_bound_on_sqlites_memory() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("heap.db").display()), 1).await.unwrap();
-        let limit = |c: &rusqlite::Connection| c.query_row("PRAGMA soft_heap_limit", [], |r| r.get::<_, i64>(0));
-        let sqlx_reader: i64 =
-            sqlx::query_scalar("SELECT * FROM pragma_soft_heap_limit").fetch_one(&store.read).await.unwrap();
-        let direct_reader = store.read_directly(limit).unwrap().unwrap();
-        assert_eq!([sqlx_reader, direct_reader], [SQLITE_HEAP_LIMIT_BYTES; 2]);
     }
 
     /// `PRAGMA name` as a scalar subquery.
