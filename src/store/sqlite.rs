@@ -100,9 +100,7 @@ impl SqliteStore {
         });
         Ok(Self { read, write, user_batches, texts: Arc::default(), direct, direct_write, _upkeep: upkeep })
     }
-}
 
-impl SqliteStore {
     /// `read` on a direct connection (`sqlite_direct.rs`); `None` when there is none (an in-memory
     /// database) or every one is in use, and the caller reads through the sqlx pool.
     fn read_directly<T>(
