@@ -143,6 +143,35 @@ async fn first_start_bootstraps_once_with_the_chosen_key_and_config_file_setting
     assert!(!second.stop().contains("Created workspace"));
 }
 
+/// glibc keeps a heap per allocating thread; the server bounds them (docs/performance.md, "Peak
+/// RSS") by starting itself again with `MALLOC_ARENA_MAX`, unless the operator chose a number.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test]
+async fn the_server_runs_with_two_malloc_arenas_unless_the_operator_chose_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("arenas.db").display());
+    for (chosen, expected) in [(None, "MALLOC_ARENA_MAX=2"), (Some("4"), "MALLOC_ARENA_MAX=4")] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
+        command
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("FRONTDESK_DATABASE_URL", &url)
+            .env("FRONTDESK_LOG", "warn")
+            .env_remove("MALLOC_ARENA_MAX")
+            .stdout(Stdio::null());
+        if let Some(n) = chosen {
+            command.env("MALLOC_ARENA_MAX", n);
+        }
+        let server = Running(Some(command.spawn().unwrap()));
+        wait_ready(&format!("http://127.0.0.1:{port}")).await;
+        let pid = server.0.as_ref().unwrap().id();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        let arenas: Vec<&[u8]> = environ.split(|b| *b == 0).filter(|v| v.starts_with(b"MALLOC_ARENA_MAX=")).collect();
+        assert_eq!(arenas, [expected.as_bytes()], "the serving process (the same pid) has the bound once");
+        server.stop();
+    }
+}
+
 #[tokio::test]
 async fn the_first_admin_is_invited_without_naming_the_only_workspace() {
     let dir = tempfile::tempdir().unwrap();

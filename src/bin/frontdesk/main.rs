@@ -2,6 +2,7 @@
 //! (`admin`).
 
 mod admin;
+mod allocator;
 mod transfer;
 
 use std::path::PathBuf;
@@ -92,6 +93,7 @@ enum WorkspaceCommand {
 }
 
 fn main() -> ExitCode {
+    allocator::bound_arenas();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
