@@ -7,6 +7,7 @@ use super::auth::{ACCESS_TOKEN_TTL_SECONDS, Secret};
 use super::{App, AppError, AppResult, Principal};
 use crate::domain::{
     ChannelType, DisplayName, ExternalId, ExternalUser, Identifier, Role, Timestamp, check_identifier,
+    new_super_identity_id,
 };
 use crate::store::{Entity, ExternalUserFilter, IssuedToken, Page, Paging, UserKey};
 
@@ -197,7 +198,7 @@ pub(super) fn built_user(
         id: Uuid::new_v4(),
         workspace_id,
         channel_id: new.channel_id,
-        super_identity_id: Uuid::new_v4(),
+        super_identity_id: new_super_identity_id(),
         external_id: new.external_id.map(ExternalId::into_string),
         identifier: new.identifier.map(Identifier::into_string),
         name,

@@ -7,7 +7,7 @@ use super::external_users::{ExternalUserPatch, NewExternalUser};
 use super::{App, AppError, AppResult, Conflict, Principal};
 use crate::domain::{
     ActivityKind, AuditAction, AuditRecord, DisplayName, ExternalId, ExternalUser, Identifier, Refusal, Role, Rule,
-    SuperIdentity, TicketActivity, Timestamp,
+    SuperIdentity, TicketActivity, Timestamp, new_super_identity_id,
 };
 use crate::store::{LinkOutcome, Merge, MergeOutcome, Unique, UserKey};
 
@@ -123,7 +123,7 @@ impl App {
     /// Gives an external user a super identity of its own (a person wrongly taken for another).
     pub async fn unlink_external_user(&self, who: &Principal, user_id: Uuid) -> AppResult<ExternalUser> {
         who.require(Role::Agent)?;
-        let new_identity = Uuid::new_v4();
+        let new_identity = new_super_identity_id();
         let audit = audit(who, AuditAction::Unlinked, user_id, Some(new_identity));
         Ok(self.store.unlink_external_user(who.workspace_id(), user_id, new_identity, &audit, who.actor()).await?)
     }

@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::{App, AppError, AppResult, Principal};
-use crate::domain::{EmailAddress, Refusal, Role, Rule, TicketParticipant, Timestamp};
+use crate::domain::{EmailAddress, Refusal, Role, Rule, TicketParticipant, Timestamp, new_super_identity_id};
 use crate::store::{NewParticipant, ParticipantCursor, ParticipantKey, ParticipantPage, StoreError, Unique};
 
 /// Names a participant: by its own id (removal only), its external user's id, or an e-mail address.
@@ -48,7 +48,7 @@ impl App {
             ticket_id,
             key: person.key(),
             new_user_id: Uuid::new_v4(),
-            new_super_identity_id: Uuid::new_v4(),
+            new_super_identity_id: new_super_identity_id(),
             at: Timestamp::now(),
             by: who.actor_id(),
             actor: who.actor(),

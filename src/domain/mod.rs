@@ -18,7 +18,7 @@ pub mod webhook;
 pub use email::{EMAIL_MAX_LEN, EmailAddress, sign_in_account_key};
 pub use event::{Actor, Event, EventType, NewEvent};
 pub use identity::{AuditAction, AuditRecord, SuperIdentity, match_key};
-pub use ids::{hex, parse_uuid};
+pub use ids::{hex, new_super_identity_id, parse_uuid};
 pub use model::{ApiKey, Channel, ExternalUser, ExternalUserGroup, StaffUser, Tier, Workspace, check_identifier};
 pub use staff::{
     CollectionKind, Password, StaffCollection, WebsiteRole, parse_person_name, parse_staff_external_id,
