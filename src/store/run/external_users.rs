@@ -194,16 +194,16 @@ impl ExternalUserStore for Backend {
         // index: with the workspace in the WHERE, SQLite picks the (workspace, channel) list index and
         // reads the channel's every user, an import batch slower the larger the channel. A channel
         // belongs to one workspace; the check below keeps the answer to it anyway.
-        let mut qb = QueryBuilder::<Db>::new(LIST_EXTERNAL_USERS);
-        qb.push(" WHERE channel_id = ").push_bind(channel_id);
-        qb.push(USERS_BY_EXTERNAL_IDS);
-        let mut list = qb.separated(", ");
-        for e in external_ids {
-            list.push_bind(e.clone());
+        // Through `external_user_rows`, so that on SQLite an import batch's lookup runs on a direct
+        // connection rather than handing its 2,000 values to sqlx's connection thread.
+        let mut list = Statement::new(LIST_EXTERNAL_USERS);
+        list.push(" WHERE channel_id = ").push_bind(channel_id);
+        list.push(USERS_BY_EXTERNAL_IDS);
+        for (i, e) in external_ids.iter().enumerate() {
+            list.push(if i == 0 { "" } else { ", " }).push_bind(e.clone());
         }
-        list.push_unseparated(")");
-        let rows: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(&self.read).await?;
-        let mut users: Vec<ExternalUser> = convert(rows)?;
+        list.push(")");
+        let mut users: Vec<ExternalUser> = convert(self.external_user_rows(list).await?)?;
         users.retain(|u| u.workspace_id == workspace_id);
         Ok(users)
     }
