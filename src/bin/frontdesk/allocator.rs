@@ -3,7 +3,7 @@
 //! glibc gives each thread that allocates an arena of its own (up to eight per core) and keeps in it
 //! what the thread freed. The server's threads (the runtime's workers and their stand-ins, each
 //! SQLite connection's thread) each keep a few MB of SQLite's and the requests' freed memory that
-//! way: at 1M users the peak RSS was 183-197 MB by default and 141-144 MB with two arenas, at the
+//! way: at 1M users the peak RSS was 183-197 MB by default and 136-141 MB with two arenas, at the
 //! same throughput (docs/performance.md, "Peak RSS"). The bound is read from the environment at
 //! start only, and setting it from inside (`mallopt`) takes `unsafe`, which the crate forbids; so
 //! the process starts itself once more with `MALLOC_ARENA_MAX` set. A value the operator set is

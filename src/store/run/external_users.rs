@@ -194,8 +194,8 @@ impl ExternalUserStore for Backend {
         // index: with the workspace in the WHERE, SQLite picks the (workspace, channel) list index and
         // reads the channel's every user, an import batch slower the larger the channel. A channel
         // belongs to one workspace; the check below keeps the answer to it anyway.
-        // Through `external_user_rows`, so that on SQLite an import batch's lookup runs on a direct
-        // connection rather than handing its 2,000 values to sqlx's connection thread.
+        // It is read through `external_user_rows`, so that on SQLite an import batch's lookup runs on
+        // a direct connection rather than handing its 2,000 values to sqlx's connection thread.
         let mut list = Statement::new(LIST_EXTERNAL_USERS);
         list.push(" WHERE channel_id = ").push_bind(channel_id);
         list.push(USERS_BY_EXTERNAL_IDS);
