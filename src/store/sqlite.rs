@@ -611,4 +611,47 @@ mod tests {
         assert!(!s.is_common("1\0user"), "no term spans two fields");
         assert!(!TextSample::default().is_common("example"), "without a sample every term takes the index");
     }
+
+    /// A search's statement stays prepared on a direct connection whatever it is bound to: the
+    /// planner must not plan it again for each new term (docs/performance.md, "Cached statements that
+    /// were prepared again"), and list pages by tier likewise for each tier.
+    #[tokio::test]
+    async fn searches_and_lists_for_new_values_reuse_their_prepared_statements() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(&format!("sqlite://{}", dir.path().join("prepared.db").display()), 1).await.unwrap();
+        let workspace_id = Uuid::new_v4();
+        let search = |term: &str| {
+            let mut list = Statement::new(crate::store::external_users::LIST_EXTERNAL_USERS);
+            store.push_search(&mut list, workspace_id, term);
+            list.push(" ORDER BY created_at, id LIMIT 20");
+            list
+        };
+        let by_tier = |tier: Uuid| {
+            let mut list = Statement::new(crate::store::external_users::LIST_EXTERNAL_USERS);
+            list.push(" WHERE workspace_id = ").push_bind(workspace_id);
+            list.push(" AND tier_id = ").push_bind(tier);
+            list.push(" ORDER BY created_at, id LIMIT 20");
+            list
+        };
+        let statements = [
+            [search("user123@"), search("grace@ex"), search("person 9")],
+            [by_tier(Uuid::new_v4()), by_tier(Uuid::new_v4()), by_tier(Uuid::new_v4())],
+        ];
+        for [first, second, third] in &statements {
+            let sql = first.qb.sql();
+            let sql = sql.as_str();
+            assert_eq!(sql, second.qb.sql().as_str(), "one statement, bound to other values");
+            let prepared_again = store
+                .read_directly(|c| {
+                    for list in [first, second, third] {
+                        sqlite_direct::rows(c, sql, &list.values, sqlite_direct::external_user_row)?;
+                    }
+                    Ok(c.prepare_cached(sql)?.get_status(rusqlite::StatementStatus::RePrepare))
+                })
+                .expect("a direct connection")
+                .unwrap();
+            assert_eq!(prepared_again, 0, "{sql}");
+        }
+    }
 }
