@@ -102,9 +102,9 @@ impl DirectReads {
         c.pragma_update(None, "temp_store", "memory")?;
         c.pragma_update(None, "query_only", true)?;
         // The planner does not look at bound values: else a statement whose plan could depend on one
-        // (a bound `LIKE` pattern, a value STAT4 has figures for) is prepared again each time it is
-        // bound anew, which was a third of a search's time on these connections (docs/performance.md,
-        // "Cached statements that were prepared again").
+        // (the trigram index's `MATCH` argument, a `LIKE` pattern, a value STAT4 has figures for) is
+        // prepared again each time it is bound anew, which was a third of a search's time on these
+        // connections (docs/performance.md, "Cached statements that were prepared again").
         c.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         Ok(c)
     }
