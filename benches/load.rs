@@ -249,7 +249,9 @@ impl Server {
             Some(wrapper) => {
                 let mut words = wrapper.split_whitespace();
                 let mut c = Command::new(words.next().expect("a wrapper command"));
-                c.args(words).arg(binary);
+                // With the bound already set the server does not start itself again
+                // (`src/bin/frontdesk/allocator.rs`), which would leave the profiler behind.
+                c.args(words).arg(binary).env("MALLOC_ARENA_MAX", "2");
                 c
             }
             None => Command::new(binary),

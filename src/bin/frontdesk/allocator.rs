@@ -7,7 +7,8 @@
 //! same throughput (docs/performance.md, "Peak RSS"). The bound is read from the environment at
 //! start only, and setting it from inside (`mallopt`) takes `unsafe`, which the crate forbids; so
 //! the process starts itself once more with `MALLOC_ARENA_MAX` set. A value the operator set is
-//! left as it is.
+//! left as it is; one set by whoever runs the server under a profiler also keeps it from starting
+//! again outside the profiler (the load benchmark's `BENCH_SERVER_WRAPPER` does so).
 
 /// The arenas glibc may use when the operator chose no other number.
 const ARENAS: &str = "2";
