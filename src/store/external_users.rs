@@ -194,9 +194,6 @@ pub(super) const INSERT_SUPER_IDENTITIES: &str = "INSERT INTO super_identities (
 pub(super) const UPDATE_IMPORTED_USER: &str = "UPDATE external_users SET external_id = $1, identifier = $2, \
      name = $3, tier_id = $4, group_id = $5, blocked = $6, time_zone = $7, updated_at = $8, match_key = $9 \
      WHERE id = $10 AND workspace_id = $11 AND updated_at = $12 AND erased_at IS NULL";
-/// Follows the list's columns and an import's workspace and channel: the users with these external
-/// ids (then the ids, and `)`).
-pub(super) const USERS_BY_EXTERNAL_IDS: &str = " AND erased_at IS NULL AND external_id IN (";
 /// Who holds lower-cased identifiers on a channel: followed by the channel, [`IDENTIFIER_HOLDERS_IN`],
 /// the identifiers and `)`.
 pub(super) const IDENTIFIER_HOLDERS: &str = "SELECT id, lower(identifier) FROM external_users WHERE channel_id = ";

@@ -198,11 +198,8 @@ impl ExternalUserStore for Backend {
         // a direct connection rather than handing its 2,000 values to sqlx's connection thread.
         let mut list = Statement::new(LIST_EXTERNAL_USERS);
         list.push(" WHERE channel_id = ").push_bind(channel_id);
-        list.push(USERS_BY_EXTERNAL_IDS);
-        for (i, e) in external_ids.iter().enumerate() {
-            list.push(if i == 0 { "" } else { ", " }).push_bind(e.clone());
-        }
-        list.push(")");
+        list.push(" AND erased_at IS NULL");
+        push_in(&mut list, "external_id", external_ids);
         let mut users: Vec<ExternalUser> = convert(self.external_user_rows(list).await?)?;
         users.retain(|u| u.workspace_id == workspace_id);
         Ok(users)

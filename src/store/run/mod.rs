@@ -88,19 +88,19 @@ async fn capped_total(
     Ok((COUNT_CAP.max(paging.offset + page_len + i64::from(more)), false))
 }
 
-/// ` AND column IN (ids...)`, or nothing when `ids` is empty.
-fn push_in(qb: &mut impl Push, column: &str, ids: &[Uuid]) {
-    if ids.is_empty() {
+/// ` AND column IN (values...)`, or nothing when `values` is empty.
+fn push_in<T: Value>(qb: &mut impl Push, column: &str, values: &[T]) {
+    if values.is_empty() {
         return;
     }
     qb.sql(" AND ");
     qb.sql(column);
     qb.sql(" IN (");
-    for (i, id) in ids.iter().enumerate() {
+    for (i, value) in values.iter().enumerate() {
         if i > 0 {
             qb.sql(", ");
         }
-        qb.bind(*id);
+        qb.bind(value.clone());
     }
     qb.sql(")");
 }
