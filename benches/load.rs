@@ -91,8 +91,14 @@ impl Options {
         }
     }
 
+    /// Whether to run the scenario `key`; when so, says on stderr that it starts, so a profiler can
+    /// be attached to the server for just that scenario.
     fn wants(&self, key: &str) -> bool {
-        self.only.as_ref().is_none_or(|only| only.iter().any(|k| k == key))
+        let wanted = self.only.as_ref().is_none_or(|only| only.iter().any(|k| k == key));
+        if wanted {
+            eprintln!("[bench] starting {key}");
+        }
+        wanted
     }
 }
 

@@ -78,14 +78,14 @@ pub(super) const DELETE_GROUP: &str = "DELETE FROM external_user_groups WHERE id
 
 #[derive(FromRow)]
 pub(super) struct ChannelRow {
-    id: Uuid,
-    workspace_id: Uuid,
-    name: String,
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
     #[sqlx(rename = "type")]
-    kind: String,
-    builtin: bool,
-    created_at: i64,
-    updated_at: i64,
+    pub kind: String,
+    pub builtin: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 impl TryFrom<ChannelRow> for Channel {

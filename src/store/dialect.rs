@@ -6,6 +6,7 @@ use sqlx::Transaction;
 use uuid::Uuid;
 
 use super::StoreResult;
+use super::channels::ChannelRow;
 use super::external_users::{AccessTokenRow, ExternalUserRow, ImportBatchOutcome, ImportWrite};
 use super::support::Statement;
 use crate::domain::Actor;
@@ -61,6 +62,12 @@ pub(super) trait Dialect {
         workspace_id: Uuid,
         id: Uuid,
     ) -> impl Future<Output = StoreResult<Option<ExternalUserRow>>> + Send;
+
+    /// The workspace's channel `id`, by `GET_CHANNEL`: every create of an external user reads it
+    /// (its type decides the identifier's rule), on the calling task on SQLite as
+    /// [`Dialect::external_user_row`].
+    fn channel_row(&self, workspace_id: Uuid, id: Uuid)
+    -> impl Future<Output = StoreResult<Option<ChannelRow>>> + Send;
 
     /// The rows of a list of external users (`LIST_EXTERNAL_USERS` and its filters): on SQLite on the
     /// calling task as [`Dialect::external_user_row`], since a page of a list or a search is the

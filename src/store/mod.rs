@@ -25,6 +25,7 @@ mod purge;
 mod sample;
 mod search_upkeep;
 mod sqlite;
+mod sqlite_checkpoint;
 mod sqlite_direct;
 mod staff;
 mod support;

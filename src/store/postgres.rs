@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::StoreResult;
+use super::channels::ChannelRow;
 use super::dialect::Dialect;
 use super::external_users::{AccessTokenRow, ExternalUserRow, ImportBatchOutcome, ImportWrite};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
@@ -221,6 +222,10 @@ impl Dialect for PostgresStore {
 
     async fn external_user_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ExternalUserRow>> {
         run::external_users::pooled_external_user_row(&self.read, workspace_id, id).await
+    }
+
+    async fn channel_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ChannelRow>> {
+        run::channels::pooled_channel_row(&self.read, workspace_id, id).await
     }
 
     async fn external_user_rows(&self, list: Statement<Postgres>) -> StoreResult<Vec<ExternalUserRow>> {

@@ -15,12 +15,14 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::StoreResult;
+use super::channels::{ChannelRow, GET_CHANNEL};
 use super::dialect::Dialect;
 use super::external_users::{
     ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER, ImportBatchOutcome, ImportWrite,
 };
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::search_upkeep;
+use super::sqlite_checkpoint;
 use super::sqlite_direct::{self, DirectReads};
 use super::support::{Statement, contains_pattern};
 use crate::domain::Actor;
@@ -53,6 +55,9 @@ pub struct SqliteStore {
     _upkeep: Option<Arc<oneshot::Sender<()>>>,
     /// Import batches on the calling thread (none for an in-memory database): see `sqlite_write.rs`.
     direct_write: Option<Arc<DirectWriter>>,
+    /// Copies the log into the file beside the writers (none for an in-memory database): see
+    /// `sqlite_checkpoint.rs`. Stops with the last handle to the store.
+    _checkpoints: Option<Arc<sqlite_checkpoint::Checkpoints>>,
 }
 
 /// `PRAGMA cache_size` of the writer (negative: KiB): 32 MiB, against 8 MiB per reader.
@@ -79,7 +84,10 @@ impl SqliteStore {
         // The one writer gets a larger page cache than the readers: a transaction's dirty pages stay
         // in it until the commit (an import batch dirties a few thousand, see `IMPORT_BATCH_ROWS`);
         // when they do not fit, SQLite writes them to the log early and reads them back.
-        let writer = options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string());
+        let writer = options
+            .clone()
+            .pragma("cache_size", WRITER_CACHE_KIB.to_string())
+            .pragma("wal_autocheckpoint", sqlite_checkpoint::WRITERS_CHECKPOINT_AFTER_PAGES.to_string());
         // No ping before each use: a connection to a file cannot be cut off the way a network one
         // can, and the ping is a round trip to the connection's thread, as costly as a small read.
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
@@ -90,15 +98,34 @@ impl SqliteStore {
             .then(|| Arc::new(DirectReads::new(options.get_filename().to_owned(), readers.max(1) as usize)));
         let direct_write =
             (!in_memory).then(|| Arc::new(DirectWriter::new(options.get_filename().to_owned(), WRITER_CACHE_KIB)));
+        let checkpoints = match in_memory {
+            false => {
+                Some(Arc::new(sqlite_checkpoint::start(options.get_filename().to_owned(), sqlite_checkpoint::EVERY)?))
+            }
+            true => None,
+        };
         let read = pool().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
-        let user_batches = UserBatches::start(write.clone());
+        let user_batches = match &direct_write {
+            Some(writer) => UserBatches::start(DirectUserBatches { write: write.clone(), writer: Arc::clone(writer) }),
+            None => UserBatches::start(write.clone()),
+        };
         // An in-memory database is a test's or a trial's: its index stays small.
         let upkeep = (!in_memory).then(|| {
             let (keeper, stop) = oneshot::channel();
             tokio::spawn(search_upkeep::keep_merged(read.clone(), write.clone(), search_upkeep::PACE, stop));
             Arc::new(keeper)
         });
-        Ok(Self { read, write, user_batches, texts: Arc::default(), direct, direct_write, _upkeep: upkeep })
+        let _checkpoints = checkpoints;
+        Ok(Self {
+            read,
+            write,
+            user_batches,
+            texts: Arc::default(),
+            direct,
+            direct_write,
+            _upkeep: upkeep,
+            _checkpoints,
+        })
     }
 
     /// `read` on a direct connection (`sqlite_direct.rs`); `None` when there is none (an in-memory
@@ -108,6 +135,37 @@ impl SqliteStore {
         read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
     ) -> Option<StoreResult<T>> {
         self.direct.as_ref().and_then(|d| d.with(read))
+    }
+}
+
+/// Runs a direct write (1 ms for a batch of creates, 0.1-0.2 s for an import batch) on this thread:
+/// on the multi-threaded runtime the worker's other tasks move to another thread meanwhile. A
+/// single-threaded runtime (tests) has no other.
+fn on_this_thread<T>(write: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(write),
+        _ => write(),
+    }
+}
+
+/// Batches of creates on the direct writer, while the one sqlx writer is held idle (see
+/// `sqlite_write.rs`): through sqlx, each of a batch's ten or so statements crossed to the
+/// connection's thread and back, and those hand-offs were a third of a create's CPU.
+struct DirectUserBatches {
+    write: Pool<Sqlite>,
+    writer: Arc<DirectWriter>,
+}
+
+impl run::user_batches::CommitUsers for DirectUserBatches {
+    async fn commit(&self, batch: &[run::user_batches::UserInsert]) -> Vec<StoreResult<Uuid>> {
+        let committed = async {
+            let _writer = self.write.acquire().await?;
+            on_this_thread(|| self.writer.transaction(|c| write::create_batch(c, batch), |_| true))
+        };
+        match committed.await {
+            Ok(outcomes) => outcomes,
+            Err(e) => batch.iter().map(|_| Err(e.same_kind())).collect(),
+        }
     }
 }
 
@@ -191,6 +249,15 @@ impl Dialect for SqliteStore {
     }
 
     /// On a direct connection when one is free, else through the sqlx pool.
+    async fn channel_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ChannelRow>> {
+        let key = (id.as_bytes(), workspace_id.as_bytes());
+        match self.read_directly(|c| sqlite_direct::optional_row(c, GET_CHANNEL, key, sqlite_direct::channel_row)) {
+            Some(found) => found,
+            None => run::channels::pooled_channel_row(&self.read, workspace_id, id).await,
+        }
+    }
+
+    /// On a direct connection when one is free, else through the sqlx pool.
     async fn external_user_rows(&self, list: Statement<Sqlite>) -> StoreResult<Vec<ExternalUserRow>> {
         let sql = list.qb.sql();
         match self
@@ -223,18 +290,12 @@ impl Dialect for SqliteStore {
         };
         // The one sqlx writer, held idle: no other write runs until the batch is done.
         let _writer = self.write.acquire().await?;
-        let batch = || {
+        on_this_thread(|| {
             writer.transaction(
                 |c| write::import_batch(c, workspace_id, writes, actor),
                 |outcome| matches!(outcome, ImportBatchOutcome::Done(_)),
             )
-        };
-        // A batch holds the thread for 0.1-0.2 s: on the multi-threaded runtime the worker's other
-        // tasks move to another thread meanwhile. A single-threaded runtime (tests) has no other.
-        match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(batch),
-            _ => batch(),
-        }
+        })
     }
 
     /// Merges the full-text index's segments into one, which drops the deleted entries for good.
@@ -528,11 +589,76 @@ mod tests {
             .unwrap();
         assert_eq!(found, expected, "{pragmas:?}");
         assert_eq!(expected[..3], ["1", "1", "1"], "foreign keys, NORMAL, secure delete");
+        // Not a table-valued pragma: read on its own.
+        let checkpoint = "PRAGMA wal_autocheckpoint";
+        let sqlx_pages: i64 = sqlx::query_scalar(checkpoint).fetch_one(&mut *sqlx_writer).await.unwrap();
+        let direct_pages: i64 =
+            direct.transaction(|c| Ok(c.query_row(checkpoint, [], |r| r.get(0))?), |_| false).unwrap();
+        let pages = sqlite_checkpoint::WRITERS_CHECKPOINT_AFTER_PAGES;
+        assert_eq!((sqlx_pages, direct_pages), (pages, pages), "both writers checkpoint from the same length");
     }
 
     /// `PRAGMA name` as a scalar subquery.
     fn pragma_select(name: &str) -> String {
         format!("SELECT * FROM pragma_{name}")
+    }
+
+    /// One batch of creates, through `commit`: a stored user holds `one@example.com` (in any case),
+    /// and two creates of the batch share an external id.
+    async fn commit_a_batch_breaking_two_rules(
+        store: &SqliteStore,
+        commit: impl run::user_batches::CommitUsers,
+    ) -> Vec<StoreResult<Uuid>> {
+        use crate::store::ExternalUserStore;
+        use run::user_batches::UserInsert;
+        let app = crate::app::App::new(Arc::new(store.clone()));
+        let created = app.create_workspace("Batch").await.unwrap();
+        let (ws, channel) = (created.workspace.id, created.email_channel.id);
+        let stored = imported(ws, channel, "ext-1", "one@example.com");
+        store.import_external_users(ws, &[ImportWrite::Create(stored)], Actor::Operator).await.unwrap();
+        let creates = [
+            ("ext-2", "two@example.com"),
+            ("ext-3", "ONE@example.com"),
+            ("ext-2", "five@example.com"),
+            ("ext-4", "four@example.com"),
+        ];
+        let batch: Vec<UserInsert> = creates
+            .into_iter()
+            .map(|(external_id, identifier)| {
+                UserInsert::unawaited(imported(ws, channel, external_id, identifier), Actor::Operator)
+            })
+            .collect();
+        let outcomes = commit.commit(&batch).await;
+        for (insert, outcome) in batch.iter().zip(&outcomes) {
+            if let Ok(joined) = outcome {
+                assert_eq!(*joined, insert.user.super_identity_id, "no automatic matching: its own new person");
+                store.get_external_user(ws, insert.user.id).await.expect("an acknowledged create is stored");
+            }
+        }
+        outcomes
+    }
+
+    fn broken_rules(outcomes: &[StoreResult<Uuid>]) -> Vec<Option<crate::store::Unique>> {
+        use crate::store::StoreError;
+        outcomes.iter().map(|o| if let Err(StoreError::Duplicate(which)) = o { Some(*which) } else { None }).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_of_creates_fails_only_the_creates_that_break_a_rule_on_either_writer() {
+        use crate::store::Unique;
+        let expected = [None, Some(Unique::ExternalUserIdentifier), Some(Unique::ExternalUserExternalId), None];
+        let dir = tempfile::tempdir().unwrap();
+        let file = SqliteStore::open(&format!("sqlite://{}", dir.path().join("batch.db").display()), 1).await.unwrap();
+        let writer = Arc::clone(file.direct_write.as_ref().expect("a database file has the direct writer"));
+        let outcomes =
+            commit_a_batch_breaking_two_rules(&file, DirectUserBatches { write: file.write.clone(), writer }).await;
+        assert_eq!(broken_rules(&outcomes), expected, "the direct writer: {outcomes:?}");
+        assert_eq!(written(&file).await[0], 3, "the stored user and the batch's two good creates");
+
+        let memory = SqliteStore::open("sqlite::memory:", 1).await.unwrap();
+        let outcomes = commit_a_batch_breaking_two_rules(&memory, memory.write.clone()).await;
+        assert_eq!(broken_rules(&outcomes), expected, "the sqlx writer: {outcomes:?}");
+        assert_eq!(written(&memory).await[0], 3);
     }
 
     /// On several worker threads, as the server runs: the batch leaves its worker meanwhile.

@@ -22,6 +22,7 @@ use rusqlite::{Connection, OpenFlags, Row, ToSql};
 use uuid::Uuid;
 
 use super::StoreResult;
+use super::channels::ChannelRow;
 use super::external_users::{AccessTokenRow, ExternalUserRow};
 use super::support::Bound;
 
@@ -177,6 +178,19 @@ pub(super) fn external_user_row(row: &Row<'_>) -> rusqlite::Result<ExternalUserR
         time_zone: row.get(10)?,
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
+    })
+}
+
+/// The columns of `GET_CHANNEL`, in their order.
+pub(super) fn channel_row(row: &Row<'_>) -> rusqlite::Result<ChannelRow> {
+    Ok(ChannelRow {
+        id: uuid(row, 0)?,
+        workspace_id: uuid(row, 1)?,
+        name: row.get(2)?,
+        kind: row.get(3)?,
+        builtin: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
     })
 }
 

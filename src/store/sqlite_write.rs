@@ -22,12 +22,14 @@ use rusqlite::{CachedStatement, Connection, OpenFlags, Row, TransactionBehavior}
 use uuid::Uuid;
 
 use super::run::events::EventText;
-use super::run::external_users::{INSERT_CHUNK, push_created_events};
+use super::run::external_users::{INSERT_CHUNK, UserRefs, push_created_events};
+use super::run::user_batches::{self, UserInsert};
 use crate::domain::event;
 use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
 use crate::store::events::{BUMP_EVENT_COUNTER, EVENTS_PER_INSERT, INSERT_EVENTS};
 use crate::store::external_users::*;
 use crate::store::identities::{AUTOMATIC_MATCHING, LOCK_SUPER_IDENTITY, MATCHING_IDENTITY};
+use crate::store::sqlite_checkpoint::WRITERS_CHECKPOINT_AFTER_PAGES;
 use crate::store::sqlite_direct::{optional_uuid, uuid};
 use crate::store::{Entity, StoreError, StoreResult};
 
@@ -40,16 +42,10 @@ pub(super) struct DirectWriter {
 
 /// As the sqlx connections' (`SqliteStore::open`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// The log's length (in 4 KiB pages) from which a commit here copies it into the database file,
-/// against SQLite's 1,000 for the sqlx writer. An import batch rewrites most pages of the three
-/// indexes keyed by random ids, so a checkpoint after every batch (each batch logs more than 1,000
-/// pages) copies those pages once per batch, and waits for two `fsync`s; after several batches it
-/// copies each once. A power loss can lose the commits since the last checkpoint (see
-/// docs/decisions/sqlite-durability.md): during an import that is now a few batches, not one.
-const CHECKPOINT_AFTER_PAGES: i64 = 8_192;
-/// A batch's statements: the fixed ones, and the multi-row ones of a full batch and of a last,
-/// shorter one.
-const STATEMENTS_KEPT: usize = 32;
+/// The statements kept prepared: an import batch's fixed ones and the multi-row ones of a full
+/// batch and of a last, shorter one; a batch of creates' multi-row ones in each of its sizes (powers
+/// of two up to 256, see `run/user_batches.rs`).
+const STATEMENTS_KEPT: usize = 64;
 
 impl DirectWriter {
     /// For the database file at `path` (already migrated, in WAL mode), with the sqlx writer's page
@@ -108,7 +104,7 @@ impl DirectWriter {
         c.pragma_update(None, "secure_delete", true)?;
         c.pragma_update(None, "temp_store", "memory")?;
         c.pragma_update(None, "cache_size", self.cache_size_kib)?;
-        c.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_AFTER_PAGES)?;
+        c.pragma_update(None, "wal_autocheckpoint", WRITERS_CHECKPOINT_AFTER_PAGES)?;
         Ok(c)
     }
 }
@@ -248,8 +244,7 @@ pub(super) fn import_batch(
         refuse_held(writes, wanted, &holders, &mut outcomes);
     }
     let matching: bool = one_row(c, AUTOMATIC_MATCHING, &[&id(&workspace_id)], |r| r.get(0))?;
-    let mut joined: Vec<Uuid> = writes.iter().map(|w| w.user().super_identity_id).collect();
-    // The created users' event resources, when written alongside their inserts.
+    // The created users' event resources, written alongside their inserts.
     let mut resources: Vec<Option<Arc<str>>> = vec![None; writes.len()];
     let creates: Vec<usize> =
         (0..writes.len()).filter(|i| outcomes[*i].is_ok() && matches!(writes[*i], ImportWrite::Create(_))).collect();
@@ -257,18 +252,8 @@ pub(super) fn import_batch(
         // Each new user may join the person of one created just before it: one at a time.
         for &i in &creates {
             let u = writes[i].user();
-            joined[i] = match matching_identity(c, u)? {
-                Some(found) => found,
-                None => {
-                    execute(
-                        c,
-                        INSERT_SUPER_IDENTITY,
-                        &[&id(&u.super_identity_id), &id(&u.workspace_id), &u.created_at.micros()],
-                    )?;
-                    u.super_identity_id
-                }
-            };
-            insert_user_row(c, u, joined[i])?;
+            let (_, resource) = create_one(c, u, UserRefs { builtin: builtin[i], auto_match: true })?;
+            resources[i] = Some(resource);
         }
     } else {
         let users: Vec<&ExternalUser> = creates.iter().map(|&i| writes[i].user()).collect();
@@ -283,12 +268,10 @@ pub(super) fn import_batch(
             continue;
         }
         match w {
-            ImportWrite::Create(u) => {
-                // Written with the insert, or here for a user that joined a matching identity.
-                let resource: Arc<str> = resources[i].take().unwrap_or_else(|| {
-                    event::external_user_text(&ExternalUser { super_identity_id: joined[i], ..u.clone() }).into()
-                });
-                push_created_events(&mut events, actor, resource, builtin[i]);
+            ImportWrite::Create(_) => {
+                if let Some(resource) = resources[i].take() {
+                    push_created_events(&mut events, actor, resource, builtin[i]);
+                }
             }
             ImportWrite::Update { before, after: u } => {
                 let changed = execute(
@@ -318,6 +301,103 @@ pub(super) fn import_batch(
     }
     record_texts(c, workspace_id, events)?;
     Ok(ImportBatchOutcome::Done(outcomes))
+}
+
+/// The SQLite twin of the pooled `write_batch` (`run/user_batches.rs`): a batch of creates in one
+/// transaction on `c`, by the same plan and statements, each create's own outcome in order (or an
+/// error that ended the transaction).
+pub(super) fn create_batch(c: &Connection, batch: &[UserInsert]) -> StoreResult<Vec<StoreResult<Uuid>>> {
+    let mut outcomes: Vec<StoreResult<Uuid>> = Vec::with_capacity(batch.len());
+    // Checked once per workspace, channel, tier and group, as on the pooled path.
+    let mut checked: HashMap<user_batches::RefsKey, Result<UserRefs, Entity>> = HashMap::new();
+    let mut refs = Vec::with_capacity(batch.len());
+    for insert in batch {
+        let u = &insert.user;
+        let key = (u.workspace_id, u.channel_id, u.tier_id, u.external_user_group_id);
+        let found = match checked.get(&key) {
+            Some(found) => *found,
+            None => {
+                let found = checked_refs(one_row(
+                    c,
+                    USER_REFS_EXIST,
+                    &[
+                        &id(&u.channel_id),
+                        &optional_id(&u.tier_id),
+                        &optional_id(&u.external_user_group_id),
+                        &id(&u.workspace_id),
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )?)
+                .map(|(builtin, auto_match)| UserRefs { builtin, auto_match });
+                *checked.entry(key).or_insert(found)
+            }
+        };
+        outcomes.push(found.map(|_| u.super_identity_id).map_err(StoreError::NotFound));
+        refs.push(found.ok());
+    }
+    let (together, mut one_by_one) = user_batches::plan(batch, &refs);
+    let mut resources: Vec<Option<Arc<str>>> = vec![None; batch.len()];
+    let mut written_together = false;
+    if together.len() > 1 {
+        execute(c, "SAVEPOINT user_batch", &[])?;
+        let users: Vec<&ExternalUser> = together.iter().map(|&i| &batch[i].user).collect();
+        match insert_new_users(c, &users).map_err(StoreError::from) {
+            Ok(texts) => {
+                for (&i, text) in together.iter().zip(texts) {
+                    resources[i] = Some(text);
+                }
+                written_together = true;
+            }
+            Err(StoreError::Duplicate(_)) => {
+                execute(c, "ROLLBACK TO SAVEPOINT user_batch", &[])?;
+            }
+            Err(e) => return Err(e),
+        }
+        execute(c, "RELEASE SAVEPOINT user_batch", &[])?;
+    }
+    if !written_together {
+        one_by_one.extend(together);
+    }
+    for i in one_by_one {
+        let (insert, refs) = (&batch[i], refs[i].expect("only users whose references were found"));
+        execute(c, "SAVEPOINT user_create", &[])?;
+        match create_one(c, &insert.user, refs) {
+            Ok((joined, resource)) => {
+                outcomes[i] = Ok(joined);
+                resources[i] = Some(resource);
+            }
+            Err(e @ (StoreError::Duplicate(_) | StoreError::NotFound(_))) => {
+                execute(c, "ROLLBACK TO SAVEPOINT user_create", &[])?;
+                outcomes[i] = Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+        execute(c, "RELEASE SAVEPOINT user_create", &[])?;
+    }
+    for (workspace_id, events) in user_batches::batch_events(batch, &refs, resources) {
+        record_texts(c, workspace_id, events)?;
+    }
+    Ok(outcomes)
+}
+
+/// One create of [`create_batch`]: the super identity the user is in (a match's, or its new one)
+/// and its event resource.
+fn create_one(c: &Connection, u: &ExternalUser, refs: UserRefs) -> StoreResult<(Uuid, Arc<str>)> {
+    let matched = if refs.auto_match { matching_identity(c, u)? } else { None };
+    let joined = match matched {
+        Some(found) => found,
+        None => {
+            execute(
+                c,
+                INSERT_SUPER_IDENTITY,
+                &[&id(&u.super_identity_id), &id(&u.workspace_id), &u.created_at.micros()],
+            )?;
+            u.super_identity_id
+        }
+    };
+    insert_user_row(c, u, joined)?;
+    let shown = ExternalUser { super_identity_id: joined, ..u.clone() };
+    Ok((joined, event::external_user_text(&shown).into()))
 }
 
 /// Who on the channel holds these lower-cased identifiers: identifier to user id.

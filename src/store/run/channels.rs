@@ -39,9 +39,7 @@ impl ChannelStore for Backend {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn get_channel(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Channel> {
-        let row: Option<ChannelRow> =
-            sqlx::query_as(GET_CHANNEL).bind(id).bind(workspace_id).fetch_optional(&self.read).await?;
-        row.ok_or(StoreError::NotFound(Entity::Channel))?.try_into()
+        self.channel_row(workspace_id, id).await?.ok_or(StoreError::NotFound(Entity::Channel))?.try_into()
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -242,4 +240,13 @@ fn push_group_filter(qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &GroupFil
         qb.push(" AND (lower(name) LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
         qb.push(" OR lower(external_id) LIKE ").push_bind(p).push(" ESCAPE '\\')");
     }
+}
+
+/// [`Dialect::channel_row`] through the sqlx read pool.
+pub(in crate::store) async fn pooled_channel_row(
+    read: &sqlx::Pool<Db>,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<ChannelRow>> {
+    Ok(sqlx::query_as(GET_CHANNEL).bind(id).bind(workspace_id).fetch_optional(read).await?)
 }

@@ -5,7 +5,7 @@
 //! `Backend` (their store type, with `read` and `write` pools). So the same text compiles to two
 //! statically typed implementations, and anything backend-specific goes through [`Dialect`].
 
-mod channels;
+pub(super) mod channels;
 pub(super) mod events;
 pub(super) mod external_users;
 mod idempotency;

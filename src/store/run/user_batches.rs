@@ -9,6 +9,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 
 use sqlx::Pool;
@@ -34,17 +35,39 @@ pub(in crate::store) struct UserBatches {
 }
 
 /// A create waiting for its batch, and who to tell how it ended.
-struct UserInsert {
-    user: ExternalUser,
-    actor: Actor,
+pub(in crate::store) struct UserInsert {
+    pub user: ExternalUser,
+    pub actor: Actor,
     done: oneshot::Sender<StoreResult<Uuid>>,
 }
 
+impl UserInsert {
+    /// A create whose outcome nobody waits for: a test's batch, handed to a [`CommitUsers`].
+    #[cfg(test)]
+    #[allow(dead_code, reason = "this file is compiled once per backend, and only SQLite's tests use it")]
+    pub fn unawaited(user: ExternalUser, actor: Actor) -> Self {
+        Self { user, actor, done: oneshot::channel().0 }
+    }
+}
+
+/// What commits a batch: the sqlx pool (`Pool<Db>`, below), or SQLite's direct writer
+/// (`sqlite_write.rs`), which runs the same plan without a hand-off per statement.
+pub(in crate::store) trait CommitUsers: Send + Sync + 'static {
+    /// Runs the batch in one transaction; the outcome of each create, in order.
+    fn commit(&self, batch: &[UserInsert]) -> impl Future<Output = Vec<StoreResult<Uuid>>> + Send;
+}
+
+impl CommitUsers for Pool<Db> {
+    fn commit(&self, batch: &[UserInsert]) -> impl Future<Output = Vec<StoreResult<Uuid>>> + Send {
+        commit_batch(self, batch)
+    }
+}
+
 impl UserBatches {
-    /// Starts the writer on `write`; it stops when the last handle to the queue is dropped.
-    pub fn start(write: Pool<Db>) -> Self {
+    /// Starts the writer on `writer`; it stops when the last handle to the queue is dropped.
+    pub fn start(writer: impl CommitUsers) -> Self {
         let (queue, waiting) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(commit_batches(write, waiting));
+        tokio::spawn(commit_batches(writer, waiting));
         Self { queue }
     }
 
@@ -58,14 +81,28 @@ impl UserBatches {
     }
 }
 
-async fn commit_batches(write: Pool<Db>, mut waiting: mpsc::Receiver<UserInsert>) {
+async fn commit_batches(writer: impl CommitUsers, mut waiting: mpsc::Receiver<UserInsert>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = commit_batch(&write, &batch).await;
+    loop {
+        if batch.is_empty() && waiting.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        while batch.len() < MAX_BATCH {
+            match waiting.try_recv() {
+                Ok(insert) => batch.push(insert),
+                Err(_) => break,
+            }
+        }
+        // A power of two, the rest first in the next batch: a batch's multi-row statements then come
+        // in a few sizes, each prepared once and kept, where preparing one of a new size was 5 % of
+        // a create's CPU.
+        let later = batch.split_off(1 << batch.len().ilog2());
+        let outcomes = writer.commit(&batch).await;
         for (insert, outcome) in batch.drain(..).zip(outcomes) {
             // The requester may have gone away; its user is stored all the same.
             let _ = insert.done.send(outcome);
         }
+        batch.extend(later);
     }
 }
 
@@ -93,7 +130,7 @@ async fn try_batch(write: &Pool<Db>, batch: &[UserInsert]) -> StoreResult<Vec<St
 }
 
 /// The references a user's check is about: workspace, channel, tier and group.
-type RefsKey = (Uuid, Uuid, Option<Uuid>, Option<Uuid>);
+pub(in crate::store) type RefsKey = (Uuid, Uuid, Option<Uuid>, Option<Uuid>);
 
 /// The batch's writes in `tx`: each create's own outcome, or an error that ended the transaction.
 /// The events go last, in one statement per workspace, so the workspace's event counter is held
@@ -118,25 +155,8 @@ async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<Store
         outcomes.push(found.as_ref().map(|_| u.super_identity_id).map_err(StoreError::same_kind));
         refs.push(found.as_ref().ok().copied());
     }
-    // In one order on every node, so that two nodes' batches take the same unique index entries in
-    // the same order and wait for each other rather than deadlock (almost always; see `ATTEMPTS`).
-    // Identifiers compare in any case, as their unique index does.
-    let lowered: Vec<Option<String>> =
-        batch.iter().map(|b| b.user.identifier.as_deref().map(str::to_lowercase)).collect();
-    let mut order: Vec<usize> = (0..batch.len()).filter(|&i| refs[i].is_some()).collect();
-    order.sort_by_key(|&i| (batch[i].user.channel_id, lowered[i].as_deref()));
+    let (together, mut one_by_one) = plan(batch, &refs);
     let mut resources: Vec<Option<Arc<str>>> = vec![None; batch.len()];
-    // Users that may join another's person are written one at a time, each after the one before;
-    // so is a create that repeats an identifier or external id of an earlier one in the batch (it
-    // fails on its own then, rather than making the whole batch fall back).
-    let mut keys = HashSet::new();
-    let (together, mut one_by_one): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&i| {
-        let u = &batch[i].user;
-        let identifier = lowered[i].as_deref().map(|id| (u.channel_id, 'i', id));
-        let external_id = u.external_id.as_deref().map(|id| (u.channel_id, 'e', id));
-        let first = [identifier, external_id].into_iter().flatten().all(|key| keys.insert(key));
-        first && refs[i].is_some_and(|r| !r.auto_match)
-    });
     let written_together = together.len() > 1 && insert_together(tx, batch, &together, &mut resources).await?;
     if !written_together {
         one_by_one.extend(together);
@@ -158,7 +178,42 @@ async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<Store
             Err(e) => return Err(e),
         }
     }
-    // Events are numbered per workspace, in the batch's order.
+    for (workspace_id, events) in batch_events(batch, &refs, resources) {
+        record_texts(tx, workspace_id, events).await?;
+    }
+    Ok(outcomes)
+}
+
+/// Which of the batch's creates (those whose references were found) go in together, by one
+/// multi-row insert, and which one at a time, each after the one before: users that may join
+/// another's person, and a create that repeats an identifier or external id of an earlier one in the
+/// batch (it fails on its own then, rather than making the whole batch fall back).
+///
+/// In one order on every node, so that two nodes' batches take the same unique index entries in the
+/// same order and wait for each other rather than deadlock (almost always; see `ATTEMPTS`).
+/// Identifiers compare in any case, as their unique index does.
+pub(in crate::store) fn plan(batch: &[UserInsert], refs: &[Option<UserRefs>]) -> (Vec<usize>, Vec<usize>) {
+    let lowered: Vec<Option<String>> =
+        batch.iter().map(|b| b.user.identifier.as_deref().map(str::to_lowercase)).collect();
+    let mut order: Vec<usize> = (0..batch.len()).filter(|&i| refs[i].is_some()).collect();
+    order.sort_by_key(|&i| (batch[i].user.channel_id, lowered[i].as_deref()));
+    let mut keys = HashSet::new();
+    order.into_iter().partition(|&i| {
+        let u = &batch[i].user;
+        let identifier = lowered[i].as_deref().map(|id| (u.channel_id, 'i', id));
+        let external_id = u.external_id.as_deref().map(|id| (u.channel_id, 'e', id));
+        let first = [identifier, external_id].into_iter().flatten().all(|key| keys.insert(key));
+        first && refs[i].is_some_and(|r| !r.auto_match)
+    })
+}
+
+/// The events of the batch's written creates (those with a `resource`), by workspace, in the
+/// batch's order: events are numbered per workspace.
+pub(in crate::store) fn batch_events(
+    batch: &[UserInsert],
+    refs: &[Option<UserRefs>],
+    resources: Vec<Option<Arc<str>>>,
+) -> HashMap<Uuid, Vec<EventText>> {
     let mut events: HashMap<Uuid, Vec<EventText>> = HashMap::new();
     for (i, resource) in resources.into_iter().enumerate() {
         if let Some(resource) = resource {
@@ -167,10 +222,7 @@ async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<Store
             push_created_events(list, insert.actor, resource, builtin);
         }
     }
-    for (workspace_id, events) in events {
-        record_texts(tx, workspace_id, events).await?;
-    }
-    Ok(outcomes)
+    events
 }
 
 /// The users `together` in one multi-row insert each of super identities and users, under a
