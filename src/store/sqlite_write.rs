@@ -217,18 +217,7 @@ pub(super) fn import_batch(
         let checked = match refs.get(&key) {
             Some(checked) => *checked,
             None => {
-                let flags = one_row(
-                    c,
-                    USER_REFS_EXIST,
-                    &[
-                        &id(&u.channel_id),
-                        &optional_id(&u.tier_id),
-                        &optional_id(&u.external_user_group_id),
-                        &id(&u.workspace_id),
-                    ],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )?;
-                let checked = checked_refs(flags).map(|(builtin, _)| builtin);
+                let checked = user_refs(c, u)?.map(|r| r.builtin);
                 refs.insert(key, checked);
                 checked
             }
@@ -316,21 +305,7 @@ pub(super) fn create_batch(c: &Connection, batch: &[UserInsert]) -> StoreResult<
         let key = (u.workspace_id, u.channel_id, u.tier_id, u.external_user_group_id);
         let found = match checked.get(&key) {
             Some(found) => *found,
-            None => {
-                let found = checked_refs(one_row(
-                    c,
-                    USER_REFS_EXIST,
-                    &[
-                        &id(&u.channel_id),
-                        &optional_id(&u.tier_id),
-                        &optional_id(&u.external_user_group_id),
-                        &id(&u.workspace_id),
-                    ],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )?)
-                .map(|(builtin, auto_match)| UserRefs { builtin, auto_match });
-                *checked.entry(key).or_insert(found)
-            }
+            None => *checked.entry(key).or_insert(user_refs(c, u)?),
         };
         outcomes.push(found.map(|_| u.super_identity_id).map_err(StoreError::NotFound));
         refs.push(found.ok());
@@ -378,6 +353,18 @@ pub(super) fn create_batch(c: &Connection, batch: &[UserInsert]) -> StoreResult<
         record_texts(c, workspace_id, events)?;
     }
     Ok(outcomes)
+}
+
+/// The pooled `user_refs` on `c`: the first of the user's channel, tier and group not in its
+/// workspace, or what a create needs to know of them.
+fn user_refs(c: &Connection, u: &ExternalUser) -> StoreResult<Result<UserRefs, Entity>> {
+    let flags = one_row(
+        c,
+        USER_REFS_EXIST,
+        &[&id(&u.channel_id), &optional_id(&u.tier_id), &optional_id(&u.external_user_group_id), &id(&u.workspace_id)],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    Ok(checked_refs(flags).map(|(builtin, auto_match)| UserRefs { builtin, auto_match }))
 }
 
 /// One create of [`create_batch`]: the super identity the user is in (a match's, or its new one)
