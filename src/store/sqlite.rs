@@ -98,11 +98,10 @@ impl SqliteStore {
             .then(|| Arc::new(DirectReads::new(options.get_filename().to_owned(), readers.max(1) as usize)));
         let direct_write =
             (!in_memory).then(|| Arc::new(DirectWriter::new(options.get_filename().to_owned(), WRITER_CACHE_KIB)));
-        let checkpoints = match in_memory {
-            false => {
-                Some(Arc::new(sqlite_checkpoint::start(options.get_filename().to_owned(), sqlite_checkpoint::EVERY)?))
-            }
-            true => None,
+        let checkpoints = if in_memory {
+            None
+        } else {
+            Some(Arc::new(sqlite_checkpoint::start(options.get_filename().to_owned(), sqlite_checkpoint::EVERY)?))
         };
         let read = pool().max_connections(readers.max(1)).connect_with(options.read_only(true)).await?;
         let user_batches = match &direct_write {
@@ -115,7 +114,6 @@ impl SqliteStore {
             tokio::spawn(search_upkeep::keep_merged(read.clone(), write.clone(), search_upkeep::PACE, stop));
             Arc::new(keeper)
         });
-        let _checkpoints = checkpoints;
         Ok(Self {
             read,
             write,
@@ -124,7 +122,7 @@ impl SqliteStore {
             direct,
             direct_write,
             _upkeep: upkeep,
-            _checkpoints,
+            _checkpoints: checkpoints,
         })
     }
 
@@ -138,16 +136,6 @@ impl SqliteStore {
     }
 }
 
-/// Runs a direct write (1 ms for a batch of creates, 0.1-0.2 s for an import batch) on this thread:
-/// on the multi-threaded runtime the worker's other tasks move to another thread meanwhile. A
-/// single-threaded runtime (tests) has no other.
-fn on_this_thread<T>(write: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::current().runtime_flavor() {
-        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(write),
-        _ => write(),
-    }
-}
-
 /// Batches of creates on the direct writer, while the one sqlx writer is held idle (see
 /// `sqlite_write.rs`): through sqlx, each of a batch's ten or so statements crossed to the
 /// connection's thread and back, and those hand-offs were a third of a create's CPU.
@@ -158,11 +146,7 @@ struct DirectUserBatches {
 
 impl run::user_batches::CommitUsers for DirectUserBatches {
     async fn commit(&self, batch: &[run::user_batches::UserInsert]) -> Vec<StoreResult<Uuid>> {
-        let committed = async {
-            let _writer = self.write.acquire().await?;
-            on_this_thread(|| self.writer.transaction(|c| write::create_batch(c, batch), |_| true))
-        };
-        match committed.await {
+        match self.writer.holding(&self.write, |c| write::create_batch(c, batch), |_| true).await {
             Ok(outcomes) => outcomes,
             Err(e) => batch.iter().map(|_| Err(e.same_kind())).collect(),
         }
@@ -288,14 +272,13 @@ impl Dialect for SqliteStore {
         let Some(writer) = &self.direct_write else {
             return run::external_users::pooled_import(self, workspace_id, writes, actor).await;
         };
-        // The one sqlx writer, held idle: no other write runs until the batch is done.
-        let _writer = self.write.acquire().await?;
-        on_this_thread(|| {
-            writer.transaction(
+        writer
+            .holding(
+                &self.write,
                 |c| write::import_batch(c, workspace_id, writes, actor),
                 |outcome| matches!(outcome, ImportBatchOutcome::Done(_)),
             )
-        })
+            .await
     }
 
     /// Merges the full-text index's segments into one, which drops the deleted entries for good.
