@@ -14,6 +14,7 @@ mod dialect;
 mod error;
 mod events;
 mod external_users;
+mod group_commit;
 mod idempotency;
 mod identities;
 mod migrations;

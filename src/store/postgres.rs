@@ -33,6 +33,8 @@ pub struct PostgresStore {
     trigrams: Arc<Sample<TrigramCounts>>,
     /// This node's creates of external users wait here to share a commit.
     user_batches: run::user_batches::UserBatches,
+    /// And its creates of tickets.
+    ticket_batches: run::ticket_batches::TicketBatches,
     /// Dropped with the last handle to the store, which ends its statistics keeper.
     _keeper: Arc<oneshot::Sender<()>>,
 }
@@ -169,8 +171,14 @@ impl PostgresStore {
             .await?;
         let (keeper, stop) = oneshot::channel();
         tokio::spawn(super::planner_statistics::keep_fresh(pool.clone(), stop));
-        let user_batches = run::user_batches::UserBatches::start(pool.clone());
-        Ok(Self { read: pool.clone(), write: pool, trigrams: Arc::default(), user_batches, _keeper: Arc::new(keeper) })
+        Ok(Self {
+            read: pool.clone(),
+            write: pool.clone(),
+            trigrams: Arc::default(),
+            user_batches: run::user_batches::UserBatches::start(pool.clone()),
+            ticket_batches: run::ticket_batches::TicketBatches::start(pool),
+            _keeper: Arc::new(keeper),
+        })
     }
 }
 

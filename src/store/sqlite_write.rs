@@ -12,8 +12,8 @@
 //! writer at a time and `BEGIN IMMEDIATE` never waits for the other connection. An in-memory database
 //! has no file to open again and keeps the sqlx path.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -25,14 +25,16 @@ use uuid::Uuid;
 
 use super::run::events::EventText;
 use super::run::external_users::{INSERT_CHUNK, UserRefs, push_created_events};
+use super::run::ticket_batches;
 use super::run::user_batches::{self, UserInsert};
 use crate::domain::event;
-use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
+use crate::domain::{Actor, ExternalUser, MemberRef, TicketStatus, Timestamp, match_key};
 use crate::store::events::{BUMP_EVENT_COUNTER, EVENTS_PER_INSERT, INSERT_EVENTS};
 use crate::store::external_users::*;
 use crate::store::identities::{AUTOMATIC_MATCHING, LOCK_SUPER_IDENTITY, MATCHING_IDENTITY};
 use crate::store::sqlite_checkpoint::WRITERS_CHECKPOINT_AFTER_PAGES;
 use crate::store::sqlite_direct::{optional_uuid, uuid};
+use crate::store::tickets::{self, *};
 use crate::store::{Entity, StoreError, StoreResult};
 
 /// The second writer connection, opened on first use.
@@ -45,9 +47,9 @@ pub(super) struct DirectWriter {
 /// As the sqlx connections' (`SqliteStore::open`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The statements kept prepared: an import batch's fixed ones and the multi-row ones of a full
-/// batch and of a last, shorter one; a batch of creates' multi-row ones in each of its sizes (powers
-/// of two up to 256, see `run/user_batches.rs`).
-const STATEMENTS_KEPT: usize = 64;
+/// batch and of a last, shorter one; a batch of creates' (users' and tickets') multi-row ones in
+/// each of its sizes (powers of two up to 256, see `group_commit.rs`).
+const STATEMENTS_KEPT: usize = 96;
 
 impl DirectWriter {
     /// For the database file at `path` (already migrated, in WAL mode), with the sqlx writer's page
@@ -561,4 +563,74 @@ fn record_texts(c: &Connection, workspace_id: Uuid, events: Vec<EventText>) -> S
         insert.execute()?;
     }
     Ok(())
+}
+
+/// The SQLite twin of the pooled `write_tickets` (`run/ticket_batches.rs`): a batch of ticket
+/// creates in one transaction on `c`, by the same plan and statements.
+pub(super) fn create_tickets(c: &Connection, batch: &[NewTicket]) -> StoreResult<Vec<StoreResult<Opened>>> {
+    let mut requesters = Vec::with_capacity(batch.len());
+    for new in batch {
+        let found: FoundRefs = one_row(
+            c,
+            TICKET_REFS,
+            &[&id(&new.location_id), &id(&new.requester_id), &optional_id(&new.assignee_id), &id(&new.workspace_id)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        requesters.push(tickets::requester(new, found));
+    }
+    let mut first = BTreeMap::new();
+    for (workspace_id, count) in numbers_needed(batch, &requesters) {
+        execute(c, START_TICKET_COUNTER, &[&id(&workspace_id)])?;
+        let last: i64 = one_row(c, ADVANCE_TICKET_NUMBERS, &[&id(&workspace_id), &count], |r| r.get(0))?;
+        first.insert(workspace_id, last - count + 1);
+    }
+    let opened = open(batch, requesters, first);
+    let written: Vec<&Opened> = opened.iter().filter_map(|o| o.as_ref().ok()).collect();
+    if !written.is_empty() {
+        let mut tickets = Values::new(c, INSERT_TICKETS, NEW_TICKET_COLUMNS, written.len())?;
+        for (t, _) in &written {
+            let (requester_staff, requester_user) = MemberRef::columns(Some(t.requester));
+            let at = t.created_at.micros();
+            tickets
+                .put(id(&t.id))?
+                .put(id(&t.workspace_id))?
+                .put(t.number)?
+                .put(id(&t.location_id))?
+                .put(t.text.as_str())?
+                .put(t.kind.as_deref())?
+                .put(t.status.stored())?
+                .put(optional_id(&requester_staff))?
+                .put(optional_id(&requester_user))?
+                .put(optional_id(&t.assignee_id))?
+                .put(t.version)?
+                .put(id(&t.created_by))?
+                .put(at)?
+                .put(at)?
+                .put(at)?;
+        }
+        tickets.execute()?;
+        let mut activities = Values::new(c, INSERT_CREATED_ACTIVITIES, CREATED_ACTIVITY_COLUMNS, written.len())?;
+        for (_, a) in &written {
+            let (actor_staff, actor_user) = MemberRef::columns(a.actor);
+            activities
+                .put(id(&a.id))?
+                .put(id(&a.workspace_id))?
+                .put(id(&a.ticket_id))?
+                .put(a.kind.as_str())?
+                .put(optional_id(&actor_staff))?
+                .put(optional_id(&actor_user))?
+                .put(id(&a.created_by))?
+                .put(a.text.as_deref())?
+                .put(a.internal)?
+                .put(NO_ATTACHMENTS)?
+                .put(a.status.map(TicketStatus::stored))?
+                .put(optional_id(&a.assignee_id))?
+                .put(a.created_at.micros())?;
+        }
+        activities.execute()?;
+        for (workspace_id, events) in ticket_batches::ticket_events(batch, &opened) {
+            record_texts(c, workspace_id, events)?;
+        }
+    }
+    Ok(opened.into_iter().map(|o| o.map_err(StoreError::NotFound)).collect())
 }

@@ -1,12 +1,14 @@
 //! Locations, tickets and their activities, and the staff and external users tickets name.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::support::corrupt;
 use super::{
-    ActivityCursor, CommentKinds, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail,
+    ActivityCursor, CommentKinds, Entity, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail,
     TicketFilter, TicketOrder, TicketPage, Viewer,
 };
 use crate::domain::{
@@ -140,13 +142,29 @@ pub(super) const DELETE_LOCATION: &str = "DELETE FROM locations WHERE id = $1 AN
 pub(super) const MEMBER_EXTERNAL_USERS: &str = "SELECT id, workspace_id, channel_id, super_identity_id, \
      external_id, identifier, name, tier_id, group_id, blocked, time_zone, created_at, updated_at \
      FROM external_users WHERE ";
+/// What a new ticket names, each `true` when the workspace has it: the location, the requester as a
+/// staff user and as an external user, and the assignee (`true` when there is none).
+pub(super) const TICKET_REFS: &str = "SELECT \
+     EXISTS (SELECT 1 FROM locations WHERE id = $1 AND workspace_id = $4), \
+     EXISTS (SELECT 1 FROM staff_users WHERE id = $2 AND workspace_id = $4), \
+     EXISTS (SELECT 1 FROM external_users WHERE id = $2 AND workspace_id = $4), \
+     $3 IS NULL OR EXISTS (SELECT 1 FROM staff_users WHERE id = $3 AND workspace_id = $4)";
 /// Creates the workspace's counter row on its first ticket.
 pub(super) const START_TICKET_COUNTER: &str =
     "INSERT INTO ticket_counters (workspace_id, n) VALUES ($1, 0) ON CONFLICT (workspace_id) DO NOTHING";
-pub(super) const NEXT_TICKET_NUMBER: &str = "UPDATE ticket_counters SET n = n + 1 WHERE workspace_id = $1 RETURNING n";
-pub(super) const INSERT_TICKET: &str = "INSERT INTO tickets (id, workspace_id, number, location_id, text, type, status, requester_staff_id, \
-     requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, status_updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)";
+/// Hands out `$2` numbers at once: answers the last of them.
+pub(super) const ADVANCE_TICKET_NUMBERS: &str =
+    "UPDATE ticket_counters SET n = n + $2 WHERE workspace_id = $1 RETURNING n";
+/// Followed by one `(...)` of [`NEW_TICKET_COLUMNS`] values per ticket.
+pub(super) const INSERT_TICKETS: &str = "INSERT INTO tickets (id, workspace_id, number, location_id, text, type, status, \
+     requester_staff_id, requester_external_user_id, assignee_id, version, created_by, created_at, updated_at, \
+     status_updated_at) ";
+pub(super) const NEW_TICKET_COLUMNS: usize = 15;
+/// A new ticket's first activity (`created`): followed by one `(...)` of [`CREATED_ACTIVITY_COLUMNS`]
+/// values per ticket; the columns of other kinds stay NULL.
+pub(super) const INSERT_CREATED_ACTIVITIES: &str = "INSERT INTO ticket_activities (id, workspace_id, ticket_id, type, \
+     actor_staff_id, actor_external_user_id, created_by, text, internal, attachments, status, assignee_id, created_at) ";
+pub(super) const CREATED_ACTIVITY_COLUMNS: usize = 13;
 /// Followed by the ticket id, `AND workspace_id = ` and the workspace id.
 pub(super) const GET_TICKET: &str = select_tickets!("WHERE id = ");
 /// Followed by the workspace id, the filters, the order and the limit.
@@ -179,6 +197,9 @@ pub(super) const COMMENT: &str =
 fn status(s: &str) -> Result<TicketStatus, StoreError> {
     TicketStatus::from_stored(s).ok_or_else(|| corrupt("ticket status", s))
 }
+
+/// [`attachments_json`] of none: a new ticket's first activity.
+pub(super) const NO_ATTACHMENTS: &str = "[]";
 
 pub(super) fn attachments_json(a: &[Attachment]) -> StoreResult<String> {
     serde_json::to_string(a).map_err(|e| StoreError::Other(e.to_string()))
@@ -317,4 +338,144 @@ pub(super) fn member_ids<'a>(
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+/// A ticket as its batch opened it, with its first activity.
+pub(super) type Opened = (Ticket, TicketActivity);
+
+/// What [`TICKET_REFS`] found, in its order.
+pub(super) type FoundRefs = (bool, bool, bool, bool);
+
+/// Who opens `new` as its requester, or the first thing it names that its workspace lacks, checked
+/// in the order a single create reports them: the location, the requester, the assignee.
+pub(super) fn requester(
+    new: &NewTicket,
+    (location, staff, external, assignee): FoundRefs,
+) -> Result<MemberRef, Entity> {
+    let requester = match (location, staff, external) {
+        (false, ..) => return Err(Entity::Location),
+        (true, true, _) => MemberRef::Staff(new.requester_id),
+        (true, false, true) => MemberRef::External(new.requester_id),
+        (true, false, false) => return Err(Entity::Membership),
+    };
+    if assignee { Ok(requester) } else { Err(Entity::StaffUser) }
+}
+
+/// How many numbers each workspace of the batch hands out (one per ticket whose references were
+/// found), in workspace order: the order every node takes the counter rows in, so two batches wait
+/// for each other rather than deadlock.
+pub(super) fn numbers_needed(batch: &[NewTicket], requesters: &[Result<MemberRef, Entity>]) -> BTreeMap<Uuid, i64> {
+    let mut needed = BTreeMap::new();
+    for (new, requester) in batch.iter().zip(requesters) {
+        if requester.is_ok() {
+            *needed.entry(new.workspace_id).or_insert(0) += 1;
+        }
+    }
+    needed
+}
+
+/// The batch's tickets, status `new`, numbered in the batch's order from `next` (each workspace's
+/// first new number), each with the `created` activity recording its text.
+pub(super) fn open(
+    batch: &[NewTicket],
+    requesters: Vec<Result<MemberRef, Entity>>,
+    mut next: BTreeMap<Uuid, i64>,
+) -> Vec<Result<Opened, Entity>> {
+    batch
+        .iter()
+        .zip(requesters)
+        .map(|(new, requester)| {
+            let requester = requester?;
+            // `next` holds every workspace `numbers_needed` counted; one it missed has no number.
+            let number = next.get_mut(&new.workspace_id).ok_or(Entity::Workspace)?;
+            let ticket = Ticket {
+                id: new.id,
+                workspace_id: new.workspace_id,
+                number: *number,
+                location_id: new.location_id,
+                text: new.text.clone(),
+                kind: new.kind.clone(),
+                status: TicketStatus::New,
+                requester,
+                assignee_id: new.assignee_id,
+                version: 1,
+                created_by: new.created_by,
+                created_at: new.created_at,
+                updated_at: new.created_at,
+                status_updated_at: new.created_at,
+            };
+            *number += 1;
+            let activity = TicketActivity {
+                id: new.activity_id,
+                text: Some(ticket.text.clone()),
+                status: Some(TicketStatus::New),
+                assignee_id: ticket.assignee_id,
+                ..TicketActivity::new(
+                    ActivityKind::Created,
+                    (new.workspace_id, ticket.id),
+                    (Some(requester), new.created_by),
+                    ticket.created_at,
+                )
+            };
+            Ok((ticket, activity))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_ticket(workspace_id: Uuid) -> NewTicket {
+        NewTicket {
+            id: Uuid::new_v4(),
+            workspace_id,
+            location_id: Uuid::new_v4(),
+            text: "Printer on fire".into(),
+            kind: None,
+            requester_id: Uuid::new_v4(),
+            assignee_id: None,
+            created_by: Uuid::new_v4(),
+            created_at: Timestamp::now(),
+            activity_id: Uuid::new_v4(),
+            actor: Actor::Operator,
+        }
+    }
+
+    #[test]
+    fn no_attachments_are_written_as_an_empty_list_is() {
+        assert_eq!(attachments_json(&[]).unwrap(), NO_ATTACHMENTS);
+    }
+
+    #[test]
+    fn a_new_ticket_reports_the_first_missing_reference_in_the_order_a_single_create_checks_them() {
+        let new = new_ticket(Uuid::new_v4());
+        assert_eq!(requester(&new, (false, false, false, false)), Err(Entity::Location));
+        assert_eq!(requester(&new, (true, false, false, false)), Err(Entity::Membership));
+        assert_eq!(requester(&new, (true, false, true, false)), Err(Entity::StaffUser));
+        assert_eq!(requester(&new, (true, true, true, true)), Ok(MemberRef::Staff(new.requester_id)));
+        assert_eq!(requester(&new, (true, false, true, true)), Ok(MemberRef::External(new.requester_id)));
+    }
+
+    #[test]
+    fn a_batch_numbers_each_workspaces_tickets_in_order_and_skips_none_for_a_refused_one() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let batch = [new_ticket(a), new_ticket(b), new_ticket(a), new_ticket(a)];
+        let requesters: Vec<_> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, new)| if i == 2 { Err(Entity::Location) } else { Ok(MemberRef::External(new.requester_id)) })
+            .collect();
+        let needed = numbers_needed(&batch, &requesters);
+        assert_eq!(needed, BTreeMap::from([(a, 2), (b, 1)]));
+        let opened = open(&batch, requesters, BTreeMap::from([(a, 41), (b, 1)]));
+        let numbers: Vec<_> = opened.iter().map(|o| o.as_ref().map(|(t, _)| t.number).map_err(|e| *e)).collect();
+        assert_eq!(numbers, [Ok(41), Ok(1), Err(Entity::Location), Ok(42)]);
+        let (ticket, created) = opened[0].as_ref().unwrap();
+        assert_eq!(
+            (created.kind, created.text.as_deref(), created.id),
+            (ActivityKind::Created, Some("Printer on fire"), batch[0].activity_id)
+        );
+        assert_eq!((ticket.status, ticket.version, created.ticket_id), (TicketStatus::New, 1, ticket.id));
+    }
 }

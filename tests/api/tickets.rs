@@ -263,6 +263,61 @@ on_both_backends! {
         assert_eq!((r.status, r.body["ticket"]["number"].as_i64()), (201, Some(1)));
     }
 
+    async fn a_burst_with_missing_references_numbers_only_the_opened_tickets_and_records_their_events(app) {
+        // Creates arriving together share one transaction; one naming a missing location, requester
+        // or assignee fails alone, takes no number and leaves no event.
+        let app = &app;
+        let location = app.location("Desk").await;
+        let user = app.external_user("jane@example.com", "Jane").await;
+        let jane = user["id"].as_str().unwrap().to_owned();
+        let ada = app.staff("ada@example.com", "Ada", "Lovelace", Role::Agent).await;
+        let unknown = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+        let creates = (0..40).map(|n| {
+            let (place, requester, assignee) = match n % 10 {
+                0 => (unknown, jane.as_str(), None),
+                1 => (location.as_str(), unknown, None),
+                2 => (location.as_str(), jane.as_str(), Some(unknown)),
+                3 | 4 => (location.as_str(), ada.as_str(), Some(ada.as_str())),
+                _ => (location.as_str(), jane.as_str(), None),
+            };
+            let body = json!({"ticket": {"locationRef": place, "text": format!("ticket {n}"),
+                                         "userRefRequester": requester, "membershipRefAssignee": assignee}});
+            async move { (n, app.tickets("POST", TICKETS, Some(&body)).await) }
+        });
+        let replies = join_all(creates).await;
+        let mut numbers = Vec::new();
+        for (n, r) in &replies {
+            let refused = match n % 10 {
+                0 => Some("Location not found."),
+                1 => Some("Membership not found."),
+                2 => Some("Membership not found."),
+                _ => None,
+            };
+            if let Some(message) = refused {
+                assert_eq!((r.status, r.body["error"]["message"].as_str()), (404, Some(message)), "create {n}");
+                continue;
+            }
+            assert_eq!(r.status, 201, "create {n}: {:?}", r.body);
+            let t = &r.body["ticket"];
+            assert_eq!(t["description"], format!("ticket {n}"));
+            let (kind, requester) = if n % 10 < 5 { ("staff", &ada) } else { ("external", &jane) };
+            assert_eq!((t["membershipRequester"]["type"].as_str(), t["membershipRefRequester"].as_str()),
+                       (Some(kind), Some(requester.as_str())), "create {n}");
+            assert_eq!(r.body["activities"][0]["data"]["text"], format!("ticket {n}"));
+            let again = app.tickets("GET", &format!("{TICKETS}/{}", id(&r.body)), None).await;
+            assert_eq!(again.body, r.body, "create {n} reads back as it was answered");
+            numbers.push(t["number"].as_i64().unwrap());
+        }
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=28).collect::<Vec<_>>());
+        let events = crate::events::all_events(app).await;
+        let created: Vec<&Value> = events.iter().filter(|e| e["type"] == "ticket.created").collect();
+        assert_eq!(created.len(), 28, "one event per opened ticket, none for a refused one");
+        let mut sequences: Vec<i64> = events.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+        sequences.sort_unstable();
+        assert_eq!(sequences, (1..=events.len() as i64).collect::<Vec<_>>(), "events numbered without gaps");
+    }
+
     async fn status_changes_move_freely_and_keep_previous_attributes(app) {
         let location = app.location("Desk").await;
         let user = app.external_user("jane@example.com", "Jane").await;

@@ -8,6 +8,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::{EventText, record, record_texts};
+use super::user_batches::UserInsert;
 use super::{Backend, Db, Dialect, Tx, capped_total, found_one, push_in, push_page, split_page};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{Actor, ExternalUser, Timestamp, match_key};
@@ -27,7 +28,7 @@ pub(in crate::store) const INSERT_CHUNK: usize = 2_000;
 impl ExternalUserStore for Backend {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn insert_external_user(&self, u: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
-        self.user_batches.insert(u, actor).await
+        self.user_batches.submit(UserInsert { user: u.clone(), actor }).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

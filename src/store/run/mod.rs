@@ -14,6 +14,7 @@ mod organizations;
 mod participants;
 mod purge;
 mod staff;
+pub(super) mod ticket_batches;
 mod tickets;
 pub(super) mod user_batches;
 mod web_sessions;

@@ -197,74 +197,9 @@ impl TicketStore for Backend {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create_ticket(&self, new: &NewTicket) -> StoreResult<TicketDetail> {
-        let ws = new.workspace_id;
-        let mut tx = self.begin_write().await?;
-        require(&mut tx, "locations", Entity::Location, ws, new.location_id).await?;
-        let requester = if exists(&mut tx, "staff_users", ws, new.requester_id).await? {
-            MemberRef::Staff(new.requester_id)
-        } else if exists(&mut tx, "external_users", ws, new.requester_id).await? {
-            MemberRef::External(new.requester_id)
-        } else {
-            return Err(StoreError::NotFound(Entity::Membership));
-        };
-        if let Some(assignee) = new.assignee_id {
-            require(&mut tx, "staff_users", Entity::StaffUser, ws, assignee).await?;
-        }
-        // The counter row serialises concurrent creates of one workspace: each waits for
-        // the previous transaction's increment, so numbers neither repeat nor skip.
-        sqlx::query(START_TICKET_COUNTER).bind(ws).execute(&mut *tx).await?;
-        let number: i64 = sqlx::query_scalar(NEXT_TICKET_NUMBER).bind(ws).fetch_one(&mut *tx).await?;
-        let ticket = Ticket {
-            id: new.id,
-            workspace_id: ws,
-            number,
-            location_id: new.location_id,
-            text: new.text.clone(),
-            kind: new.kind.clone(),
-            status: TicketStatus::New,
-            requester,
-            assignee_id: new.assignee_id,
-            version: 1,
-            created_by: new.created_by,
-            created_at: new.created_at,
-            updated_at: new.created_at,
-            status_updated_at: new.created_at,
-        };
-        let (requester_staff, requester_user) = MemberRef::columns(Some(requester));
-        sqlx::query(INSERT_TICKET)
-            .bind(ticket.id)
-            .bind(ws)
-            .bind(number)
-            .bind(ticket.location_id)
-            .bind(&ticket.text)
-            .bind(&ticket.kind)
-            .bind(ticket.status.stored())
-            .bind(requester_staff)
-            .bind(requester_user)
-            .bind(ticket.assignee_id)
-            .bind(ticket.version)
-            .bind(ticket.created_by)
-            .bind(ticket.created_at.micros())
-            .execute(&mut *tx)
-            .await?;
-        let activity = TicketActivity {
-            id: new.activity_id,
-            text: Some(ticket.text.clone()),
-            status: Some(TicketStatus::New),
-            assignee_id: ticket.assignee_id,
-            ..TicketActivity::new(
-                ActivityKind::Created,
-                (ws, ticket.id),
-                (Some(requester), new.created_by),
-                ticket.created_at,
-            )
-        };
-        insert_activity(&mut tx, &activity).await?;
-        let created = NewEvent::new(EventType::TicketCreated, new.actor, event::ticket(&ticket));
-        record(&mut tx, ws, &[created]).await?;
-        tx.commit().await?;
+        let (ticket, activity) = self.ticket_batches.submit(new.clone()).await?;
         let activities = vec![activity];
-        let members = members(&self.read, ws, &member_ids([&ticket], &activities)).await?;
+        let members = members(&self.read, new.workspace_id, &member_ids([&ticket], &activities)).await?;
         Ok(TicketDetail { ticket, activities, members, older: None })
     }
 

@@ -1,11 +1,9 @@
-//! Group commit for external-user creates, the hot write path of both backends.
+//! Group commit (`group_commit.rs`) for external-user creates, the hot write path of both backends.
 //!
-//! Every create waiting when the writer is free goes into one transaction, and the batch's users go
-//! in as one multi-row insert of super identities, one of users and one of events, the way an import
-//! writes them: the cost of a statement (SQLite's full-text index flushes a segment at the end of
-//! each one; PostgreSQL pays a round trip and the workspace's event-counter lock) and of the commit
-//! is shared instead of paid per user. Each create's outcome is reported only after the commit that
-//! made it durable, so nothing acknowledged is lost.
+//! A batch's users go in as one multi-row insert of super identities, one of users and one of
+//! events, the way an import writes them: the cost of a statement (SQLite's full-text index flushes
+//! a segment at the end of each one; PostgreSQL pays a round trip and the workspace's event-counter
+//! lock) and of the commit is shared instead of paid per user.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -13,7 +11,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use sqlx::Pool;
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::events::{EventText, record_texts};
@@ -23,103 +20,29 @@ use super::external_users::{
 use super::identities::matching_identity;
 use super::{Backend, Db, Dialect, Tx};
 use crate::domain::{Actor, ExternalUser, event};
+use crate::store::group_commit::{Batches, Commit, retried};
 use crate::store::{StoreError, StoreResult};
 
-/// At most this many creates share one commit.
-const MAX_BATCH: usize = 256;
+/// The queue to a store's one writer of external-user creates.
+pub(in crate::store) type UserBatches = Batches<UserInsert, Uuid>;
 
-/// The queue to a store's one batch writer.
-#[derive(Clone)]
-pub(in crate::store) struct UserBatches {
-    queue: mpsc::Sender<UserInsert>,
-}
-
-/// A create waiting for its batch, and who to tell how it ended.
+/// A create waiting for its batch.
 pub(in crate::store) struct UserInsert {
     pub user: ExternalUser,
     pub actor: Actor,
-    done: oneshot::Sender<StoreResult<Uuid>>,
 }
 
-impl UserInsert {
-    /// A create whose outcome nobody waits for: a test's batch, handed to a [`CommitUsers`].
-    #[cfg(test)]
-    #[allow(dead_code, reason = "this file is compiled once per backend, and only SQLite's tests use it")]
-    pub fn unawaited(user: ExternalUser, actor: Actor) -> Self {
-        Self { user, actor, done: oneshot::channel().0 }
-    }
-}
+impl Commit<UserInsert> for Pool<Db> {
+    type Done = Uuid;
 
-/// What commits a batch: the sqlx pool (`Pool<Db>`, below), or SQLite's direct writer
-/// (`sqlite_write.rs`), which runs the same plan without a hand-off per statement.
-pub(in crate::store) trait CommitUsers: Send + Sync + 'static {
-    /// Runs the batch in one transaction; the outcome of each create, in order.
-    fn commit(&self, batch: &[UserInsert]) -> impl Future<Output = Vec<StoreResult<Uuid>>> + Send;
-}
-
-impl CommitUsers for Pool<Db> {
     fn commit(&self, batch: &[UserInsert]) -> impl Future<Output = Vec<StoreResult<Uuid>>> + Send {
         commit_batch(self, batch)
     }
 }
 
-impl UserBatches {
-    /// Starts the writer on `writer`; it stops when the last handle to the queue is dropped.
-    pub fn start(writer: impl CommitUsers) -> Self {
-        let (queue, waiting) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(commit_batches(writer, waiting));
-        Self { queue }
-    }
-
-    /// Hands the user to the writer and waits for the commit that includes it: answers the super
-    /// identity it is in (its own new one, or the one automatic matching found).
-    pub async fn insert(&self, user: &ExternalUser, actor: Actor) -> StoreResult<Uuid> {
-        let (done, outcome) = oneshot::channel();
-        let stopped = || StoreError::Unavailable("the database writer has stopped".into());
-        self.queue.send(UserInsert { user: user.clone(), actor, done }).await.map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
-    }
-}
-
-async fn commit_batches(writer: impl CommitUsers, mut waiting: mpsc::Receiver<UserInsert>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    loop {
-        if batch.is_empty() && waiting.recv_many(&mut batch, MAX_BATCH).await == 0 {
-            return;
-        }
-        while batch.len() < MAX_BATCH {
-            match waiting.try_recv() {
-                Ok(insert) => batch.push(insert),
-                Err(_) => break,
-            }
-        }
-        // A power of two, the rest first in the next batch: a batch's multi-row statements then come
-        // in a few sizes, each prepared once and kept, where preparing one of a new size was 5 % of
-        // a create's CPU.
-        let later = batch.split_off(1 << batch.len().ilog2());
-        let outcomes = writer.commit(&batch).await;
-        for (insert, outcome) in batch.drain(..).zip(outcomes) {
-            // The requester may have gone away; its user is stored all the same.
-            let _ = insert.done.send(outcome);
-        }
-        batch.extend(later);
-    }
-}
-
-/// A batch that PostgreSQL rolled back to break a deadlock (creates on several nodes taking the same
-/// identifiers' index entries in another order) runs again, up to this many times in all.
-const ATTEMPTS: usize = 3;
-
 /// Runs the batch in one transaction; the outcome of each create, in order.
 async fn commit_batch(write: &Pool<Db>, batch: &[UserInsert]) -> Vec<StoreResult<Uuid>> {
-    let mut attempt = 1;
-    loop {
-        match try_batch(write, batch).await {
-            Err(StoreError::RolledBack(_)) if attempt < ATTEMPTS => attempt += 1,
-            Err(e) => return batch.iter().map(|_| Err(e.same_kind())).collect(),
-            Ok(outcomes) => return outcomes,
-        }
-    }
+    retried(batch.len(), || try_batch(write, batch)).await
 }
 
 async fn try_batch(write: &Pool<Db>, batch: &[UserInsert]) -> StoreResult<Vec<StoreResult<Uuid>>> {
@@ -190,7 +113,7 @@ async fn write_batch(tx: &mut Tx, batch: &[UserInsert]) -> StoreResult<Vec<Store
 /// batch (it fails on its own then, rather than making the whole batch fall back).
 ///
 /// In one order on every node, so that two nodes' batches take the same unique index entries in the
-/// same order and wait for each other rather than deadlock (almost always; see `ATTEMPTS`).
+/// same order and wait for each other rather than deadlock (almost always; see `group_commit::retried`).
 /// Identifiers compare in any case, as their unique index does.
 pub(in crate::store) fn plan(batch: &[UserInsert], refs: &[Option<UserRefs>]) -> (Vec<usize>, Vec<usize>) {
     let lowered: Vec<Option<String>> =
