@@ -8,8 +8,18 @@ use uuid::Uuid;
 use super::StoreResult;
 use super::channels::ChannelRow;
 use super::external_users::{AccessTokenRow, ExternalUserRow, ImportBatchOutcome, ImportWrite};
+use super::sqlite_direct::DirectRow;
 use super::support::Statement;
 use crate::domain::Actor;
+
+/// A row type either way of reading decodes: sqlx's, by column name, and a direct SQLite
+/// connection's, by position in its `SELECT`.
+pub(super) trait Read<DB: sqlx::Database>:
+    DirectRow + for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 'static
+{
+}
+
+impl<DB: sqlx::Database, R: DirectRow + for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 'static> Read<DB> for R {}
 
 /// What one backend does its own way. Implemented by [`super::SqliteStore`] and
 /// [`super::PostgresStore`]; the shared code in `run/` calls nothing else that is backend-specific.
@@ -69,13 +79,10 @@ pub(super) trait Dialect {
     fn channel_row(&self, workspace_id: Uuid, id: Uuid)
     -> impl Future<Output = StoreResult<Option<ChannelRow>>> + Send;
 
-    /// The rows of a list of external users (`LIST_EXTERNAL_USERS` and its filters): on SQLite on the
-    /// calling task as [`Dialect::external_user_row`], since a page of a list or a search is the
-    /// next most frequent read and, with its indexes, as short.
-    fn external_user_rows(
-        &self,
-        list: Statement<Self::Db>,
-    ) -> impl Future<Output = StoreResult<Vec<ExternalUserRow>>> + Send;
+    /// The rows a statement answers: on SQLite on the calling task as [`Dialect::external_user_row`],
+    /// for the next most frequent reads after one by key, each as short with its indexes: a page
+    /// of a list or a search, a ticket with its timeline and the people it names.
+    fn rows<R: Read<Self::Db>>(&self, list: Statement<Self::Db>) -> impl Future<Output = StoreResult<Vec<R>>> + Send;
 
     /// The access token with this hash and its user, by `ACCESS_TOKEN` (every request an external
     /// user signs: read on the calling task on SQLite, as [`Dialect::external_user_row`]).

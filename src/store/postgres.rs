@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::channels::ChannelRow;
-use super::dialect::Dialect;
+use super::dialect::{Dialect, Read};
 use super::external_users::{AccessTokenRow, ExternalUserRow, ImportBatchOutcome, ImportWrite};
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::support::{Statement, contains_pattern};
@@ -236,8 +236,8 @@ impl Dialect for PostgresStore {
         run::channels::pooled_channel_row(&self.read, workspace_id, id).await
     }
 
-    async fn external_user_rows(&self, list: Statement<Postgres>) -> StoreResult<Vec<ExternalUserRow>> {
-        run::external_users::pooled_external_user_rows(&self.read, list).await
+    async fn rows<R: Read<Postgres>>(&self, list: Statement<Postgres>) -> StoreResult<Vec<R>> {
+        run::pooled_rows(&self.read, list).await
     }
 
     async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {

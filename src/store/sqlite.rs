@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::channels::{ChannelRow, GET_CHANNEL};
-use super::dialect::Dialect;
+use super::dialect::{Dialect, Read};
 use super::external_users::{
     ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER, ImportBatchOutcome, ImportWrite,
 };
@@ -273,13 +273,11 @@ impl Dialect for SqliteStore {
     }
 
     /// On a direct connection when one is free, else through the sqlx pool.
-    async fn external_user_rows(&self, list: Statement<Sqlite>) -> StoreResult<Vec<ExternalUserRow>> {
+    async fn rows<R: Read<Sqlite>>(&self, list: Statement<Sqlite>) -> StoreResult<Vec<R>> {
         let sql = list.qb.sql();
-        match self
-            .read_directly(|c| sqlite_direct::rows(c, sql.as_str(), &list.values, sqlite_direct::external_user_row))
-        {
+        match self.read_directly(|c| sqlite_direct::rows(c, sql.as_str(), &list.values, R::decode)) {
             Some(found) => found,
-            None => run::external_users::pooled_external_user_rows(&self.read, list).await,
+            None => run::pooled_rows(&self.read, list).await,
         }
     }
 
@@ -656,6 +654,94 @@ mod tests {
     fn broken_rules(outcomes: &[StoreResult<Uuid>]) -> Vec<Option<crate::store::Unique>> {
         use crate::store::StoreError;
         outcomes.iter().map(|o| if let Err(StoreError::Duplicate(which)) = o { Some(*which) } else { None }).collect()
+    }
+
+    /// `rows` of `st` read directly and through sqlx, each converted to its record.
+    async fn read_both_ways<R, T>(store: &SqliteStore, st: impl Fn() -> Statement<Sqlite>) -> (Vec<T>, Vec<T>)
+    where
+        R: Read<Sqlite>,
+        T: TryFrom<R, Error = crate::store::StoreError>,
+    {
+        let direct: Vec<R> = store.rows(st()).await.unwrap();
+        let pooled: Vec<R> = run::pooled_rows(&store.read, st()).await.unwrap();
+        (crate::store::support::convert(direct).unwrap(), crate::store::support::convert(pooled).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_ticket_its_timeline_and_its_people_decode_the_same_directly_as_through_sqlx() {
+        use crate::app::{CommentInput, NewStaffUser, NewTicketInput, Principal};
+        use crate::domain::{
+            Attachment, EmailAddress, LocationName, Role, StaffUser, Ticket, TicketActivity, TicketStatus, TicketText,
+            TicketType,
+        };
+        use crate::store::staff::{MEMBER_STAFF, StaffRow};
+        use crate::store::tickets::{ACTIVITIES, ActivityRow, LIST_TICKETS, TicketRow};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("rows.db").display()), 1).await.unwrap();
+        let app = crate::app::App::new(Arc::new(store.clone()));
+        let ws = app.create_workspace("Rows").await.unwrap().workspace.id;
+        let who = Principal::Operator { workspace_id: ws };
+        let staff = |email: &str, role| NewStaffUser {
+            email: EmailAddress::parse(email).unwrap(),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            external_id: Some(format!("ext-{email}")),
+            role,
+            phone_number: Some("+15550100".into()),
+        };
+        let agent = app.create_staff_user(&who, staff("agent@example.com", Role::Agent)).await.unwrap().id;
+        let admin = app.create_staff_user(&who, staff("admin@example.com", Role::Admin)).await.unwrap().id;
+        let location = app.create_location(&who, LocationName::parse("Desk").unwrap()).await.unwrap().id;
+        let input = NewTicketInput {
+            location_id: location,
+            text: TicketText::parse("Badge does not open").unwrap(),
+            kind: Some(TicketType::parse("access").unwrap()),
+            requester_id: Some(agent),
+            assignee_id: Some(admin),
+        };
+        let ticket = app.create_ticket(&who, input).await.unwrap().ticket.id;
+        app.change_ticket_status(&who, ticket, TicketStatus::Solved).await.unwrap();
+        app.change_ticket_type(&who, ticket, None).await.unwrap();
+        app.assign_ticket(&who, ticket, Some(agent)).await.unwrap();
+        let attachment = Attachment {
+            key: "k".into(),
+            mime: Some("image/png".into()),
+            name: Some("a.png".into()),
+            size: Some(7),
+            url: Some("https://example.com/a.png".into()),
+            height: Some(2),
+            width: Some(3),
+        };
+        let comment = CommentInput {
+            text: TicketText::parse("Internal note").unwrap(),
+            internal: true,
+            attachments: vec![attachment],
+        };
+        app.comment_on_ticket(&who, ticket, comment).await.unwrap();
+
+        let (direct, pooled) = read_both_ways::<TicketRow, Ticket>(&store, || {
+            let mut st = Statement::new(LIST_TICKETS);
+            st.push_bind(ws);
+            st
+        })
+        .await;
+        assert_eq!((direct.len(), &direct), (1, &pooled));
+        let (direct, pooled) = read_both_ways::<ActivityRow, TicketActivity>(&store, || {
+            let mut st = Statement::new(ACTIVITIES);
+            st.push_bind(ticket).push(" ORDER BY created_at, id");
+            st
+        })
+        .await;
+        assert_eq!((direct.len(), &direct), (5, &pooled));
+        assert!(direct.iter().any(|a| a.internal && !a.attachments.is_empty() && a.previous_status.is_none()));
+        assert!(direct.iter().any(|a| a.previous_status.is_some() && a.previous_ticket_type.is_none()));
+        let (direct, pooled) = read_both_ways::<StaffRow, StaffUser>(&store, || {
+            let mut st = Statement::new(MEMBER_STAFF);
+            run::push_keys(&mut st, ws, &[agent, admin]);
+            st
+        })
+        .await;
+        assert_eq!((direct.len(), &direct), (2, &pooled));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

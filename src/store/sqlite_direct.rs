@@ -24,7 +24,9 @@ use uuid::Uuid;
 use super::StoreResult;
 use super::channels::ChannelRow;
 use super::external_users::{AccessTokenRow, ExternalUserRow};
+use super::staff::StaffRow;
 use super::support::Bound;
+use super::tickets::{ActivityRow, TicketRow};
 
 /// Read-only connections to one SQLite file, used on the calling task.
 pub(super) struct DirectReads {
@@ -179,6 +181,87 @@ pub(super) fn external_user_row(row: &Row<'_>) -> rusqlite::Result<ExternalUserR
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
     })
+}
+
+/// A row a direct connection decodes, by position: the columns of its `SELECT`, in order.
+pub(in crate::store) trait DirectRow: Sized {
+    fn decode(row: &Row<'_>) -> rusqlite::Result<Self>;
+}
+
+impl DirectRow for ExternalUserRow {
+    fn decode(row: &Row<'_>) -> rusqlite::Result<Self> {
+        external_user_row(row)
+    }
+}
+
+/// The columns of `select_staff_users!`.
+impl DirectRow for StaffRow {
+    fn decode(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(StaffRow {
+            id: uuid(row, 0)?,
+            workspace_id: uuid(row, 1)?,
+            email: row.get(2)?,
+            first_name: row.get(3)?,
+            last_name: row.get(4)?,
+            external_id: row.get(5)?,
+            role: row.get(6)?,
+            status: row.get(7)?,
+            phone_number: row.get(8)?,
+            created_at: row.get(9)?,
+            updated_at: row.get(10)?,
+            role_named_user: row.get(11)?,
+        })
+    }
+}
+
+/// The columns of `select_tickets!`.
+impl DirectRow for TicketRow {
+    fn decode(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(TicketRow {
+            id: uuid(row, 0)?,
+            workspace_id: uuid(row, 1)?,
+            number: row.get(2)?,
+            location_id: uuid(row, 3)?,
+            text: row.get(4)?,
+            kind: row.get(5)?,
+            status: row.get(6)?,
+            requester_staff_id: optional_uuid(row, 7)?,
+            requester_external_user_id: optional_uuid(row, 8)?,
+            assignee_id: optional_uuid(row, 9)?,
+            version: row.get(10)?,
+            created_by: uuid(row, 11)?,
+            created_at: row.get(12)?,
+            updated_at: row.get(13)?,
+            status_updated_at: row.get(14)?,
+        })
+    }
+}
+
+/// The columns of `select_activities!`.
+impl DirectRow for ActivityRow {
+    fn decode(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ActivityRow {
+            id: uuid(row, 0)?,
+            workspace_id: uuid(row, 1)?,
+            ticket_id: uuid(row, 2)?,
+            kind: row.get(3)?,
+            actor_staff_id: optional_uuid(row, 4)?,
+            actor_external_user_id: optional_uuid(row, 5)?,
+            created_by: uuid(row, 6)?,
+            text: row.get(7)?,
+            internal: row.get(8)?,
+            attachments: row.get(9)?,
+            status: row.get(10)?,
+            assignee_id: optional_uuid(row, 11)?,
+            previous_status: row.get(12)?,
+            previous_assignee_id: optional_uuid(row, 13)?,
+            ticket_type: row.get(14)?,
+            previous_ticket_type: row.get(15)?,
+            created_at: row.get(16)?,
+            comment_number: row.get(17)?,
+            participant_user_id: optional_uuid(row, 18)?,
+        })
+    }
 }
 
 /// The columns of `GET_CHANNEL`, in their order.

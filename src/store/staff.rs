@@ -262,18 +262,18 @@ pub(super) const EXTERNAL_ID_TAKEN: &str = "SELECT 1 FROM staff_users WHERE work
 
 #[derive(FromRow)]
 pub(super) struct StaffRow {
-    id: Uuid,
-    workspace_id: Uuid,
-    email: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    external_id: Option<String>,
-    role: String,
-    status: String,
-    phone_number: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    role_named_user: bool,
+    pub(super) id: Uuid,
+    pub(super) workspace_id: Uuid,
+    pub(super) email: String,
+    pub(super) first_name: Option<String>,
+    pub(super) last_name: Option<String>,
+    pub(super) external_id: Option<String>,
+    pub(super) role: String,
+    pub(super) status: String,
+    pub(super) phone_number: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    pub(super) role_named_user: bool,
 }
 
 impl TryFrom<StaffRow> for StaffUser {

@@ -228,22 +228,22 @@ impl From<LocationRow> for Location {
 
 #[derive(FromRow)]
 pub(super) struct TicketRow {
-    id: Uuid,
-    workspace_id: Uuid,
-    number: i64,
-    location_id: Uuid,
-    text: String,
+    pub(super) id: Uuid,
+    pub(super) workspace_id: Uuid,
+    pub(super) number: i64,
+    pub(super) location_id: Uuid,
+    pub(super) text: String,
     #[sqlx(rename = "type")]
-    kind: Option<String>,
-    status: String,
-    requester_staff_id: Option<Uuid>,
-    requester_external_user_id: Option<Uuid>,
-    assignee_id: Option<Uuid>,
-    version: i64,
-    created_by: Uuid,
-    created_at: i64,
-    updated_at: i64,
-    status_updated_at: i64,
+    pub(super) kind: Option<String>,
+    pub(super) status: String,
+    pub(super) requester_staff_id: Option<Uuid>,
+    pub(super) requester_external_user_id: Option<Uuid>,
+    pub(super) assignee_id: Option<Uuid>,
+    pub(super) version: i64,
+    pub(super) created_by: Uuid,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    pub(super) status_updated_at: i64,
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -271,26 +271,26 @@ impl TryFrom<TicketRow> for Ticket {
 
 #[derive(FromRow)]
 pub(super) struct ActivityRow {
-    id: Uuid,
-    workspace_id: Uuid,
-    ticket_id: Uuid,
+    pub(super) id: Uuid,
+    pub(super) workspace_id: Uuid,
+    pub(super) ticket_id: Uuid,
     #[sqlx(rename = "type")]
-    kind: String,
-    actor_staff_id: Option<Uuid>,
-    actor_external_user_id: Option<Uuid>,
-    created_by: Uuid,
-    text: Option<String>,
-    internal: bool,
-    attachments: String,
-    status: Option<String>,
-    assignee_id: Option<Uuid>,
-    previous_status: Option<String>,
-    previous_assignee_id: Option<Uuid>,
-    ticket_type: Option<String>,
-    previous_ticket_type: Option<String>,
-    created_at: i64,
-    comment_number: Option<i64>,
-    participant_user_id: Option<Uuid>,
+    pub(super) kind: String,
+    pub(super) actor_staff_id: Option<Uuid>,
+    pub(super) actor_external_user_id: Option<Uuid>,
+    pub(super) created_by: Uuid,
+    pub(super) text: Option<String>,
+    pub(super) internal: bool,
+    pub(super) attachments: String,
+    pub(super) status: Option<String>,
+    pub(super) assignee_id: Option<Uuid>,
+    pub(super) previous_status: Option<String>,
+    pub(super) previous_assignee_id: Option<Uuid>,
+    pub(super) ticket_type: Option<String>,
+    pub(super) previous_ticket_type: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) comment_number: Option<i64>,
+    pub(super) participant_user_id: Option<Uuid>,
 }
 
 impl TryFrom<ActivityRow> for TicketActivity {

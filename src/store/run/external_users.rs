@@ -74,7 +74,7 @@ impl ExternalUserStore for Backend {
         push_user_filter(self, &mut list, workspace_id, filter);
         list.push(" ORDER BY created_at, id");
         push_page(&mut list, paging);
-        let mut rows = self.external_user_rows(list).await?;
+        let mut rows = self.rows::<ExternalUserRow>(list).await?;
         let more = split_page(&mut rows, paging);
         let page_len = rows.len() as i64;
         let (total, total_is_exact) = match counted_by(workspace_id, filter) {
@@ -195,13 +195,13 @@ impl ExternalUserStore for Backend {
         // index: with the workspace in the WHERE, SQLite picks the (workspace, channel) list index and
         // reads the channel's every user, an import batch slower the larger the channel. A channel
         // belongs to one workspace; the check below keeps the answer to it anyway.
-        // It is read through `external_user_rows`, so that on SQLite an import batch's lookup runs on
+        // It is read through `Dialect::rows`, so that on SQLite an import batch's lookup runs on
         // a direct connection rather than handing its 2,000 values to sqlx's connection thread.
         let mut list = Statement::new(LIST_EXTERNAL_USERS);
         list.push(" WHERE channel_id = ").push_bind(channel_id);
         list.push(" AND erased_at IS NULL");
         push_in(&mut list, "external_id", external_ids);
-        let mut users: Vec<ExternalUser> = convert(self.external_user_rows(list).await?)?;
+        let mut users: Vec<ExternalUser> = convert(self.rows::<ExternalUserRow>(list).await?)?;
         users.retain(|u| u.workspace_id == workspace_id);
         Ok(users)
     }
@@ -235,7 +235,7 @@ impl ExternalUserStore for Backend {
             list.push(" OR (created_at = ").push_bind(at.micros()).push(" AND id > ").push_bind(id).push("))");
         }
         list.push(" ORDER BY created_at, id LIMIT ").push_bind(limit);
-        convert(self.external_user_rows(list).await?)
+        convert(self.rows::<ExternalUserRow>(list).await?)
     }
 }
 
@@ -363,14 +363,6 @@ pub(in crate::store) async fn pooled_external_user_row(
     id: Uuid,
 ) -> StoreResult<Option<ExternalUserRow>> {
     Ok(sqlx::query_as(GET_EXTERNAL_USER).bind(id).bind(workspace_id).fetch_optional(read).await?)
-}
-
-/// [`Dialect::external_user_rows`] through the sqlx read pool.
-pub(in crate::store) async fn pooled_external_user_rows(
-    read: &sqlx::Pool<Db>,
-    mut list: Statement<Db>,
-) -> StoreResult<Vec<ExternalUserRow>> {
-    Ok(list.qb.build_query_as().fetch_all(read).await?)
 }
 
 /// [`Dialect::access_token_row`] through the sqlx read pool.

@@ -25,7 +25,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 pub(super) use super::{Backend, Db};
-pub(super) use crate::store::dialect::Dialect;
+pub(super) use crate::store::dialect::{Dialect, Read};
 use crate::store::support::{Bound, Statement};
 use crate::store::{COUNT_CAP, Entity, Paging, StoreError, StoreResult};
 
@@ -108,13 +108,13 @@ fn push_in<T: Value>(qb: &mut impl Push, column: &str, values: &[T]) {
 
 /// What the shared filters are written into: sqlx's builder, or a [`Statement`] that keeps its
 /// values for a direct connection as well.
-trait Push {
+pub(super) trait Push {
     fn sql(&mut self, sql: &str);
     fn bind<T: Value>(&mut self, value: T);
 }
 
 /// A value either kind of [`Push`] binds.
-trait Value: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db> {}
+pub(super) trait Value: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db> {}
 
 impl<T: Into<Bound> + Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>> Value for T {}
 
@@ -142,14 +142,26 @@ impl Push for Statement<Db> {
 /// statistics SQLite's planner takes an equality on any indexed column for about ten rows, so past
 /// ten ids it walked the workspace's whole index instead of looking the keys up (a ticket page naming
 /// 26 people took 3.6 s at 1M external users); [`Dialect::KEYED_WORKSPACE`] keeps it on the key.
-pub(super) fn push_keys(qb: &mut QueryBuilder<Db>, workspace_id: Uuid, ids: &[Uuid]) {
-    qb.push("id IN (");
-    let mut list = qb.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
+pub(super) fn push_keys(qb: &mut impl Push, workspace_id: Uuid, ids: &[Uuid]) {
+    qb.sql("id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            qb.sql(", ");
+        }
+        qb.bind(*id);
     }
-    list.push_unseparated(") AND ").push_unseparated(Backend::KEYED_WORKSPACE).push_unseparated(" = ");
-    qb.push_bind(workspace_id);
+    qb.sql(") AND ");
+    qb.sql(Backend::KEYED_WORKSPACE);
+    qb.sql(" = ");
+    qb.bind(workspace_id);
+}
+
+/// [`Dialect::rows`] through the sqlx read pool.
+pub(in crate::store) async fn pooled_rows<R: Read<Db>>(
+    read: &sqlx::Pool<Db>,
+    mut list: Statement<Db>,
+) -> StoreResult<Vec<R>> {
+    Ok(list.qb.build_query_as().fetch_all(read).await?)
 }
 
 /// The row `get` (a query on `$1` id and `$2` workspace) reads, held until the commit.

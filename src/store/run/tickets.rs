@@ -5,12 +5,13 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Db, Dialect, Tx, exists, push_keys, require};
+use super::{Backend, Db, Dialect, Push, Tx, Value, exists, push_keys, require};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{ActivityKind, Actor, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
 use crate::store::external_users::ExternalUserRow;
 use crate::store::staff::MEMBER_STAFF;
 use crate::store::staff::StaffRow;
+use crate::store::support::Statement;
 use crate::store::tickets::*;
 use crate::store::{
     ActivityCursor, CommentKinds, Entity, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail,
@@ -18,73 +19,76 @@ use crate::store::{
 };
 
 /// `column IN (values...)`, for any type of value.
-fn push_in<T>(qb: &mut QueryBuilder<Db>, column: &str, values: &[T])
-where
-    T: Clone + Send + for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + 'static,
-{
-    qb.push(column).push(" IN (");
-    let mut list = qb.separated(", ");
-    for v in values {
-        list.push_bind(v.clone());
+fn push_in<T: Value>(qb: &mut impl Push, column: &str, values: &[T]) {
+    qb.sql(column);
+    qb.sql(" IN (");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            qb.sql(", ");
+        }
+        qb.bind(v.clone());
     }
-    list.push_unseparated(")");
+    qb.sql(")");
 }
 
-fn push_visible(qb: &mut QueryBuilder<Db>, viewer: Viewer) {
+fn push_visible(qb: &mut impl Push, viewer: Viewer) {
     if let Viewer::ExternalUser(user) = viewer {
-        qb.push(" AND (requester_external_user_id = ").push_bind(user);
-        qb.push(
+        qb.sql(" AND (requester_external_user_id = ");
+        qb.bind(user);
+        qb.sql(
             " OR EXISTS (SELECT 1 FROM ticket_participants p WHERE p.ticket_id = tickets.id AND p.external_user_id = ",
-        )
-        .push_bind(user)
-        .push("))");
+        );
+        qb.bind(user);
+        qb.sql("))");
     }
 }
 
 /// `AND` each of the filter's conditions (after a `WHERE` on the workspace).
-fn push_filter(qb: &mut QueryBuilder<Db>, filter: &TicketFilter) {
+fn push_filter(qb: &mut impl Push, filter: &TicketFilter) {
     if !filter.statuses.is_empty() {
         let statuses: Vec<String> =
             filter.statuses.iter().flat_map(|s| s.stored_names()).map(|s| (*s).to_owned()).collect();
-        qb.push(" AND ");
+        qb.sql(" AND ");
         push_in(qb, "status", &statuses);
     }
     if !filter.assignee_ids.is_empty() {
-        qb.push(" AND ");
+        qb.sql(" AND ");
         push_in(qb, "assignee_id", &filter.assignee_ids);
     }
     if !filter.requester_ids.is_empty() {
-        qb.push(" AND (");
+        qb.sql(" AND (");
         push_in(qb, "requester_staff_id", &filter.requester_ids);
-        qb.push(" OR ");
+        qb.sql(" OR ");
         push_in(qb, "requester_external_user_id", &filter.requester_ids);
-        qb.push(")");
+        qb.sql(")");
     }
     if !filter.location_ids.is_empty() {
-        qb.push(" AND ");
+        qb.sql(" AND ");
         push_in(qb, "location_id", &filter.location_ids);
     }
     if !filter.kinds.is_empty() {
-        qb.push(" AND ");
+        qb.sql(" AND ");
         push_in(qb, "type", &filter.kinds);
     }
     if !filter.participant_ids.is_empty() {
-        qb.push(" AND EXISTS (SELECT 1 FROM ticket_participants tp WHERE tp.ticket_id = tickets.id AND ");
+        qb.sql(" AND EXISTS (SELECT 1 FROM ticket_participants tp WHERE tp.ticket_id = tickets.id AND ");
         push_in(qb, "tp.external_user_id", &filter.participant_ids);
-        qb.push(")");
+        qb.sql(")");
     }
 }
 
-async fn members(pool: &sqlx::Pool<Db>, ws: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
+/// The staff and external users among `ids`, as the tickets and activities that name them show
+/// them: on SQLite on the calling task (`Dialect::rows`), as every read of a ticket ends with it.
+async fn members(store: &Backend, ws: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::<Db>::new(MEMBER_STAFF);
-    push_keys(&mut qb, ws, ids);
-    let staff: Vec<StaffRow> = qb.build_query_as().fetch_all(pool).await?;
-    let mut qb = QueryBuilder::<Db>::new(MEMBER_EXTERNAL_USERS);
-    push_keys(&mut qb, ws, ids);
-    let users: Vec<ExternalUserRow> = qb.build_query_as().fetch_all(pool).await?;
+    let mut staff = Statement::new(MEMBER_STAFF);
+    push_keys(&mut staff, ws, ids);
+    let staff: Vec<StaffRow> = store.rows(staff).await?;
+    let mut users = Statement::new(MEMBER_EXTERNAL_USERS);
+    push_keys(&mut users, ws, ids);
+    let users: Vec<ExternalUserRow> = store.rows(users).await?;
     let mut found = Vec::with_capacity(staff.len() + users.len());
     for row in staff {
         found.push(Membership::Staff(row.try_into()?));
@@ -192,23 +196,23 @@ impl TicketStore for Backend {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn memberships(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
-        members(&self.read, workspace_id, ids).await
+        members(self, workspace_id, ids).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create_ticket(&self, new: &NewTicket) -> StoreResult<TicketDetail> {
         let (ticket, activity) = self.ticket_batches.submit(new.clone()).await?;
         let activities = vec![activity];
-        let members = members(&self.read, new.workspace_id, &member_ids([&ticket], &activities)).await?;
+        let members = members(self, new.workspace_id, &member_ids([&ticket], &activities)).await?;
         Ok(TicketDetail { ticket, activities, members, older: None })
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn get_ticket(&self, workspace_id: Uuid, id: Uuid, viewer: Viewer) -> StoreResult<Ticket> {
-        let mut qb = QueryBuilder::<Db>::new(GET_TICKET);
-        qb.push_bind(id).push(" AND workspace_id = ").push_bind(workspace_id);
-        push_visible(&mut qb, viewer);
-        let row: Option<TicketRow> = qb.build_query_as().fetch_optional(&self.read).await?;
+        let mut st = Statement::new(GET_TICKET);
+        st.push_bind(id).push(" AND workspace_id = ").push_bind(workspace_id);
+        push_visible(&mut st, viewer);
+        let row: Option<TicketRow> = self.rows(st).await?.into_iter().next();
         row.ok_or(StoreError::NotFound(Entity::Ticket))?.try_into()
     }
 
@@ -227,25 +231,25 @@ impl TicketStore for Backend {
         limit: i64,
     ) -> StoreResult<TicketDetail> {
         let ticket = self.get_ticket(workspace_id, id, viewer).await?;
-        let mut qb = QueryBuilder::<Db>::new(ACTIVITIES);
-        qb.push_bind(id).push(" AND workspace_id = ").push_bind(workspace_id);
+        let mut st = Statement::new(ACTIVITIES);
+        st.push_bind(id).push(" AND workspace_id = ").push_bind(workspace_id);
         if viewer != Viewer::Team {
-            qb.push(" AND NOT internal");
+            st.push(" AND NOT internal");
         }
         if let Some(b) = before {
-            qb.push(" AND (created_at < ").push_bind(b.created_at);
-            qb.push(" OR (created_at = ").push_bind(b.created_at).push(" AND id < ").push_bind(b.id).push("))");
+            st.push(" AND (created_at < ").push_bind(b.created_at);
+            st.push(" OR (created_at = ").push_bind(b.created_at).push(" AND id < ").push_bind(b.id).push("))");
         }
         // One extra row tells whether older activities remain.
-        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit.max(0) + 1);
-        let rows: Vec<ActivityRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        st.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit.max(0) + 1);
+        let rows: Vec<ActivityRow> = self.rows(st).await?;
         let mut activities = rows.into_iter().map(TicketActivity::try_from).collect::<StoreResult<Vec<_>>>()?;
         let more = activities.len() as i64 > limit;
         activities.truncate(limit.max(0) as usize);
         activities.reverse();
         let older =
             activities.first().filter(|_| more).map(|a| ActivityCursor { created_at: a.created_at.micros(), id: a.id });
-        let members = members(&self.read, workspace_id, &member_ids([&ticket], &activities)).await?;
+        let members = members(self, workspace_id, &member_ids([&ticket], &activities)).await?;
         Ok(TicketDetail { ticket, activities, members, older })
     }
 
@@ -266,35 +270,35 @@ impl TicketStore for Backend {
         after: Option<TicketCursor>,
         limit: i64,
     ) -> StoreResult<TicketPage> {
-        let mut qb = QueryBuilder::<Db>::new(LIST_TICKETS);
-        qb.push_bind(workspace_id);
-        push_visible(&mut qb, viewer);
-        push_filter(&mut qb, filter);
+        let mut st = Statement::new(LIST_TICKETS);
+        st.push_bind(workspace_id);
+        push_visible(&mut st, viewer);
+        push_filter(&mut st, filter);
         let beyond = if order.descending { "<" } else { ">" };
         match (order.key, after) {
             (TicketSortKey::Created, Some(after)) => {
-                qb.push(" AND number ").push(beyond).push(" ").push_bind(after.number);
+                st.push(" AND number ").push(beyond).push(" ").push_bind(after.number);
             }
             (TicketSortKey::Updated, Some(after)) => {
-                qb.push(" AND (updated_at ").push(beyond).push(" ").push_bind(after.value);
-                qb.push(" OR (updated_at = ").push_bind(after.value);
-                qb.push(" AND number ").push(beyond).push(" ").push_bind(after.number).push("))");
+                st.push(" AND (updated_at ").push(beyond).push(" ").push_bind(after.value);
+                st.push(" OR (updated_at = ").push_bind(after.value);
+                st.push(" AND number ").push(beyond).push(" ").push_bind(after.number).push("))");
             }
             (_, None) => {}
         }
-        qb.push(match (order.key, order.descending) {
+        st.push(match (order.key, order.descending) {
             (TicketSortKey::Created, false) => " ORDER BY number",
             (TicketSortKey::Created, true) => " ORDER BY number DESC",
             (TicketSortKey::Updated, false) => " ORDER BY updated_at, number",
             (TicketSortKey::Updated, true) => " ORDER BY updated_at DESC, number DESC",
         });
         // One extra row tells whether another page follows.
-        qb.push(" LIMIT ").push_bind(limit + 1);
-        let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        st.push(" LIMIT ").push_bind(limit + 1);
+        let rows: Vec<TicketRow> = self.rows(st).await?;
         let mut tickets = rows.into_iter().map(Ticket::try_from).collect::<StoreResult<Vec<_>>>()?;
         let more = tickets.len() as i64 > limit;
         tickets.truncate(limit.max(0) as usize);
-        let members = members(&self.read, workspace_id, &member_ids(&tickets, &[])).await?;
+        let members = members(self, workspace_id, &member_ids(&tickets, &[])).await?;
         Ok(TicketPage { tickets, members, more })
     }
 
@@ -333,7 +337,7 @@ impl TicketStore for Backend {
         record(&mut tx, t.workspace_id, &[change_event(u)]).await?;
         tx.commit().await?;
         let activities = vec![u.activity.clone()];
-        let members = members(&self.read, t.workspace_id, &member_ids([t], &activities)).await?;
+        let members = members(self, t.workspace_id, &member_ids([t], &activities)).await?;
         Ok(Some(TicketDetail { ticket: t.clone(), activities, members, older: None }))
     }
 
