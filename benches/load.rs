@@ -20,6 +20,8 @@
 //! the whole result. `BENCH_ONLY=key,key` runs only those scenarios (the fill always runs);
 //! `BENCH_SERVER_WRAPPER="valgrind --tool=callgrind"` starts the server under a profiler;
 //! `BENCH_FILL=import` fills through the import endpoint instead of one create per request.
+//! `BENCH_SERVER_LOG` is the server's `FRONTDESK_LOG` (default `warn`): e.g.
+//! `frontdesk::store=debug` logs each slow direct write on SQLite.
 //! `BENCH_KEEP=1` keeps the databases afterwards (the SQLite file, the PostgreSQL schema) and prints
 //! where they are, to look at their plans at size (`EXPLAIN`).
 //! `create_webhook` measures creates back to back without and then with one enabled webhook
@@ -268,7 +270,7 @@ impl Server {
             .env("FRONTDESK_BOOTSTRAP_API_KEY", key)
             // The webhook scenario's receiver is on this machine.
             .env("FRONTDESK_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
-            .env("FRONTDESK_LOG", "warn")
+            .env("FRONTDESK_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .spawn()
             .expect("start the frontdesk binary");
