@@ -103,12 +103,6 @@ impl SqliteStore {
             .then(|| Arc::new(DirectReads::new(options.get_filename().to_owned(), readers.max(1) as usize)));
         let direct_write =
             (!in_memory).then(|| Arc::new(DirectWriter::new(options.get_filename().to_owned(), WRITER_CACHE_KIB)));
-        if direct_write.is_some() {
-            // The direct writer's batches merge the trigram index in small steps instead
-            // (`sqlite_write.rs` `merge_search_index`); other writes add a segment each, which FTS5
-            // still merges once a level holds 16 (`crisismerge`), and the upkeep when it is quiet.
-            sqlx::query(write::NO_AUTOMERGE).execute(&write).await?;
-        }
         let checkpoints = if in_memory {
             None
         } else {
@@ -748,37 +742,6 @@ mod tests {
         })
         .await;
         assert_eq!((direct.len(), &direct), (2, &pooled));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_writers_merge_the_trigram_index_as_they_go_with_fts5s_own_merging_off() {
-        use crate::store::ExternalUserStore;
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("merge.db").display()), 1).await.unwrap();
-        let automerge: i64 = sqlx::query_scalar("SELECT v FROM external_user_search_config WHERE k = 'automerge'")
-            .fetch_one(&store.read)
-            .await
-            .unwrap();
-        assert_eq!(automerge, 0);
-        let app = crate::app::App::new(Arc::new(store.clone()));
-        let created = app.create_workspace("Merge").await.unwrap();
-        let (ws, channel) = (created.workspace.id, created.email_channel.id);
-        // One create at a time: each commit writes a segment of its own.
-        for n in 0..60 {
-            let user = imported(ws, channel, &format!("ext-{n}"), &format!("user{n}@example.com"));
-            store.insert_external_user(&user, Actor::Operator).await.unwrap();
-        }
-        let segments: i64 = sqlx::query_scalar("SELECT count(DISTINCT segid) FROM external_user_search_idx")
-            .fetch_one(&store.read)
-            .await
-            .unwrap();
-        // Left to FTS5's crisis merge (a whole level of 16 in one write) they would be 15; merging
-        // four of a level at a time leaves a few per level.
-        assert!(segments <= 8, "{segments} segments after 60 commits");
-        let filter = crate::store::ExternalUserFilter { search: Some("user59@".into()), ..Default::default() };
-        let paging = crate::store::Paging { offset: 0, limit: 5 };
-        let found = store.list_external_users(ws, &filter, paging).await.unwrap();
-        assert_eq!(found.items.len(), 1, "the merged index still finds every user");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

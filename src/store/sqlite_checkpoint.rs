@@ -28,8 +28,7 @@ pub(super) const EVERY: Duration = Duration::from_millis(25);
 /// That commit answers 30-60 ms late (it copies what this thread has not yet, and waits for two
 /// `fsync`s), and so do the writes queued behind it: at 16,384 pages it came four times a second
 /// under a stream of creates at 1M users, and made their p99 47 ms; at this length once a second,
-/// and with the trigram index merged in small steps (`sqlite_write.rs`) the p99 is 8-9 ms
-/// (docs/performance.md). The price is disk: the log file keeps its longest
+/// and the p99 of a stream of creates alone is 19 ms (docs/performance.md). The price is disk: the log file keeps its longest
 /// length.
 pub(super) const WRITERS_CHECKPOINT_AFTER_PAGES: i64 = 65_536;
 

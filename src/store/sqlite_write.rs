@@ -44,13 +44,6 @@ pub(super) struct DirectWriter {
     connection: Mutex<Option<Connection>>,
 }
 
-/// A step of the trigram index's merging: at most `$1` pages (`merge_search_index`).
-pub(super) const MERGE_SEARCH_INDEX: &str =
-    "INSERT INTO external_user_search (external_user_search, rank) VALUES ('merge', $1)";
-/// What the writers' paced merging (`merge_search_index`) stands in for.
-pub(super) const NO_AUTOMERGE: &str =
-    "INSERT INTO external_user_search (external_user_search, rank) VALUES ('automerge', 0)";
-
 /// A direct write that took longer than this, waiting for the writer included, is logged (at debug
 /// level): a create's p99 is made of them.
 const SLOW_WRITE: Duration = Duration::from_millis(10);
@@ -330,7 +323,6 @@ pub(super) fn import_batch(
         }
     }
     record_texts(c, workspace_id, events)?;
-    merge_search_index(c, writes.len())?;
     Ok(ImportBatchOutcome::Done(outcomes))
 }
 
@@ -394,24 +386,7 @@ pub(super) fn create_batch(c: &Connection, batch: &[UserInsert]) -> StoreResult<
     for (workspace_id, events) in user_batches::batch_events(batch, &refs, resources) {
         record_texts(c, workspace_id, events)?;
     }
-    let written = outcomes.iter().filter(|o| o.is_ok()).count();
-    merge_search_index(c, written)?;
     Ok(outcomes)
-}
-
-/// Merges the trigram index's segments a little, in the writing transaction, for `rows` users just
-/// written to it: FTS5's own merging (`automerge`, switched off on a database with this writer, see
-/// `SqliteStore::open`) did the same work in one go every 64 index pages written, 64 times as many
-/// pages as the index has levels, which at 1M users stopped one batch of creates in twenty for
-/// 40-60 ms. Here each batch does its share: up to one page per two users, merging only a level
-/// that holds `usermerge` (4) segments, as `automerge` would (about one page per three users at
-/// 1M users was its pace); a batch with nothing to merge pays one look at the index's structure.
-fn merge_search_index(c: &Connection, rows: usize) -> rusqlite::Result<()> {
-    if rows == 0 {
-        return Ok(());
-    }
-    let pages = i64::try_from(rows.div_ceil(2)).unwrap_or(i64::MAX);
-    execute(c, MERGE_SEARCH_INDEX, &[&pages]).map(drop)
 }
 
 /// The pooled `user_refs` on `c`: the first of the user's channel, tier and group not in its
