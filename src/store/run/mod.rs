@@ -95,6 +95,11 @@ fn push_in<T: Value>(qb: &mut impl Push, column: &str, values: &[T]) {
         return;
     }
     qb.sql(" AND ");
+    push_column_in(qb, column, values);
+}
+
+/// `column IN (values...)`; `values` must not be empty.
+fn push_column_in<T: Value>(qb: &mut impl Push, column: &str, values: &[T]) {
     qb.sql(column);
     qb.sql(" IN (");
     for (i, value) in values.iter().enumerate() {

@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::events::record;
-use super::{Backend, Db, Dialect, Push, Tx, Value, exists, push_keys, require};
+use super::{Backend, Db, Dialect, Push, Tx, exists, push_column_in, push_in, push_keys, require};
 use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::{ActivityKind, Actor, Location, MemberRef, Membership, Ticket, TicketActivity, TicketStatus};
 use crate::store::external_users::ExternalUserRow;
@@ -17,19 +17,6 @@ use crate::store::{
     ActivityCursor, CommentKinds, Entity, Paging, RequestRef, StoreError, StoreResult, TicketCursor, TicketDetail,
     TicketFilter, TicketOrder, TicketPage, TicketSortKey, Viewer,
 };
-
-/// `column IN (values...)`, for any type of value.
-fn push_in<T: Value>(qb: &mut impl Push, column: &str, values: &[T]) {
-    qb.sql(column);
-    qb.sql(" IN (");
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            qb.sql(", ");
-        }
-        qb.bind(v.clone());
-    }
-    qb.sql(")");
-}
 
 fn push_visible(qb: &mut impl Push, viewer: Viewer) {
     if let Viewer::ExternalUser(user) = viewer {
@@ -45,33 +32,21 @@ fn push_visible(qb: &mut impl Push, viewer: Viewer) {
 
 /// `AND` each of the filter's conditions (after a `WHERE` on the workspace).
 fn push_filter(qb: &mut impl Push, filter: &TicketFilter) {
-    if !filter.statuses.is_empty() {
-        let statuses: Vec<String> =
-            filter.statuses.iter().flat_map(|s| s.stored_names()).map(|s| (*s).to_owned()).collect();
-        qb.sql(" AND ");
-        push_in(qb, "status", &statuses);
-    }
-    if !filter.assignee_ids.is_empty() {
-        qb.sql(" AND ");
-        push_in(qb, "assignee_id", &filter.assignee_ids);
-    }
+    let statuses: Vec<String> =
+        filter.statuses.iter().flat_map(|s| s.stored_names()).map(|s| (*s).to_owned()).collect();
+    push_in(qb, "status", &statuses);
+    push_in(qb, "assignee_id", &filter.assignee_ids);
     if !filter.requester_ids.is_empty() {
         qb.sql(" AND (");
-        push_in(qb, "requester_staff_id", &filter.requester_ids);
+        push_column_in(qb, "requester_staff_id", &filter.requester_ids);
         qb.sql(" OR ");
-        push_in(qb, "requester_external_user_id", &filter.requester_ids);
+        push_column_in(qb, "requester_external_user_id", &filter.requester_ids);
         qb.sql(")");
     }
-    if !filter.location_ids.is_empty() {
-        qb.sql(" AND ");
-        push_in(qb, "location_id", &filter.location_ids);
-    }
-    if !filter.kinds.is_empty() {
-        qb.sql(" AND ");
-        push_in(qb, "type", &filter.kinds);
-    }
+    push_in(qb, "location_id", &filter.location_ids);
+    push_in(qb, "type", &filter.kinds);
     if !filter.participant_ids.is_empty() {
-        qb.sql(" AND EXISTS (SELECT 1 FROM ticket_participants tp WHERE tp.ticket_id = tickets.id AND ");
+        qb.sql(" AND EXISTS (SELECT 1 FROM ticket_participants tp WHERE tp.ticket_id = tickets.id");
         push_in(qb, "tp.external_user_id", &filter.participant_ids);
         qb.sql(")");
     }
