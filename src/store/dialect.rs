@@ -8,9 +8,10 @@ use uuid::Uuid;
 use super::StoreResult;
 use super::channels::ChannelRow;
 use super::external_users::{AccessTokenRow, ExternalUserRow, ImportBatchOutcome, ImportWrite};
+use super::participants::NewParticipant;
 use super::sqlite_direct::DirectRow;
 use super::support::Statement;
-use crate::domain::Actor;
+use crate::domain::{Actor, TicketParticipant};
 
 /// A row type either way of reading decodes: sqlx's, by column name, and a direct SQLite
 /// connection's, by position in its `SELECT`.
@@ -98,6 +99,12 @@ pub(super) trait Dialect {
         writes: &[ImportWrite],
         actor: Actor,
     ) -> impl Future<Output = StoreResult<ImportBatchOutcome>> + Send;
+
+    /// Adds a participant to a ticket (`ParticipantStore::add_participant`), creating its external
+    /// user when named by an e-mail no one on the built-in channel has: on SQLite on the direct
+    /// writer (`sqlite_write.rs`), as its dozen statements through sqlx each crossed to the writer's
+    /// thread and back, one request after another.
+    fn add_participant(&self, new: &NewParticipant<'_>) -> impl Future<Output = StoreResult<TicketParticipant>> + Send;
 
     /// Inside an erasure's transaction: drops what the backend's own structures still hold of the
     /// erased text (SQLite's full-text index keeps deleted entries until its segments are merged).

@@ -90,6 +90,10 @@ pub(super) const PARTICIPANT_SELECT: &str = "SELECT p.id, p.workspace_id, p.tick
      u.identifier AS email, p.created_at, p.created_by, p.updated_at, p.updated_by \
      FROM ticket_participants p JOIN external_users u ON u.id = p.external_user_id";
 
+/// Followed by nothing: the participant `$1`.
+pub(super) const PARTICIPANT_BY_ID: &str = "SELECT p.id, p.workspace_id, p.ticket_id, p.external_user_id, \
+     u.identifier AS email, p.created_at, p.created_by, p.updated_at, p.updated_by \
+     FROM ticket_participants p JOIN external_users u ON u.id = p.external_user_id WHERE p.id = $1";
 pub(super) const INSERT_PARTICIPANT: &str = "INSERT INTO ticket_participants (id, workspace_id, ticket_id, \
      external_user_id, created_at, created_by, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $5, $6)";
 /// [`INSERT_PARTICIPANT`] that leaves one already participating as it is.
@@ -110,15 +114,15 @@ pub(super) const PARTICIPANT_USERS: &str = "SELECT u.id, u.workspace_id, u.chann
 
 #[derive(FromRow)]
 pub(super) struct ParticipantRow {
-    id: Uuid,
-    workspace_id: Uuid,
-    ticket_id: Uuid,
-    external_user_id: Uuid,
-    email: Option<String>,
-    created_at: i64,
-    created_by: Uuid,
-    updated_at: i64,
-    updated_by: Uuid,
+    pub(super) id: Uuid,
+    pub(super) workspace_id: Uuid,
+    pub(super) ticket_id: Uuid,
+    pub(super) external_user_id: Uuid,
+    pub(super) email: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) created_by: Uuid,
+    pub(super) updated_at: i64,
+    pub(super) updated_by: Uuid,
 }
 
 impl From<ParticipantRow> for TicketParticipant {

@@ -14,9 +14,10 @@ use super::StoreResult;
 use super::channels::ChannelRow;
 use super::dialect::{Dialect, Read};
 use super::external_users::{AccessTokenRow, ExternalUserRow, ImportBatchOutcome, ImportWrite};
+use super::participants::NewParticipant;
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::support::{Statement, contains_pattern};
-use crate::domain::Actor;
+use crate::domain::{Actor, TicketParticipant};
 
 type Db = Postgres;
 type Backend = PostgresStore;
@@ -242,6 +243,10 @@ impl Dialect for PostgresStore {
 
     async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
         run::external_users::pooled_access_token_row(&self.read, token_hash).await
+    }
+
+    async fn add_participant(&self, new: &NewParticipant<'_>) -> StoreResult<TicketParticipant> {
+        run::participants::pooled_add_participant(self, new).await
     }
 
     async fn import_batch(

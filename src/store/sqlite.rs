@@ -21,13 +21,14 @@ use super::external_users::{
     ACCESS_TOKEN, AccessTokenRow, ExternalUserRow, GET_EXTERNAL_USER, ImportBatchOutcome, ImportWrite,
 };
 use super::group_commit::Commit;
+use super::participants::NewParticipant;
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::search_upkeep;
 use super::sqlite_checkpoint;
 use super::sqlite_direct::{self, DirectReads};
 use super::support::{Statement, contains_pattern};
 use super::tickets::{NewTicket, Opened};
-use crate::domain::Actor;
+use crate::domain::{Actor, TicketParticipant};
 use write::DirectWriter;
 
 type Db = Sqlite;
@@ -292,6 +293,14 @@ impl Dialect for SqliteStore {
     }
 
     /// On the direct writer when there is one (a database file), else through the sqlx pool.
+    /// On the direct writer while the sqlx writer is held (a database file), else through sqlx.
+    async fn add_participant(&self, new: &NewParticipant<'_>) -> StoreResult<TicketParticipant> {
+        match &self.direct_write {
+            Some(writer) => writer.holding(&self.write, |c| write::add_participant(c, new), |_| true).await,
+            None => run::participants::pooled_add_participant(self, new).await,
+        }
+    }
+
     async fn import_batch(
         &self,
         workspace_id: Uuid,

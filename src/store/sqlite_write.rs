@@ -27,11 +27,16 @@ use super::run::events::EventText;
 use super::run::external_users::{INSERT_CHUNK, UserRefs, push_created_events};
 use super::run::ticket_batches;
 use super::run::user_batches::{self, UserInsert};
-use crate::domain::event;
-use crate::domain::{Actor, ExternalUser, MemberRef, TicketStatus, Timestamp, match_key};
+use crate::domain::event::{self, EventType, participant_event};
+use crate::domain::{
+    ActivityKind, Actor, ExternalUser, MemberRef, TicketActivity, TicketParticipant, TicketStatus, Timestamp, match_key,
+};
+use crate::store::ParticipantKey;
+use crate::store::channels::BUILTIN_CHANNEL_ID;
 use crate::store::events::{BUMP_EVENT_COUNTER, EVENTS_PER_INSERT, INSERT_EVENTS};
 use crate::store::external_users::*;
 use crate::store::identities::{AUTOMATIC_MATCHING, LOCK_SUPER_IDENTITY, MATCHING_IDENTITY};
+use crate::store::participants::{INSERT_PARTICIPANT, NewParticipant, PARTICIPANT_BY_ID, ParticipantRow};
 use crate::store::sqlite_checkpoint::WRITERS_CHECKPOINT_AFTER_PAGES;
 use crate::store::sqlite_direct::{optional_uuid, uuid};
 use crate::store::tickets::{self, *};
@@ -644,4 +649,112 @@ pub(super) fn create_tickets(c: &Connection, batch: &[NewTicket]) -> StoreResult
         }
     }
     Ok(opened.into_iter().map(|o| o.map_err(StoreError::NotFound)).collect())
+}
+
+/// The SQLite twin of the pooled `pooled_add_participant` (`run/participants.rs`): the same checks
+/// and statements on `c` inside its transaction, the events recorded together at the end.
+pub(super) fn add_participant(c: &Connection, new: &NewParticipant<'_>) -> StoreResult<TicketParticipant> {
+    let ws = new.workspace_id;
+    require(c, "tickets", Entity::Ticket, ws, new.ticket_id)?;
+    let mut events = Vec::new();
+    let user = match new.key {
+        ParticipantKey::ExternalUser(user) => {
+            require(c, "external_users", Entity::ExternalUser, ws, user)?;
+            user
+        }
+        ParticipantKey::Email(email) => email_user(c, new, email, &mut events)?,
+        ParticipantKey::Id(_) => return Err(StoreError::Other("a new participant has no id yet".into())),
+    };
+    let at = new.at.micros();
+    execute(c, INSERT_PARTICIPANT, &[&id(&new.id), &id(&ws), &id(&new.ticket_id), &id(&user), &at, &id(&new.by)])?;
+    let added: TicketParticipant = one_row(c, PARTICIPANT_BY_ID, &[&id(&new.id)], participant_row)?.into();
+    let activity =
+        TicketActivity::participant_change(ActivityKind::ParticipantAdded, &added, new.actor, added.created_at);
+    insert_activity(c, &activity)?;
+    events.push(EventText::of(&participant_event(EventType::TicketParticipantAdded, new.actor, &added)));
+    record_texts(c, ws, events)?;
+    Ok(added)
+}
+
+/// `NotFound(entity)` unless `id` names a row of `table` in the workspace (the pooled `require`).
+fn require(c: &Connection, table: &str, entity: Entity, workspace_id: Uuid, row: Uuid) -> StoreResult<()> {
+    let sql = format!("SELECT 1 FROM {table} WHERE id = $1 AND workspace_id = $2");
+    match first_row(c, &sql, &[&id(&row), &id(&workspace_id)], |_| Ok(()))? {
+        Some(()) => Ok(()),
+        None => Err(StoreError::NotFound(entity)),
+    }
+}
+
+/// The pooled `email_user`: the built-in channel's external user with this address, or a new one
+/// (a new customer), whose events go into `events`.
+fn email_user(c: &Connection, new: &NewParticipant<'_>, email: &str, events: &mut Vec<EventText>) -> StoreResult<Uuid> {
+    let channel = first_row(c, BUILTIN_CHANNEL_ID, &[&id(&new.workspace_id)], |r| uuid(r, 0))?
+        .ok_or(StoreError::NotFound(Entity::Channel))?;
+    if let Some(found) = first_row(c, USER_BY_IDENTIFIER, &[&id(&channel), &email], |r| uuid(r, 0))? {
+        return Ok(found);
+    }
+    let user = ExternalUser {
+        id: new.new_user_id,
+        workspace_id: new.workspace_id,
+        channel_id: channel,
+        super_identity_id: new.new_super_identity_id,
+        external_id: None,
+        identifier: Some(email.to_owned()),
+        name: None,
+        tier_id: None,
+        external_user_group_id: None,
+        blocked: false,
+        time_zone: None,
+        created_at: new.at,
+        updated_at: new.at,
+    };
+    let (_, resource) = create_one(c, &user, UserRefs { builtin: true, auto_match: true })?;
+    push_created_events(events, new.actor, resource, true);
+    Ok(user.id)
+}
+
+/// The columns of `PARTICIPANT_BY_ID`.
+fn participant_row(r: &Row<'_>) -> rusqlite::Result<ParticipantRow> {
+    Ok(ParticipantRow {
+        id: uuid(r, 0)?,
+        workspace_id: uuid(r, 1)?,
+        ticket_id: uuid(r, 2)?,
+        external_user_id: uuid(r, 3)?,
+        email: r.get(4)?,
+        created_at: r.get(5)?,
+        created_by: uuid(r, 6)?,
+        updated_at: r.get(7)?,
+        updated_by: uuid(r, 8)?,
+    })
+}
+
+/// The pooled `insert_activity` (`run/tickets.rs`) on `c`.
+fn insert_activity(c: &Connection, a: &TicketActivity) -> StoreResult<()> {
+    let (actor_staff, actor_user) = MemberRef::columns(a.actor);
+    execute(
+        c,
+        INSERT_ACTIVITY,
+        &[
+            &id(&a.id),
+            &id(&a.workspace_id),
+            &id(&a.ticket_id),
+            &a.kind.as_str(),
+            &optional_id(&actor_staff),
+            &optional_id(&actor_user),
+            &id(&a.created_by),
+            &a.text,
+            &a.internal,
+            &attachments_json(&a.attachments)?,
+            &a.status.map(TicketStatus::stored),
+            &optional_id(&a.assignee_id),
+            &a.previous_status.map(TicketStatus::stored),
+            &optional_id(&a.previous_assignee_id),
+            &a.ticket_type,
+            &a.previous_ticket_type,
+            &a.created_at.micros(),
+            &a.comment_number,
+            &optional_id(&a.participant),
+        ],
+    )?;
+    Ok(())
 }

@@ -11,7 +11,7 @@ pub(super) mod external_users;
 mod idempotency;
 pub(super) mod identities;
 mod organizations;
-mod participants;
+pub(super) mod participants;
 mod purge;
 mod staff;
 pub(super) mod ticket_batches;

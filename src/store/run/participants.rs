@@ -22,33 +22,7 @@ use crate::store::{
 impl ParticipantStore for Backend {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn add_participant(&self, new: &NewParticipant<'_>) -> StoreResult<TicketParticipant> {
-        let ws = new.workspace_id;
-        let mut tx = self.begin_write().await?;
-        require(&mut tx, "tickets", Entity::Ticket, ws, new.ticket_id).await?;
-        let user = match new.key {
-            ParticipantKey::ExternalUser(id) => {
-                require(&mut tx, "external_users", Entity::ExternalUser, ws, id).await?;
-                id
-            }
-            ParticipantKey::Email(email) => email_user(&mut tx, new, email).await?,
-            ParticipantKey::Id(_) => return Err(StoreError::Other("a new participant has no id yet".into())),
-        };
-        sqlx::query(INSERT_PARTICIPANT)
-            .bind(new.id)
-            .bind(ws)
-            .bind(new.ticket_id)
-            .bind(user)
-            .bind(new.at.micros())
-            .bind(new.by)
-            .execute(&mut *tx)
-            .await?;
-        let sql = format!("{PARTICIPANT_SELECT} WHERE p.id = $1");
-        let row: ParticipantRow = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(new.id).fetch_one(&mut *tx).await?;
-        let added: TicketParticipant = row.into();
-        timeline(&mut tx, ActivityKind::ParticipantAdded, &added, new.actor, added.created_at).await?;
-        record(&mut tx, ws, &[participant_event(EventType::TicketParticipantAdded, new.actor, &added)]).await?;
-        tx.commit().await?;
-        Ok(added)
+        Dialect::add_participant(self, new).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -250,6 +224,41 @@ async fn email_user(tx: &mut Tx, new: &NewParticipant<'_>, email: &str) -> Store
     Ok(user.id)
 }
 
+/// [`Dialect::add_participant`] through the sqlx writer: in one transaction, the ticket checked, the
+/// external user found or created (by e-mail, on the built-in channel), the participant, its
+/// activity and its events written.
+pub(in crate::store) async fn pooled_add_participant(
+    store: &Backend,
+    new: &NewParticipant<'_>,
+) -> StoreResult<TicketParticipant> {
+    let ws = new.workspace_id;
+    let mut tx = store.begin_write().await?;
+    require(&mut tx, "tickets", Entity::Ticket, ws, new.ticket_id).await?;
+    let user = match new.key {
+        ParticipantKey::ExternalUser(id) => {
+            require(&mut tx, "external_users", Entity::ExternalUser, ws, id).await?;
+            id
+        }
+        ParticipantKey::Email(email) => email_user(&mut tx, new, email).await?,
+        ParticipantKey::Id(_) => return Err(StoreError::Other("a new participant has no id yet".into())),
+    };
+    sqlx::query(INSERT_PARTICIPANT)
+        .bind(new.id)
+        .bind(ws)
+        .bind(new.ticket_id)
+        .bind(user)
+        .bind(new.at.micros())
+        .bind(new.by)
+        .execute(&mut *tx)
+        .await?;
+    let row: ParticipantRow = sqlx::query_as(PARTICIPANT_BY_ID).bind(new.id).fetch_one(&mut *tx).await?;
+    let added: TicketParticipant = row.into();
+    timeline(&mut tx, ActivityKind::ParticipantAdded, &added, new.actor, added.created_at).await?;
+    record(&mut tx, ws, &[participant_event(EventType::TicketParticipantAdded, new.actor, &added)]).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
 impl Backend {
     /// `NotFound(Ticket)` unless the workspace has the ticket (read outside any transaction).
     async fn require_ticket(&self, workspace_id: Uuid, ticket_id: Uuid) -> StoreResult<()> {
@@ -274,8 +283,7 @@ async fn timeline(
 }
 
 async fn participant_by_id(tx: &mut Tx, id: Uuid) -> StoreResult<TicketParticipant> {
-    let sql = format!("{PARTICIPANT_SELECT} WHERE p.id = $1");
-    let row: ParticipantRow = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await?;
+    let row: ParticipantRow = sqlx::query_as(PARTICIPANT_BY_ID).bind(id).fetch_one(&mut **tx).await?;
     Ok(row.into())
 }
 
