@@ -25,6 +25,28 @@ pub struct NewParticipant<'a> {
     pub actor: Actor,
 }
 
+impl NewParticipant<'_> {
+    /// The external user a participant named by an e-mail no one has becomes: a customer of the
+    /// built-in e-mail channel `channel_id`, with the ids the use case chose for it.
+    pub(super) fn new_customer(&self, channel_id: Uuid, email: &str) -> ExternalUser {
+        ExternalUser {
+            id: self.new_user_id,
+            workspace_id: self.workspace_id,
+            channel_id,
+            super_identity_id: self.new_super_identity_id,
+            external_id: None,
+            identifier: Some(email.to_owned()),
+            name: None,
+            tier_id: None,
+            external_user_group_id: None,
+            blocked: false,
+            time_zone: None,
+            created_at: self.at,
+            updated_at: self.at,
+        }
+    }
+}
+
 /// Participants to add to or remove from a request, and the page of participants to answer with.
 #[derive(Debug, Clone)]
 pub struct ParticipantsChange<'a> {

@@ -693,21 +693,7 @@ fn email_user(c: &Connection, new: &NewParticipant<'_>, email: &str, events: &mu
     if let Some(found) = first_row(c, USER_BY_IDENTIFIER, &[&id(&channel), &email], |r| uuid(r, 0))? {
         return Ok(found);
     }
-    let user = ExternalUser {
-        id: new.new_user_id,
-        workspace_id: new.workspace_id,
-        channel_id: channel,
-        super_identity_id: new.new_super_identity_id,
-        external_id: None,
-        identifier: Some(email.to_owned()),
-        name: None,
-        tier_id: None,
-        external_user_group_id: None,
-        blocked: false,
-        time_zone: None,
-        created_at: new.at,
-        updated_at: new.at,
-    };
+    let user = new.new_customer(channel, email);
     let (_, resource) = create_one(c, &user, UserRefs { builtin: true, auto_match: true })?;
     push_created_events(events, new.actor, resource, true);
     Ok(user.id)

@@ -194,21 +194,7 @@ async fn email_user(tx: &mut Tx, new: &NewParticipant<'_>, email: &str) -> Store
     if let Some(id) = found {
         return Ok(id);
     }
-    let user = ExternalUser {
-        id: new.new_user_id,
-        workspace_id: new.workspace_id,
-        channel_id: channel,
-        super_identity_id: new.new_super_identity_id,
-        external_id: None,
-        identifier: Some(email.to_owned()),
-        name: None,
-        tier_id: None,
-        external_user_group_id: None,
-        blocked: false,
-        time_zone: None,
-        created_at: new.at,
-        updated_at: new.at,
-    };
+    let user = new.new_customer(channel, email);
     let joined = match matching_identity(tx, &user).await? {
         Some(found) => found,
         None => {
