@@ -108,14 +108,22 @@ pub trait ParticipantStore: Send + Sync {
     async fn unknown_customers(&self, workspace_id: Uuid, users: &[Uuid]) -> StoreResult<Vec<Uuid>>;
 }
 
-pub(super) const PARTICIPANT_SELECT: &str = "SELECT p.id, p.workspace_id, p.ticket_id, p.external_user_id, \
-     u.identifier AS email, p.created_at, p.created_by, p.updated_at, p.updated_by \
-     FROM ticket_participants p JOIN external_users u ON u.id = p.external_user_id";
+/// `SELECT <a participant's columns, its user's identifier as email> FROM ticket_participants p JOIN
+/// external_users u <rest>`: one column list for every read, in the order `ParticipantRow` expects.
+macro_rules! select_participants {
+    ($rest:literal) => {
+        concat!(
+            "SELECT p.id, p.workspace_id, p.ticket_id, p.external_user_id, u.identifier AS email, p.created_at, \
+             p.created_by, p.updated_at, p.updated_by FROM ticket_participants p \
+             JOIN external_users u ON u.id = p.external_user_id",
+            $rest
+        )
+    };
+}
+pub(super) const PARTICIPANT_SELECT: &str = select_participants!("");
+/// The participant `$1`.
+pub(super) const PARTICIPANT_BY_ID: &str = select_participants!(" WHERE p.id = $1");
 
-/// Followed by nothing: the participant `$1`.
-pub(super) const PARTICIPANT_BY_ID: &str = "SELECT p.id, p.workspace_id, p.ticket_id, p.external_user_id, \
-     u.identifier AS email, p.created_at, p.created_by, p.updated_at, p.updated_by \
-     FROM ticket_participants p JOIN external_users u ON u.id = p.external_user_id WHERE p.id = $1";
 pub(super) const INSERT_PARTICIPANT: &str = "INSERT INTO ticket_participants (id, workspace_id, ticket_id, \
      external_user_id, created_at, created_by, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $5, $6)";
 /// [`INSERT_PARTICIPANT`] that leaves one already participating as it is.

@@ -157,7 +157,8 @@ struct DirectBatches {
 }
 
 impl DirectBatches {
-    async fn commit<T, O>(
+    /// `write` of a batch on the direct writer; an error that ended its transaction fails every write.
+    async fn run<T, O>(
         &self,
         batch: &[T],
         write: impl FnOnce(&rusqlite::Connection) -> StoreResult<Vec<StoreResult<O>>>,
@@ -173,7 +174,7 @@ impl Commit<run::user_batches::UserInsert> for DirectBatches {
     type Done = Uuid;
 
     async fn commit(&self, batch: &[run::user_batches::UserInsert]) -> Vec<StoreResult<Uuid>> {
-        DirectBatches::commit(self, batch, |c| write::create_batch(c, batch)).await
+        self.run(batch, |c| write::create_batch(c, batch)).await
     }
 }
 
@@ -181,7 +182,7 @@ impl Commit<NewTicket> for DirectBatches {
     type Done = Opened;
 
     async fn commit(&self, batch: &[NewTicket]) -> Vec<StoreResult<Opened>> {
-        DirectBatches::commit(self, batch, |c| write::create_tickets(c, batch)).await
+        self.run(batch, |c| write::create_tickets(c, batch)).await
     }
 }
 

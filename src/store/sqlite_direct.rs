@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::StoreResult;
 use super::channels::ChannelRow;
 use super::external_users::{AccessTokenRow, ExternalUserRow};
+use super::participants::ParticipantRow;
 use super::staff::StaffRow;
 use super::support::Bound;
 use super::tickets::{ActivityRow, TicketRow};
@@ -260,6 +261,23 @@ impl DirectRow for ActivityRow {
             created_at: row.get(16)?,
             comment_number: row.get(17)?,
             participant_user_id: optional_uuid(row, 18)?,
+        })
+    }
+}
+
+/// The columns of `select_participants!`.
+impl DirectRow for ParticipantRow {
+    fn decode(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ParticipantRow {
+            id: uuid(row, 0)?,
+            workspace_id: uuid(row, 1)?,
+            ticket_id: uuid(row, 2)?,
+            external_user_id: uuid(row, 3)?,
+            email: row.get(4)?,
+            created_at: row.get(5)?,
+            created_by: uuid(row, 6)?,
+            updated_at: row.get(7)?,
+            updated_by: uuid(row, 8)?,
         })
     }
 }

@@ -38,7 +38,7 @@ use crate::store::external_users::*;
 use crate::store::identities::{AUTOMATIC_MATCHING, LOCK_SUPER_IDENTITY, MATCHING_IDENTITY};
 use crate::store::participants::{INSERT_PARTICIPANT, NewParticipant, PARTICIPANT_BY_ID, ParticipantRow};
 use crate::store::sqlite_checkpoint::WRITERS_CHECKPOINT_AFTER_PAGES;
-use crate::store::sqlite_direct::{optional_uuid, uuid};
+use crate::store::sqlite_direct::{DirectRow, optional_uuid, uuid};
 use crate::store::tickets::{self, *};
 use crate::store::{Entity, StoreError, StoreResult};
 
@@ -667,7 +667,7 @@ pub(super) fn add_participant(c: &Connection, new: &NewParticipant<'_>) -> Store
     };
     let at = new.at.micros();
     execute(c, INSERT_PARTICIPANT, &[&id(&new.id), &id(&ws), &id(&new.ticket_id), &id(&user), &at, &id(&new.by)])?;
-    let added: TicketParticipant = one_row(c, PARTICIPANT_BY_ID, &[&id(&new.id)], participant_row)?.into();
+    let added: TicketParticipant = one_row(c, PARTICIPANT_BY_ID, &[&id(&new.id)], ParticipantRow::decode)?.into();
     let activity =
         TicketActivity::participant_change(ActivityKind::ParticipantAdded, &added, new.actor, added.created_at);
     insert_activity(c, &activity)?;
@@ -697,21 +697,6 @@ fn email_user(c: &Connection, new: &NewParticipant<'_>, email: &str, events: &mu
     let (_, resource) = create_one(c, &user, UserRefs { builtin: true, auto_match: true })?;
     push_created_events(events, new.actor, resource, true);
     Ok(user.id)
-}
-
-/// The columns of `PARTICIPANT_BY_ID`.
-fn participant_row(r: &Row<'_>) -> rusqlite::Result<ParticipantRow> {
-    Ok(ParticipantRow {
-        id: uuid(r, 0)?,
-        workspace_id: uuid(r, 1)?,
-        ticket_id: uuid(r, 2)?,
-        external_user_id: uuid(r, 3)?,
-        email: r.get(4)?,
-        created_at: r.get(5)?,
-        created_by: uuid(r, 6)?,
-        updated_at: r.get(7)?,
-        updated_by: uuid(r, 8)?,
-    })
 }
 
 /// The pooled `insert_activity` (`run/tickets.rs`) on `c`.
