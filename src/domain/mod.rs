@@ -29,7 +29,7 @@ pub use ticket::{
     ActivityKind, Attachment, Location, LocationName, MemberRef, Membership, Ticket, TicketActivity, TicketParticipant,
     TicketStatus, TicketText, TicketType,
 };
-pub use time::Timestamp;
+pub use time::{Seconds, Timestamp};
 pub use webhook::{DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery, WebhookSecret, WebhookUrl};
 
 use serde::{Deserialize, Serialize};

@@ -44,6 +44,11 @@ impl Timestamp {
         }
     }
 
+    /// The same form as [`Self::to_rfc3339_seconds`], serialized without a `String` of its own.
+    pub fn seconds(self) -> Seconds {
+        Seconds(self)
+    }
+
     /// The calendar fields, when the year has four digits (0 to 9999). Every response carries a
     /// timestamp or two, and going through `format!` cost as much as the rest of a body's fields.
     fn civil(self) -> Option<Civil> {
@@ -160,6 +165,19 @@ impl Serialize for Timestamp {
     }
 }
 
+/// A timestamp serialized to the second (seed 002's form); see [`Timestamp::seconds`].
+#[derive(Debug, Clone, Copy)]
+pub struct Seconds(Timestamp);
+
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.civil() {
+            Some(c) => serializer.serialize_str(c.rfc3339(false).as_str()),
+            None => serializer.serialize_str(&self.0.to_rfc3339_seconds_formatted()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +218,10 @@ mod tests {
             assert_eq!(t.to_rfc3339_millis(), t.to_rfc3339_millis_formatted(), "{micros}");
             assert_eq!(t.to_rfc3339_seconds(), t.to_rfc3339_seconds_formatted(), "{micros}");
             assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{}\"", t.to_rfc3339_millis_formatted()));
+            assert_eq!(
+                serde_json::to_string(&t.seconds()).unwrap(),
+                format!("\"{}\"", t.to_rfc3339_seconds_formatted())
+            );
         }
         assert!(Timestamp::from_micros(year_zero).civil().is_some());
         assert!(Timestamp::from_micros(year_zero - 1).civil().is_none());

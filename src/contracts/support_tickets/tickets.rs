@@ -103,7 +103,7 @@ async fn get_one(
     TicketsPrincipal(who): TicketsPrincipal,
     PathId(id, ..): PathId<TicketsError>,
     RawQuery(raw): RawQuery,
-) -> TicketsResult<Json<Value>> {
+) -> TicketsResult<Response> {
     let mut q = QueryParams::parse(raw.as_deref());
     let limit = q.integer("activitiesLimit", 1, Ticket::MAX_ACTIVITIES_PER_READ, Ticket::ACTIVITIES_PER_READ);
     let before = match q.string("activitiesPageToken").filter(|t| !t.is_empty()) {
@@ -115,11 +115,7 @@ async fn get_one(
     };
     q.finish()?;
     let detail = s.app.get_ticket(&who, id, before, limit).await?;
-    let mut body = render::detail(&detail);
-    if let Some(older) = detail.older {
-        body["olderActivitiesPageToken"] = json!(older.token());
-    }
-    Ok(Json(body))
+    Ok(Json(render::detail(&detail)).into_response())
 }
 
 async fn change_status(
@@ -127,12 +123,12 @@ async fn change_status(
     TicketsPrincipal(who): TicketsPrincipal,
     PathId(id, ..): PathId<TicketsError>,
     RawBody(body, ..): RawBody<TicketsError>,
-) -> TicketsResult<Json<Value>> {
+) -> TicketsResult<Response> {
     let mut f = wrapped(&body, "ticket")?;
     let status = f.required("status", status);
     let status = finish_wrapped(f, "ticket", status)?;
     let done = s.app.change_ticket_status(&who, id, status).await?;
-    Ok(Json(render::change(&done)))
+    Ok(Json(render::change(&done)).into_response())
 }
 
 /// `{"ticket": {"type": "access"}}` (or `null` to clear) -> 204.
@@ -155,21 +151,21 @@ async fn assign(
     TicketsPrincipal(who): TicketsPrincipal,
     PathId(id, ..): PathId<TicketsError>,
     RawBody(body, ..): RawBody<TicketsError>,
-) -> TicketsResult<Json<Value>> {
+) -> TicketsResult<Response> {
     let mut f = wrapped(&body, "ticket")?;
     let assignee = f.required("membershipRefAssignee", nullable(uuid));
     let assignee = finish_wrapped(f, "ticket", assignee)?;
     let done = s.app.assign_ticket(&who, id, assignee).await?;
-    Ok(Json(render::change(&done)))
+    Ok(Json(render::change(&done)).into_response())
 }
 
 async fn unassign(
     State(s): State<AppState>,
     TicketsPrincipal(who): TicketsPrincipal,
     PathId(id, ..): PathId<TicketsError>,
-) -> TicketsResult<Json<Value>> {
+) -> TicketsResult<Response> {
     let done = s.app.assign_ticket(&who, id, None).await?;
-    Ok(Json(render::change(&done)))
+    Ok(Json(render::change(&done)).into_response())
 }
 
 fn attachments(v: &Value) -> Check<Vec<Attachment>> {
@@ -315,7 +311,7 @@ async fn list(
     State(s): State<AppState>,
     TicketsPrincipal(who): TicketsPrincipal,
     RawQuery(raw): RawQuery,
-) -> TicketsResult<Json<Value>> {
+) -> TicketsResult<Response> {
     let mut q = QueryParams::parse(raw.as_deref());
     let limit = q.integer("limit", 1, 100, 25);
     let order_name = q.string("order").filter(|o| !o.trim().is_empty()).unwrap_or_else(|| DEFAULT_ORDER.to_owned());
@@ -357,17 +353,14 @@ async fn list(
     };
     q.finish()?;
     let page: TicketPage = s.app.list_tickets(&who, &filter, order, after, limit).await?;
-    let members = render::Members::new(&page.members);
-    let tickets: Vec<Value> = page.tickets.iter().map(|t| render::ticket(t, &members)).collect();
-    let mut body = json!({"tickets": tickets});
-    if let Some(last) = page.tickets.last().filter(|_| page.more) {
+    let next = page.tickets.last().filter(|_| page.more).map(|last| {
         let value = match order.key {
             TicketSortKey::Created => 0,
             TicketSortKey::Updated => last.updated_at.micros(),
         };
-        body["nextPageToken"] = json!(page_token(&order_name, TicketCursor { value, number: last.number }));
-    }
-    Ok(Json(body))
+        page_token(&order_name, TicketCursor { value, number: last.number })
+    });
+    Ok(Json(render::page(&page, next)).into_response())
 }
 
 #[cfg(test)]
