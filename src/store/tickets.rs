@@ -319,24 +319,50 @@ impl TryFrom<ActivityRow> for TicketActivity {
     }
 }
 
-/// The membership ids a set of tickets and activities refer to, each once.
+/// The people a response names, each once, by the table that holds them. A ticket and its
+/// activities say which kind each id is (an assignee is always staff, a participant always an
+/// external user), so a read looks only where one can be: most tickets name no staff at all.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct MemberIds {
+    pub staff: Vec<Uuid>,
+    pub external: Vec<Uuid>,
+}
+
+impl MemberIds {
+    /// Ids whose kind is not known, looked for among both.
+    pub fn either(ids: &[Uuid]) -> Self {
+        Self { staff: ids.to_vec(), external: ids.to_vec() }
+    }
+
+    fn member(&mut self, m: MemberRef) {
+        match m {
+            MemberRef::Staff(id) => self.staff.push(id),
+            MemberRef::External(id) => self.external.push(id),
+        }
+    }
+}
+
+/// The people a set of tickets and activities refer to.
 pub(super) fn member_ids<'a>(
     tickets: impl IntoIterator<Item = &'a Ticket>,
     activities: &[TicketActivity],
-) -> Vec<Uuid> {
-    let mut ids: Vec<Uuid> = Vec::new();
+) -> MemberIds {
+    let mut ids = MemberIds::default();
     for t in tickets {
-        ids.push(t.requester.id());
-        ids.extend(t.assignee_id);
+        ids.member(t.requester);
+        ids.staff.extend(t.assignee_id);
     }
     for a in activities {
-        ids.extend(a.actor.map(MemberRef::id));
-        ids.extend(a.assignee_id);
-        ids.extend(a.previous_assignee_id);
-        ids.extend(a.participant);
+        if let Some(actor) = a.actor {
+            ids.member(actor);
+        }
+        ids.staff.extend(a.assignee_id.into_iter().chain(a.previous_assignee_id));
+        ids.external.extend(a.participant);
     }
-    ids.sort_unstable();
-    ids.dedup();
+    for list in [&mut ids.staff, &mut ids.external] {
+        list.sort_unstable();
+        list.dedup();
+    }
     ids
 }
 
@@ -455,6 +481,36 @@ mod tests {
         assert_eq!(requester(&new, (true, false, true, false)), Err(Entity::StaffUser));
         assert_eq!(requester(&new, (true, true, true, true)), Ok(MemberRef::Staff(new.requester_id)));
         assert_eq!(requester(&new, (true, false, true, true)), Ok(MemberRef::External(new.requester_id)));
+    }
+
+    #[test]
+    fn the_people_a_ticket_names_are_looked_for_only_where_their_kind_is_kept() {
+        let mut new = new_ticket(Uuid::new_v4());
+        let (assignee, agent, customer) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        new.assignee_id = Some(assignee);
+        let requester = MemberRef::External(new.requester_id);
+        let next = BTreeMap::from([(new.workspace_id, 1)]);
+        let Some(Ok((ticket, created))) = open(std::slice::from_ref(&new), vec![Ok(requester)], next).pop() else {
+            panic!("the ticket opens");
+        };
+        let added = TicketActivity {
+            participant: Some(customer),
+            previous_assignee_id: Some(assignee),
+            ..TicketActivity::new(
+                ActivityKind::ParticipantAdded,
+                (new.workspace_id, ticket.id),
+                (Some(MemberRef::Staff(agent)), agent),
+                Timestamp::now(),
+            )
+        };
+        let ids = member_ids([&ticket, &ticket], &[created, added]);
+        let mut staff = vec![assignee, agent];
+        let mut external = vec![new.requester_id, customer];
+        staff.sort_unstable();
+        external.sort_unstable();
+        assert_eq!(ids, MemberIds { staff, external });
+        assert_eq!(member_ids([&ticket], &[]).staff, vec![assignee]);
+        assert_eq!(MemberIds::either(&[agent]), MemberIds { staff: vec![agent], external: vec![agent] });
     }
 
     #[test]

@@ -54,22 +54,21 @@ fn push_filter(qb: &mut impl Push, filter: &TicketFilter) {
 
 /// The staff and external users among `ids`, as the tickets and activities that name them show
 /// them: on SQLite on the calling task (`Dialect::rows`), as every read of a ticket ends with it.
-async fn members(store: &Backend, ws: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+async fn members(store: &Backend, ws: Uuid, ids: &MemberIds) -> StoreResult<Vec<Membership>> {
+    let mut found = Vec::with_capacity(ids.staff.len() + ids.external.len());
+    if !ids.staff.is_empty() {
+        let mut staff = Statement::new(MEMBER_STAFF);
+        push_keys(&mut staff, ws, &ids.staff);
+        for row in store.rows::<StaffRow>(staff).await? {
+            found.push(Membership::Staff(row.try_into()?));
+        }
     }
-    let mut staff = Statement::new(MEMBER_STAFF);
-    push_keys(&mut staff, ws, ids);
-    let staff: Vec<StaffRow> = store.rows(staff).await?;
-    let mut users = Statement::new(MEMBER_EXTERNAL_USERS);
-    push_keys(&mut users, ws, ids);
-    let users: Vec<ExternalUserRow> = store.rows(users).await?;
-    let mut found = Vec::with_capacity(staff.len() + users.len());
-    for row in staff {
-        found.push(Membership::Staff(row.try_into()?));
-    }
-    for row in users {
-        found.push(Membership::External(row.try_into()?));
+    if !ids.external.is_empty() {
+        let mut users = Statement::new(MEMBER_EXTERNAL_USERS);
+        push_keys(&mut users, ws, &ids.external);
+        for row in store.rows::<ExternalUserRow>(users).await? {
+            found.push(Membership::External(row.try_into()?));
+        }
     }
     Ok(found)
 }
@@ -171,7 +170,7 @@ impl TicketStore for Backend {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn memberships(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Membership>> {
-        members(self, workspace_id, ids).await
+        members(self, workspace_id, &MemberIds::either(ids)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
