@@ -110,6 +110,9 @@ async fn sample_trigrams(read: Pool<Postgres>) -> sqlx::Result<TrigramCounts> {
     })
 }
 
+/// How long a pooled connection may sit idle before it is checked (pinged) before its next use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// How to reach and use a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
@@ -167,7 +170,14 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
-            .test_before_acquire(true)
+            // sqlx's own test pings before every use, a round trip per statement on top of the one
+            // it makes when a connection goes back to the pool. Only a connection that sat idle
+            // long enough for the server to have ended its session is pinged (as HikariCP does);
+            // one that failed in use is dropped by sqlx, and its request answered 503.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move { Ok(meta.idle_for < PING_AFTER_IDLE || conn.ping().await.is_ok()) })
+            })
             .connect_with(connect)
             .await?;
         let (keeper, stop) = oneshot::channel();
