@@ -22,6 +22,7 @@ mod organizations;
 mod participants;
 mod planner_statistics;
 pub mod postgres;
+mod postgres_reads;
 mod purge;
 mod sample;
 mod search_upkeep;

@@ -15,6 +15,7 @@ use super::channels::ChannelRow;
 use super::dialect::{Dialect, Read};
 use super::external_users::{AccessTokenRow, ExternalUserRow, ImportBatchOutcome, ImportWrite};
 use super::participants::NewParticipant;
+use super::postgres_reads::PgReads;
 use super::sample::{SAMPLE_ROWS, Sample, Sampled};
 use super::support::{Statement, contains_pattern};
 use crate::domain::{Actor, TicketParticipant};
@@ -26,9 +27,30 @@ type Backend = PostgresStore;
 #[path = "run/mod.rs"]
 mod run;
 
+/// Runs a read (a `pooled_*` function, its executor left out) on a connection lent by
+/// [`PgReads`], else, when all of those are in use, on the pool.
+macro_rules! lent_or_pooled {
+    ($store:ident, $($read:ident)::+ ($($arg:expr),*)) => {
+        match $store.reads.lend().await {
+            Some(lent) => {
+                let mut lent = lent?;
+                let found = $($read)::+(lent.connection(), $($arg),*).await;
+                match &found {
+                    Ok(_) => lent.give_back(),
+                    Err(e) => lent.failed(e),
+                }
+                found
+            }
+            None => $($read)::+(&$store.read, $($arg),*).await,
+        }
+    };
+}
+
 #[derive(Clone)]
 pub struct PostgresStore {
     read: Pool<Postgres>,
+    /// The hot reads' own connections, beside the pool (`postgres_reads.rs`).
+    reads: Arc<PgReads>,
     write: Pool<Postgres>,
     /// How common each trigram is among external users, for planning searches.
     trigrams: Arc<Sample<TrigramCounts>>,
@@ -110,9 +132,6 @@ async fn sample_trigrams(read: Pool<Postgres>) -> sqlx::Result<TrigramCounts> {
     })
 }
 
-/// How long a pooled connection may sit idle before it is checked (pinged) before its next use.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
-
 /// How to reach and use a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
@@ -167,16 +186,31 @@ impl PostgresStore {
             super::migrations::postgres().run(&mut conn).await?;
             conn.close().await?;
         }
+        // Half the connections serve the hot reads on their own, the rest are the pool (writes, and
+        // reads when those are all in use).
+        let lent = (opts.max_connections / 2) as usize;
+        let reads = Arc::new(PgReads::new(connect.clone(), lent, opts.acquire_timeout));
         let pool = PgPoolOptions::new()
-            .max_connections(opts.max_connections)
+            .max_connections(opts.max_connections - lent as u32)
             .acquire_timeout(opts.acquire_timeout)
             // sqlx's own test pings before every use, a round trip per statement on top of the one
-            // it makes when a connection goes back to the pool. Only a connection that sat idle
-            // long enough for the server to have ended its session is pinged (as HikariCP does);
-            // one that failed in use is dropped by sqlx, and its request answered 503.
+            // it makes when a connection goes back to the pool. Only a suspect one is pinged: idle
+            // for long enough that the server may have ended its session (as HikariCP does), or
+            // since another was found lost. One that fails in use is dropped by sqlx, and its
+            // request answered 503.
             .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move { Ok(meta.idle_for < PING_AFTER_IDLE || conn.ping().await.is_ok()) })
+            .before_acquire({
+                let reads = reads.clone();
+                move |conn, meta| {
+                    let reads = reads.clone();
+                    Box::pin(async move {
+                        if !reads.suspect(meta.idle_for) || conn.ping().await.is_ok() {
+                            return Ok(true);
+                        }
+                        reads.lost();
+                        Ok(false)
+                    })
+                }
             })
             .connect_with(connect)
             .await?;
@@ -184,6 +218,7 @@ impl PostgresStore {
         tokio::spawn(super::planner_statistics::keep_fresh(pool.clone(), stop));
         Ok(Self {
             read: pool.clone(),
+            reads,
             write: pool.clone(),
             trigrams: Arc::default(),
             user_batches: run::user_batches::UserBatches::start(pool.clone()),
@@ -240,19 +275,19 @@ impl Dialect for PostgresStore {
     }
 
     async fn external_user_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ExternalUserRow>> {
-        run::external_users::pooled_external_user_row(&self.read, workspace_id, id).await
+        lent_or_pooled!(self, run::external_users::pooled_external_user_row(workspace_id, id))
     }
 
     async fn channel_row(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ChannelRow>> {
-        run::channels::pooled_channel_row(&self.read, workspace_id, id).await
+        lent_or_pooled!(self, run::channels::pooled_channel_row(workspace_id, id))
     }
 
     async fn rows<R: Read<Postgres>>(&self, list: Statement<Postgres>) -> StoreResult<Vec<R>> {
-        run::pooled_rows(&self.read, list).await
+        lent_or_pooled!(self, run::pooled_rows(list))
     }
 
     async fn access_token_row(&self, token_hash: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
-        run::external_users::pooled_access_token_row(&self.read, token_hash).await
+        lent_or_pooled!(self, run::external_users::pooled_access_token_row(token_hash))
     }
 
     async fn add_participant(&self, new: &NewParticipant<'_>) -> StoreResult<TicketParticipant> {

@@ -120,13 +120,17 @@ async fn terminated_database_sessions_are_replaced_without_errors() {
     assert!(terminate_sessions(&url, &name).await > 0, "the server had open sessions");
 
     // A session ended while its connection was just used is found when it is next used: that
-    // request may be answered 503 (retryable), never 500, and the pool opens a new session.
+    // request may be answered 503 (retryable), never 500, and every connection idle since then is
+    // checked before its next use, so no other request sees the loss.
     let mut statuses = Vec::new();
     for _ in 0..5 {
         statuses.push(app.get("/api/v1/external-users").await.status);
     }
     assert!(statuses.iter().all(|s| *s == 200 || *s == 503), "{statuses:?}");
-    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    assert!(
+        statuses.iter().filter(|s| **s == 503).count() <= 1,
+        "one lost session makes the others suspect: {statuses:?}"
+    );
     assert_eq!(app.send("GET", "/readyz", None, None).await.status, 200);
 }
 

@@ -244,7 +244,7 @@ fn push_group_filter(qb: &mut QueryBuilder<Db>, workspace_id: Uuid, f: &GroupFil
 
 /// [`Dialect::channel_row`] through the sqlx read pool.
 pub(in crate::store) async fn pooled_channel_row(
-    read: &sqlx::Pool<Db>,
+    read: impl sqlx::Executor<'_, Database = Db>,
     workspace_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<ChannelRow>> {

@@ -358,7 +358,7 @@ pub(in crate::store) async fn pooled_import(
 
 /// [`Dialect::external_user_row`] through the sqlx read pool.
 pub(in crate::store) async fn pooled_external_user_row(
-    read: &sqlx::Pool<Db>,
+    read: impl sqlx::Executor<'_, Database = Db>,
     workspace_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<ExternalUserRow>> {
@@ -367,7 +367,7 @@ pub(in crate::store) async fn pooled_external_user_row(
 
 /// [`Dialect::access_token_row`] through the sqlx read pool.
 pub(in crate::store) async fn pooled_access_token_row(
-    read: &sqlx::Pool<Db>,
+    read: impl sqlx::Executor<'_, Database = Db>,
     token_hash: &[u8],
 ) -> StoreResult<Option<AccessTokenRow>> {
     Ok(sqlx::query_as(ACCESS_TOKEN).bind(token_hash).fetch_optional(read).await?)

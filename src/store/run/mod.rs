@@ -163,7 +163,7 @@ pub(super) fn push_keys(qb: &mut impl Push, workspace_id: Uuid, ids: &[Uuid]) {
 
 /// [`Dialect::rows`] through the sqlx read pool.
 pub(in crate::store) async fn pooled_rows<R: Read<Db>>(
-    read: &sqlx::Pool<Db>,
+    read: impl sqlx::Executor<'_, Database = Db>,
     mut list: Statement<Db>,
 ) -> StoreResult<Vec<R>> {
     Ok(list.qb.build_query_as().fetch_all(read).await?)
