@@ -99,25 +99,27 @@ async fn requests_answer_503_while_the_database_is_away_and_recover_by_themselve
     assert_eq!(app.post("/api/v1/external-users", &body).await.status, 200);
 }
 
-/// Ends every PostgreSQL session of the node named `name`; answers how many there were.
-async fn terminate_sessions(url: &str, name: &str) -> usize {
-    let admin = sqlx::PgPool::connect(url).await.expect("admin connection");
+/// A node on PostgreSQL that has just written, and whose database sessions were then all ended
+/// by the server (`pg_terminate_backend`); `None` where no PostgreSQL is configured.
+async fn node_whose_sessions_were_ended() -> Option<TestApp> {
+    let url = postgres_url()?;
+    let name = format!("frontdesk-{}", crate::helpers::new_schema_name());
+    let app = TestApp::postgres_at(&url, |o| o.application_name = name.clone()).await;
+    app.external_user("one@example.com", "One").await;
+    let admin = sqlx::PgPool::connect(&url).await.expect("admin connection");
     let killed: Vec<bool> =
         sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-            .bind(name)
+            .bind(&name)
             .fetch_all(&admin)
             .await
             .expect("terminate");
-    killed.len()
+    assert!(!killed.is_empty(), "the server had open sessions");
+    Some(app)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminated_database_sessions_are_replaced_without_errors() {
-    let Some(url) = postgres_url() else { return };
-    let name = format!("frontdesk-{}", crate::helpers::new_schema_name());
-    let app = TestApp::postgres_at(&url, |o| o.application_name = name.clone()).await;
-    app.external_user("one@example.com", "One").await;
-    assert!(terminate_sessions(&url, &name).await > 0, "the server had open sessions");
+    let Some(app) = node_whose_sessions_were_ended().await else { return };
 
     // A session ended while its connection was just used is found when it is next used: that
     // request may be answered 503 (retryable), never 500, and every connection idle since then is
@@ -136,11 +138,7 @@ async fn terminated_database_sessions_are_replaced_without_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_ended_while_the_node_was_quiet_are_replaced_before_any_request_sees_it() {
-    let Some(url) = postgres_url() else { return };
-    let name = format!("frontdesk-{}", crate::helpers::new_schema_name());
-    let app = TestApp::postgres_at(&url, |o| o.application_name = name.clone()).await;
-    app.external_user("one@example.com", "One").await;
-    assert!(terminate_sessions(&url, &name).await > 0, "the server had open sessions");
+    let Some(app) = node_whose_sessions_were_ended().await else { return };
 
     // A connection idle for over a second is pinged before its next use (a failover, a restart or
     // an idle-session timeout on the server all end sessions while nothing runs on them).
